@@ -1,0 +1,185 @@
+//! The crate's one error type: an OS error number or one of readyloop's own kinds.
+//!
+//! It works without `std` (it is `Copy` and carries no allocation) and converts into
+//! `std::io::Error` under `std`. Messages say what went wrong and, where there is one, the fix.
+//! This module must never allocate or panic.
+
+use core::fmt;
+
+pub use rustix::io::Errno;
+
+/// What went wrong, as a category a caller can match on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The peer refused the connection (`ECONNREFUSED`).
+    ConnectionRefused,
+    /// The peer reset the connection (`ECONNRESET`).
+    ConnectionReset,
+    /// The connection was aborted (`ECONNABORTED`).
+    ConnectionAborted,
+    /// Writing to a connection whose other side is gone or whose writing half is shut (`EPIPE`).
+    BrokenPipe,
+    /// The address is already in use (`EADDRINUSE`).
+    AddrInUse,
+    /// The address cannot be assigned on this machine (`EADDRNOTAVAIL`).
+    AddrNotAvailable,
+    /// The process or system ran out of file descriptors (`EMFILE`, `ENFILE`).
+    TooManyOpenFiles,
+    /// An argument was not valid: an address that does not parse, a bad option value.
+    InvalidInput,
+    /// The stream ended before the requested number of bytes arrived.
+    UnexpectedEof,
+    /// A deadline passed before the operation finished.
+    TimedOut,
+    /// The operation or task was cancelled.
+    Cancelled,
+    /// The file descriptor was closed while a task waited on it (`POLLNVAL`) or is not open (`EBADF`).
+    Closed,
+    /// A socket operation was given a file descriptor that is not a socket (`ENOTSOCK`).
+    NotASocket,
+    /// A file descriptor in blocking mode was given where a non-blocking one is required.
+    Blocking,
+    /// The file descriptor number is too large for the chosen backend (select's `FD_SETSIZE`).
+    FdTooLarge,
+    /// A readyloop future was polled outside a running readyloop loop.
+    NoLoop,
+    /// Any other operating-system error; see [`Error::errno`].
+    Other,
+}
+
+/// The error readyloop's operations return.
+///
+/// ```
+/// use readyloop::{Error, ErrorKind};
+/// let e = Error::from_errno(readyloop::Errno::CONNREFUSED);
+/// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+/// assert!(e.to_string().contains("refused"));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    errno: Option<Errno>,
+    message: &'static str,
+}
+
+impl Error {
+    /// An error of readyloop's own, with a message for a person.
+    pub const fn new(kind: ErrorKind, message: &'static str) -> Self {
+        Error {
+            kind,
+            errno: None,
+            message,
+        }
+    }
+
+    /// Wraps an OS error number, choosing the matching kind.
+    pub fn from_errno(errno: Errno) -> Self {
+        let (kind, message) = match errno {
+            Errno::CONNREFUSED => (ErrorKind::ConnectionRefused, "connection refused"),
+            Errno::CONNRESET => (ErrorKind::ConnectionReset, "connection reset by peer"),
+            Errno::CONNABORTED => (ErrorKind::ConnectionAborted, "connection aborted"),
+            Errno::PIPE => (ErrorKind::BrokenPipe, "broken pipe (peer gone or writing half shut)"),
+            Errno::ADDRINUSE => (ErrorKind::AddrInUse, "address already in use"),
+            Errno::ADDRNOTAVAIL => (ErrorKind::AddrNotAvailable, "address not available"),
+            Errno::MFILE | Errno::NFILE => (
+                ErrorKind::TooManyOpenFiles,
+                "out of file descriptors (raise RLIMIT_NOFILE or close some)",
+            ),
+            Errno::INVAL => (ErrorKind::InvalidInput, "invalid argument"),
+            Errno::TIMEDOUT => (ErrorKind::TimedOut, "timed out"),
+            Errno::BADF => (ErrorKind::Closed, "file descriptor is not open"),
+            Errno::NOTSOCK => (ErrorKind::NotASocket, "file descriptor is not a socket"),
+            _ => (ErrorKind::Other, "operating system error"),
+        };
+        Error {
+            kind,
+            errno: Some(errno),
+            message,
+        }
+    }
+
+    /// The category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The OS error number, when the error came from a system call.
+    pub fn errno(&self) -> Option<Errno> {
+        self.errno
+    }
+
+    /// The human-readable message, without the error number.
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
+
+    pub(crate) const fn cancelled() -> Self {
+        Error::new(ErrorKind::Cancelled, "cancelled")
+    }
+
+    pub(crate) const fn timed_out() -> Self {
+        Error::new(ErrorKind::TimedOut, "deadline elapsed")
+    }
+
+    pub(crate) const fn closed() -> Self {
+        Error::new(
+            ErrorKind::Closed,
+            "file descriptor was closed while a task waited on it (POLLNVAL)",
+        )
+    }
+}
+
+impl From<Errno> for Error {
+    fn from(errno: Errno) -> Self {
+        Error::from_errno(errno)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(e) = self.errno {
+            d.field("errno", &e.raw_os_error());
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)?;
+        if let Some(e) = self.errno {
+            write!(f, " (os error {})", e.raw_os_error())?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        use std::io::ErrorKind as K;
+        if let Some(errno) = e.errno {
+            return std::io::Error::from_raw_os_error(errno.raw_os_error());
+        }
+        let kind = match e.kind {
+            ErrorKind::TimedOut => K::TimedOut,
+            ErrorKind::UnexpectedEof => K::UnexpectedEof,
+            ErrorKind::InvalidInput | ErrorKind::FdTooLarge | ErrorKind::Blocking => {
+                K::InvalidInput
+            }
+            ErrorKind::Cancelled => K::Interrupted,
+            ErrorKind::ConnectionReset => K::ConnectionReset,
+            ErrorKind::BrokenPipe => K::BrokenPipe,
+            _ => K::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
+/// The result type of readyloop's operations.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

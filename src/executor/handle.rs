@@ -1,0 +1,415 @@
+//! The loop's state (`Core`) and the `Handle` that tasks and leaves use to reach it.
+//!
+//! A `Handle` is a cheap reference-counted pointer to the loop, `!Send` like the loop itself.
+//! Leaves capture one when they are made (the explicit-handle design: it works without `std`
+//! and under any combinator); with `std`, [`Handle::current`] finds the running loop of this
+//! thread so free functions such as [`sleep`](crate::sleep) need no argument.
+
+use crate::error::{Error, ErrorKind};
+use crate::reactor::Reactor;
+use crate::slab::Slab;
+use crate::stats::{bump, Counters, Stats};
+use crate::sys::backend::BackendKind;
+use crate::sys::{clock, Interest, RawFd};
+use crate::task::{JoinHandle, Shared, TaskRef};
+use crate::time::Instant;
+use crate::timers::{TimerKey, Timers};
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use rustix::io::Errno;
+
+/// How many leaf operations a task may complete in one poll before it is made to yield.
+pub(crate) const BUDGET: u32 = 128;
+
+/// Everything a loop owns. Reached only from the loop's thread.
+pub(crate) struct Core {
+    /// What other threads may touch: the wake queue and the notifier.
+    pub(crate) shared: Arc<Shared>,
+    /// fd -> waiting tasks, over the backend.
+    pub(crate) reactor: RefCell<Reactor>,
+    /// The sleepers.
+    pub(crate) timers: RefCell<Timers>,
+    /// Tasks taken from the wake queue, to run this turn or the next.
+    pub(crate) run_queue: RefCell<VecDeque<TaskRef>>,
+    /// Every task not yet finished (one reference each).
+    pub(crate) tasks: RefCell<Slab<TaskRef>>,
+    /// Callbacks from `call_soon`, run at the start of the next turn.
+    pub(crate) callbacks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    /// Wakers collected from the reactor and timers, called after their borrows end.
+    pub(crate) wake_buf: RefCell<Vec<Waker>>,
+    /// The loop clock at the start of the current turn's dispatch (ns).
+    pub(crate) now: Cell<u64>,
+    /// Leaf operations the running task may still complete before yielding.
+    pub(crate) budget: Cell<u32>,
+    /// `stop()` was called; `run_forever` returns at the end of this turn.
+    pub(crate) stop: Cell<bool>,
+    /// The loop is inside `block_on` or `run_forever`.
+    pub(crate) running: Cell<bool>,
+    /// The loop was dropped; spawns are cancelled at once.
+    pub(crate) closed: Cell<bool>,
+    /// The next task id.
+    pub(crate) next_id: Cell<u64>,
+    pub(crate) counters: Counters,
+}
+
+/// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
+///
+/// ```
+/// use readyloop::Loop;
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let h2 = h.clone();
+/// let n = lp.block_on(async move { h2.spawn(async { 1 }).await.unwrap() + 1 });
+/// assert_eq!(n, 2);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) core: Rc<Core>,
+}
+
+impl core::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Handle")
+            .field("backend", &self.backend())
+            .field("running", &self.core.running.get())
+            .finish()
+    }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+impl Handle {
+    pub(crate) fn new(backend: BackendKind) -> Result<Handle, Error> {
+        let notifier = crate::sys::notifier::Notifier::new()?;
+        let notifier_fd = notifier.fd();
+        let reactor = Reactor::new(crate::sys::backend::Backend::new(backend)?, notifier_fd)?;
+        Ok(Handle {
+            core: Rc::new(Core {
+                shared: Arc::new(Shared::new(notifier)),
+                reactor: RefCell::new(reactor),
+                timers: RefCell::new(Timers::new()),
+                run_queue: RefCell::new(VecDeque::new()),
+                tasks: RefCell::new(Slab::new()),
+                callbacks: RefCell::new(VecDeque::new()),
+                wake_buf: RefCell::new(Vec::new()),
+                now: Cell::new(clock::monotonic_nanos()),
+                budget: Cell::new(BUDGET),
+                stop: Cell::new(false),
+                running: Cell::new(false),
+                closed: Cell::new(false),
+                next_id: Cell::new(1),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The loop running on this thread, if any (`std` only).
+    #[cfg(feature = "std")]
+    pub fn try_current() -> Option<Handle> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// The loop running on this thread (`std` only).
+    ///
+    /// # Panics
+    /// Outside `Loop::block_on` / `run_forever`, with a message naming the fix.
+    #[cfg(feature = "std")]
+    pub fn current() -> Handle {
+        Self::try_current().expect(
+            "readyloop: no loop is running on this thread; call this inside Loop::block_on \
+             or a task spawned on a Loop, or pass a Handle explicitly (loop.handle())",
+        )
+    }
+
+    /// Marks the loop running on this thread until the guard drops.
+    pub(crate) fn enter(&self) -> EnterGuard {
+        assert!(
+            !self.core.running.get(),
+            "readyloop: the loop is already running (block_on or run_forever called from \
+             inside a task of the same loop); spawn the future instead"
+        );
+        self.core.running.set(true);
+        #[cfg(feature = "std")]
+        let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
+        EnterGuard {
+            core: self.core.clone(),
+            #[cfg(feature = "std")]
+            previous,
+        }
+    }
+
+    /// Starts `future` as a task on this loop (`asyncio.create_task`). The future need not
+    /// be `Send`: it never leaves the loop's thread.
+    ///
+    /// ```
+    /// use readyloop::Loop;
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let task = h.spawn(async { "done" });
+    /// assert_eq!(lp.block_on(task).unwrap(), "done");
+    /// ```
+    pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
+        self.spawn_inner(future, None)
+    }
+
+    /// Like [`spawn`](Handle::spawn), with a name shown in traces and stuck-task reports.
+    ///
+    /// ```
+    /// use readyloop::Loop;
+    /// let lp = Loop::new().unwrap();
+    /// let task = lp.handle().spawn_named("answer", async { 42 });
+    /// assert_eq!(lp.block_on(task).unwrap(), 42);
+    /// ```
+    pub fn spawn_named<F: Future + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        future: F,
+    ) -> JoinHandle<F::Output> {
+        self.spawn_inner(future, Some(name.into()))
+    }
+
+    fn spawn_inner<F: Future + 'static>(
+        &self,
+        future: F,
+        name: Option<Cow<'static, str>>,
+    ) -> JoinHandle<F::Output> {
+        let core = &self.core;
+        let id = core.next_id.get();
+        core.next_id.set(id + 1);
+        let task = TaskRef::new(future, core.shared.clone(), id);
+        task.local().name = name;
+        if core.closed.get() {
+            task.cancel();
+            task.set_complete();
+            return JoinHandle::new(task);
+        }
+        let alive = {
+            let mut tasks = core.tasks.borrow_mut();
+            task.local().slot = tasks.insert(task.clone());
+            tasks.len() as u64
+        };
+        if alive > core.counters.tasks_peak.get() {
+            core.counters.tasks_peak.set(alive);
+        }
+        task.schedule();
+        JoinHandle::new(task)
+    }
+
+    /// Runs `callback` at the start of the loop's next turn (`loop.call_soon`).
+    ///
+    /// ```
+    /// use readyloop::Loop;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = Loop::new().unwrap();
+    /// let hit = Rc::new(Cell::new(false));
+    /// let h2 = hit.clone();
+    /// lp.handle().call_soon(move || h2.set(true));
+    /// lp.block_on(readyloop::yield_now());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert!(hit.get());
+    /// ```
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
+        self.core.callbacks.borrow_mut().push_back(Box::new(callback));
+    }
+
+    /// Makes `run_forever` return at the end of the current turn.
+    pub fn stop(&self) {
+        self.core.stop.set(true);
+    }
+
+    /// The loop clock now.
+    pub fn now(&self) -> Instant {
+        Instant(clock::monotonic_nanos())
+    }
+
+    /// Which backend this loop waits with.
+    pub fn backend(&self) -> BackendKind {
+        self.core.reactor.borrow().backend.kind()
+    }
+
+    /// A snapshot of the loop's counters.
+    pub fn stats(&self) -> Stats {
+        let c = &self.core.counters;
+        let reactor = self.core.reactor.borrow();
+        let mut s = Stats::default();
+        s.turns = c.turns.get();
+        s.polls = c.polls.get();
+        s.time_blocked = Duration::from_nanos(c.blocked_ns.get());
+        s.wakeups_fd = c.wakeups_fd.get();
+        s.wakeups_timer = c.wakeups_timer.get();
+        s.wakeups_remote = c.wakeups_remote.get();
+        s.callbacks = c.callbacks.get();
+        s.spurious_wakeups = c.spurious.get();
+        s.task_polls = c.task_polls.get();
+        s.budget_yields = c.budget_yields.get();
+        s.tasks_alive = self.core.tasks.borrow().len() as u64;
+        s.tasks_peak = c.tasks_peak.get();
+        s.fds_registered = reactor.registered_fds() as u64;
+        s.timers_armed = self.core.timers.borrow().len() as u64;
+        s
+    }
+
+    /// Number of (task, fd, interest) waits currently registered.
+    pub fn fd_waiters(&self) -> usize {
+        self.core.reactor.borrow().waiter_count()
+    }
+
+    // ---- what the leaves use -------------------------------------------------------
+
+    /// Fails unless the loop is running on this thread (a leaf polled elsewhere would hang).
+    pub(crate) fn check_running(&self, what: &'static str) -> Result<(), Error> {
+        if self.core.running.get() {
+            Ok(())
+        } else {
+            let _ = what;
+            Err(Error::new(
+                ErrorKind::NoLoop,
+                "readyloop future polled while its loop is not running: drive it with \
+                 Loop::block_on (or spawn it on the loop); futures of other runtimes need a bridge",
+            ))
+        }
+    }
+
+    /// Spends one unit of the running task's budget; when it is used up the task is woken
+    /// again and made to yield, so an always-ready source cannot starve the loop.
+    pub(crate) fn poll_budget(&self, cx: &Context<'_>) -> Poll<()> {
+        let left = self.core.budget.get();
+        if left == 0 {
+            bump(&self.core.counters.budget_yields, 1);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.core.budget.set(left - 1);
+        Poll::Ready(())
+    }
+
+    /// Tries `op`; if it would block, registers `*token` for `fd`/`interest` and returns
+    /// Pending. EINTR retries; any other error is returned.
+    pub(crate) fn poll_io<T>(
+        &self,
+        cx: &Context<'_>,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+        mut op: impl FnMut() -> Result<T, Errno>,
+    ) -> Poll<Result<T, Error>> {
+        if let Err(e) = self.check_running("I/O") {
+            return Poll::Ready(Err(e));
+        }
+        if self.poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        loop {
+            match op() {
+                Ok(v) => {
+                    self.cancel_io(fd, interest, token);
+                    return Poll::Ready(Ok(v));
+                }
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => {
+                    return match self.wait_io(cx, fd, interest, token) {
+                        Ok(()) => Poll::Pending,
+                        Err(e) => Poll::Ready(Err(e)),
+                    };
+                }
+                Err(e) => {
+                    self.cancel_io(fd, interest, token);
+                    return Poll::Ready(Err(Error::from_errno(e)));
+                }
+            }
+        }
+    }
+
+    /// Waits for readiness only: Ready once the registered wait has been woken by the
+    /// kernel (or on the first poll, if `*token` is 0 and `check_first` says it is ready).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &Context<'_>,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Poll<Result<(), Error>> {
+        if let Err(e) = self.check_running("readiness") {
+            return Poll::Ready(Err(e));
+        }
+        if *token != 0 && !self.core.reactor.borrow().is_waiting(fd, interest, *token) {
+            *token = 0;
+            return Poll::Ready(Ok(()));
+        }
+        match self.wait_io(cx, fd, interest, token) {
+            Ok(()) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    pub(crate) fn wait_io(
+        &self,
+        cx: &Context<'_>,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Result<(), Error> {
+        let now = self.core.now.get();
+        self.core
+            .reactor
+            .borrow_mut()
+            .wait(fd, interest, token, cx.waker(), now)
+    }
+
+    /// Withdraws a registered wait (leaves call this on drop).
+    pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
+        if *token != 0 {
+            if let Ok(mut r) = self.core.reactor.try_borrow_mut() {
+                r.cancel(fd, interest, token);
+            }
+        }
+    }
+
+    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        let now = self.core.now.get();
+        self.core.timers.borrow_mut().insert(deadline, waker, now)
+    }
+
+    pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
+        self.core.timers.borrow().is_armed(key)
+    }
+
+    pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
+        self.core.timers.borrow_mut().update_waker(key, waker);
+    }
+
+    pub(crate) fn timer_cancel(&self, key: TimerKey) {
+        if let Ok(mut t) = self.core.timers.try_borrow_mut() {
+            t.cancel(key);
+        }
+    }
+}
+
+/// Restores "not running" (and the previous current loop) when `block_on` returns or unwinds.
+pub(crate) struct EnterGuard {
+    core: Rc<Core>,
+    #[cfg(feature = "std")]
+    previous: Option<Handle>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        self.core.running.set(false);
+        #[cfg(feature = "std")]
+        {
+            let previous = self.previous.take();
+            let _ = CURRENT.try_with(|c| c.replace(previous));
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! # readyloop
+//!
+//! A single-threaded async event loop for Linux, built directly on `poll(2)` through
+//! `rustix`: a faithful port of the `select` loop that the classic articles build in Python
+//! to show how asyncio works. Sleepers wait in a time-ordered heap, a table maps each file
+//! descriptor to the tasks waiting on it, and each turn makes one wait whose timeout is the
+//! nearest deadline.
+//!
+//! | the articles' Python | readyloop |
+//! |---|---|
+//! | `AsyncSleep`, `AsyncTimer`, `asyncio.sleep` | [`Sleep`], [`Handle::sleep`], [`sleep`] |
+//! | `AsyncRead` | [`AsyncRead`] |
+//! | `AsyncRecv` | [`AsyncRecv`] |
+//! | `run(*coroutines)`, `loop.run_until_complete`, `asyncio.run` | [`Loop::block_on`] |
+//! | `select.select` / `selectors` | the reactor; [`BackendKind`] |
+//! | `loop.create_task` | [`Handle::spawn`] → [`JoinHandle`] |
+//! | `loop.run_forever`, `loop.stop` | [`Loop::run_forever`], [`Handle::stop`] |
+//! | `loop.call_soon` | [`Handle::call_soon`] |
+//!
+//! ## A short tour
+//!
+//! ```
+//! use core::time::Duration;
+//! use readyloop::Loop;
+//!
+//! let lp = Loop::new().unwrap();
+//! let h = lp.handle();
+//! let total = lp.block_on(async move {
+//!     // Two tasks sleep at the same time: about 30 ms in all, not 50.
+//!     let a = h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(20)).await; 2 } });
+//!     let b = h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(30)).await; 3 } });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(total, 5);
+//! ```
+//!
+//! ## How a leaf reaches the loop
+//!
+//! A leaf future (`Sleep`, `AsyncRead`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
+//! when it is made. When it cannot finish, it files its event (a deadline, or an fd with an
+//! [`Interest`]) with the loop together with the task's `Waker`, and returns `Pending`; this
+//! is the Rust form of the articles' `yield self`. With `std`, [`Handle::current`] finds the
+//! loop running on this thread, so `readyloop::sleep(d)` needs no handle.
+//!
+//! ## Without `std`
+//!
+//! The crate is `no_std` + `alloc` with `default-features = false`, and then uses rustix's
+//! raw Linux syscalls (no libc). A task that panics then aborts the program (build with
+//! `panic = "abort"`); with `std`, a panicking task is caught and reported through its
+//! [`JoinHandle`] as [`JoinError::Panicked`] while the loop keeps running the others.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+extern crate alloc;
+
+mod error;
+mod events;
+mod executor;
+mod reactor;
+mod registration;
+mod slab;
+mod stats;
+mod sys;
+mod task;
+mod time;
+mod timers;
+
+pub use error::{Errno, Error, ErrorKind, Result};
+#[cfg(feature = "std")]
+pub use events::sleep;
+pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
+pub use executor::{Builder, Handle, Loop};
+pub use registration::Registration;
+pub use stats::Stats;
+pub use sys::backend::BackendKind;
+pub use sys::{Interest, RawFd};
+pub use task::{JoinError, JoinHandle};
+pub use time::Instant;

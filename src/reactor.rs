@@ -1,0 +1,269 @@
+//! The reactor: which task waits on which fd, for reading or for writing.
+//!
+//! This is seed 002's `select` bookkeeping (a map fd -> waiting coroutine, readers and
+//! writers apart) with Rust wakers in place of coroutines. A leaf that would block calls
+//! [`Reactor::wait`] with its fd, its interest and a token it keeps; the reactor keeps the
+//! waker and tells the backend the fd's combined interest. When the backend reports the fd
+//! ready, every matching waiter is removed and its waker collected for the loop to call.
+//! Waiters are one-shot: a woken leaf retries its syscall and registers again if it must.
+//!
+//! `POLLERR`/`POLLHUP` wake both sides (the next syscall tells the task what happened);
+//! `POLLNVAL` (fd closed under a waiter) also drops the fd's registration, so a closed fd can
+//! never make the loop spin. The reactor never calls a waker itself (the loop does, after
+//! releasing its borrow), and never allocates once its tables have grown.
+
+use crate::error::Error;
+use crate::sys::backend::{Backend, Event, Wanted};
+use crate::sys::{Interest, RawFd};
+use alloc::vec::Vec;
+use core::task::Waker;
+
+/// One task's wait on one fd in one direction.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// Identifies the registration to its owner (0 means "not registered").
+    pub(crate) token: u64,
+    /// What to wake.
+    pub(crate) waker: Waker,
+    /// When the wait began (loop clock, ns), for stuck-task reports.
+    pub(crate) since: u64,
+}
+
+/// The waiters of one fd.
+#[derive(Debug, Default)]
+struct FdWaiters {
+    readers: Vec<Waiter>,
+    writers: Vec<Waiter>,
+    /// The interest the backend currently holds for this fd.
+    wanted: Wanted,
+}
+
+impl FdWaiters {
+    fn list(&mut self, interest: Interest) -> &mut Vec<Waiter> {
+        match interest {
+            Interest::Readable => &mut self.readers,
+            Interest::Writable => &mut self.writers,
+        }
+    }
+
+    fn wanted_now(&self) -> Wanted {
+        Wanted {
+            read: !self.readers.is_empty(),
+            write: !self.writers.is_empty(),
+        }
+    }
+}
+
+/// The fd -> waiters table over a backend.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    pub(crate) backend: Backend,
+    /// Indexed by fd number.
+    fds: Vec<FdWaiters>,
+    /// The last wait's results, reused every turn.
+    pub(crate) events: Vec<Event>,
+    /// The loop's notifier fd (reported as "notified", never handed to waiters).
+    notifier_fd: RawFd,
+    next_token: u64,
+    /// Number of live waiters, all fds together.
+    waiters: usize,
+}
+
+impl Reactor {
+    pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
+        backend.set(
+            notifier_fd,
+            Wanted {
+                read: true,
+                write: false,
+            },
+        )?;
+        Ok(Reactor {
+            backend,
+            fds: Vec::new(),
+            events: Vec::new(),
+            notifier_fd,
+            next_token: 1,
+            waiters: 0,
+        })
+    }
+
+    /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
+    pub(crate) fn wait(
+        &mut self,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+        waker: &Waker,
+        now: u64,
+    ) -> Result<(), Error> {
+        let Ok(index) = usize::try_from(fd) else {
+            return Err(Error::from_errno(rustix::io::Errno::BADF));
+        };
+        if fd == self.notifier_fd {
+            return Err(Error::new(
+                crate::ErrorKind::InvalidInput,
+                "that fd is the loop's own notifier",
+            ));
+        }
+        if index >= self.fds.len() {
+            self.fds.resize_with(index + 1, FdWaiters::default);
+        }
+        let entry = &mut self.fds[index];
+        let list = entry.list(interest);
+        if *token != 0 {
+            if let Some(w) = list.iter_mut().find(|w| w.token == *token) {
+                if !w.waker.will_wake(waker) {
+                    w.waker = waker.clone();
+                }
+                return Ok(());
+            }
+        }
+        *token = self.next_token;
+        self.next_token += 1;
+        list.push(Waiter {
+            token: *token,
+            waker: waker.clone(),
+            since: now,
+        });
+        self.waiters += 1;
+        if let Err(e) = self.sync(index) {
+            let list = self.fds[index].list(interest);
+            list.pop();
+            self.waiters -= 1;
+            *token = 0;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Withdraws the wait identified by `*token`, if it is still registered.
+    pub(crate) fn cancel(&mut self, fd: RawFd, interest: Interest, token: &mut u64) {
+        if *token == 0 {
+            return;
+        }
+        let t = core::mem::replace(token, 0);
+        let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
+            return;
+        };
+        let list = entry.list(interest);
+        if let Some(pos) = list.iter().position(|w| w.token == t) {
+            list.swap_remove(pos);
+            self.waiters -= 1;
+            let _ = self.sync(fd as usize);
+        }
+    }
+
+    /// Whether the wait identified by `token` is still registered (not yet woken).
+    pub(crate) fn is_waiting(&self, fd: RawFd, interest: Interest, token: u64) -> bool {
+        token != 0
+            && usize::try_from(fd)
+                .ok()
+                .and_then(|i| self.fds.get(i))
+                .is_some_and(|e| match interest {
+                    Interest::Readable => e.readers.iter().any(|w| w.token == token),
+                    Interest::Writable => e.writers.iter().any(|w| w.token == token),
+                })
+    }
+
+    /// Tells the backend the fd's interest if it changed.
+    fn sync(&mut self, index: usize) -> Result<(), Error> {
+        let entry = &mut self.fds[index];
+        let now = entry.wanted_now();
+        if now != entry.wanted {
+            self.backend.set(index as RawFd, now)?;
+            entry.wanted = now;
+        }
+        Ok(())
+    }
+
+    /// Waits in the backend; results land in `self.events`.
+    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<(), Error> {
+        self.events.clear();
+        self.backend.wait(timeout_ns, &mut self.events)
+    }
+
+    /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
+    /// the notifier fired. `on_event` sees each (fd, readiness, woken count) for traces.
+    pub(crate) fn dispatch(
+        &mut self,
+        wake: &mut Vec<Waker>,
+        on_event: &mut dyn FnMut(&Event, usize),
+    ) -> bool {
+        let mut notified = false;
+        let events = core::mem::take(&mut self.events);
+        for event in &events {
+            if event.fd == self.notifier_fd {
+                notified = true;
+                on_event(event, 0);
+                continue;
+            }
+            let index = event.fd as usize;
+            let Some(entry) = self.fds.get_mut(index) else {
+                continue;
+            };
+            let r = event.readiness;
+            let both = r.error_or_hangup || r.invalid;
+            let before = wake.len();
+            if r.readable || both {
+                wake.extend(entry.readers.drain(..).map(|w| w.waker));
+            }
+            if r.writable || both {
+                wake.extend(entry.writers.drain(..).map(|w| w.waker));
+            }
+            let woken = wake.len() - before;
+            self.waiters -= woken;
+            if r.invalid {
+                // The fd is closed: drop it from the kernel's set whatever else waits on it.
+                let _ = self.backend.set(event.fd, Wanted::default());
+                entry.wanted = Wanted::default();
+                self.waiters -= entry.readers.len() + entry.writers.len();
+                wake.extend(entry.readers.drain(..).map(|w| w.waker));
+                wake.extend(entry.writers.drain(..).map(|w| w.waker));
+            } else {
+                let _ = self.sync(index);
+            }
+            on_event(event, woken);
+        }
+        self.events = events;
+        notified
+    }
+
+    /// Number of live waiters.
+    pub(crate) fn waiter_count(&self) -> usize {
+        self.waiters
+    }
+
+    /// Number of fds handed to the kernel (the notifier included).
+    pub(crate) fn registered_fds(&self) -> usize {
+        self.backend.len()
+    }
+
+    /// Calls `f` for each fd with its interest, as the kernel is asked this turn.
+    pub(crate) fn for_each_interest(&self, f: &mut dyn FnMut(RawFd, Wanted)) {
+        f(
+            self.notifier_fd,
+            Wanted {
+                read: true,
+                write: false,
+            },
+        );
+        for (fd, e) in self.fds.iter().enumerate() {
+            if !e.wanted.is_empty() {
+                f(fd as RawFd, e.wanted);
+            }
+        }
+    }
+
+    /// Calls `f` for each waiter: (fd, interest, waiter).
+    pub(crate) fn for_each_waiter(&self, f: &mut dyn FnMut(RawFd, Interest, &Waiter)) {
+        for (fd, e) in self.fds.iter().enumerate() {
+            for w in &e.readers {
+                f(fd as RawFd, Interest::Readable, w);
+            }
+            for w in &e.writers {
+                f(fd as RawFd, Interest::Writable, w);
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `Registration`: the poll-based layer every fd-owning type builds on.
+//!
+//! It pairs an fd with a loop and keeps one wait per direction, so an owner can write
+//! `poll_read`-style methods (the shape `futures-io` and `embedded-io-async` expect) and the
+//! future-returning methods on top of the same code. It never owns or closes the fd: the
+//! owner must drop the `Registration` before closing it (if it does not, the next wait
+//! reports `POLLNVAL` and the waiters get `ErrorKind::Closed`; nothing hangs or spins).
+
+use crate::error::Error;
+use crate::executor::Handle;
+use crate::sys::{Interest, RawFd};
+use core::cell::Cell;
+use core::task::{Context, Poll};
+use rustix::io::Errno;
+
+/// An fd registered with a loop, with one readiness wait per direction.
+///
+/// ```
+/// use readyloop::{Interest, Loop, Registration};
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+/// let lp = Loop::new().unwrap();
+/// let (a, b) = UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+/// std::io::Write::write_all(&mut &b, b"x").unwrap();
+/// let mut buf = [0u8; 1];
+/// let n = lp.block_on(core::future::poll_fn(|cx| {
+///     reg.poll_io(cx, Interest::Readable, || rustix::io::read(&a, &mut buf))
+/// }));
+/// assert_eq!(n.unwrap(), 1);
+/// ```
+#[derive(Debug)]
+pub struct Registration {
+    handle: Handle,
+    fd: RawFd,
+    read_token: Cell<u64>,
+    write_token: Cell<u64>,
+}
+
+impl Registration {
+    /// Registers `fd` (which should be non-blocking) with the loop behind `handle`.
+    pub fn new(handle: &Handle, fd: RawFd) -> Self {
+        Registration {
+            handle: handle.clone(),
+            fd,
+            read_token: Cell::new(0),
+            write_token: Cell::new(0),
+        }
+    }
+
+    /// The loop this fd is registered with.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The registered fd.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    fn token(&self, interest: Interest) -> &Cell<u64> {
+        match interest {
+            Interest::Readable => &self.read_token,
+            Interest::Writable => &self.write_token,
+        }
+    }
+
+    /// Tries `op`; if it returns `EAGAIN`, waits for `interest` with the task's waker and
+    /// returns `Pending`. The registration's own wait slot for that direction is used, so
+    /// one task per direction at a time (the `poll_read`/`poll_write` contract).
+    pub fn poll_io<T>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        op: impl FnMut() -> Result<T, Errno>,
+    ) -> Poll<Result<T, Error>> {
+        let cell = self.token(interest);
+        let mut token = cell.get();
+        let r = self.handle.poll_io(cx, self.fd, interest, &mut token, op);
+        cell.set(token);
+        r
+    }
+
+    /// Like [`poll_io`](Registration::poll_io) with a wait slot the caller keeps (a future
+    /// per operation), so several tasks may wait on the same fd and direction at once.
+    pub fn poll_io_with<T>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        token: &mut u64,
+        op: impl FnMut() -> Result<T, Errno>,
+    ) -> Poll<Result<T, Error>> {
+        self.handle.poll_io(cx, self.fd, interest, token, op)
+    }
+
+    /// Ready once the kernel has reported the fd ready for `interest` since this wait was
+    /// registered (the first call registers and returns `Pending`).
+    pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Result<(), Error>> {
+        let cell = self.token(interest);
+        let mut token = cell.get();
+        let r = self.handle.poll_ready(cx, self.fd, interest, &mut token);
+        cell.set(token);
+        r
+    }
+
+    /// Withdraws a wait kept by the caller (see [`poll_io_with`](Registration::poll_io_with)).
+    pub fn cancel(&self, interest: Interest, token: &mut u64) {
+        self.handle.cancel_io(self.fd, interest, token);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let fd = self.fd;
+        for interest in [Interest::Readable, Interest::Writable] {
+            let mut token = self.token(interest).get();
+            self.handle.cancel_io(fd, interest, &mut token);
+        }
+    }
+}

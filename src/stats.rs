@@ -1,0 +1,67 @@
+//! Counters the loop keeps about itself, read with [`Handle::stats`](crate::Handle::stats).
+
+use core::cell::Cell;
+use core::time::Duration;
+
+/// A snapshot of a loop's counters.
+///
+/// ```
+/// use readyloop::Loop;
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// lp.block_on(h.sleep(core::time::Duration::from_millis(1)));
+/// let s = h.stats();
+/// assert!(s.turns >= 1 && s.wakeups_timer >= 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Turns of the loop.
+    pub turns: u64,
+    /// Calls into the backend's wait (poll, select or epoll_wait).
+    pub polls: u64,
+    /// Total time spent inside those waits.
+    pub time_blocked: Duration,
+    /// Wakers called because an fd became ready.
+    pub wakeups_fd: u64,
+    /// Wakers called because a timer fired.
+    pub wakeups_timer: u64,
+    /// Times another thread (or a signal) woke a blocked wait through the notifier.
+    pub wakeups_remote: u64,
+    /// `call_soon` callbacks run.
+    pub callbacks: u64,
+    /// Waits that returned with nothing ready and no timer due (EINTR, early returns).
+    pub spurious_wakeups: u64,
+    /// Task polls.
+    pub task_polls: u64,
+    /// Times a task used up its budget and was made to yield.
+    pub budget_yields: u64,
+    /// Tasks spawned and not yet finished.
+    pub tasks_alive: u64,
+    /// The largest `tasks_alive` seen.
+    pub tasks_peak: u64,
+    /// Fds currently handed to the kernel (the loop's own notifier included).
+    pub fds_registered: u64,
+    /// Timers currently armed.
+    pub timers_armed: u64,
+}
+
+/// The live counters (loop thread only).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) turns: Cell<u64>,
+    pub(crate) polls: Cell<u64>,
+    pub(crate) blocked_ns: Cell<u64>,
+    pub(crate) wakeups_fd: Cell<u64>,
+    pub(crate) wakeups_timer: Cell<u64>,
+    pub(crate) wakeups_remote: Cell<u64>,
+    pub(crate) callbacks: Cell<u64>,
+    pub(crate) spurious: Cell<u64>,
+    pub(crate) task_polls: Cell<u64>,
+    pub(crate) budget_yields: Cell<u64>,
+    pub(crate) tasks_peak: Cell<u64>,
+}
+
+pub(crate) fn bump(c: &Cell<u64>, by: u64) {
+    c.set(c.get().wrapping_add(by));
+}

@@ -1,0 +1,117 @@
+//! The poll(2) backend (through `ppoll`, so timeouts keep nanosecond precision).
+//!
+//! A `Vec<PollFd>` handed to the kernel as is, plus an index from fd number to slot, so a
+//! change of interest edits one entry and a removal is a swap-remove: nothing is rebuilt
+//! per turn. After the wait, the scan stops once the kernel's count of ready fds is reached.
+
+use super::{timespec, Event, Wanted};
+use crate::error::Error;
+use crate::sys::{RawFd, Readiness};
+use alloc::vec::Vec;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+
+const NO_SLOT: u32 = u32::MAX;
+
+#[derive(Debug)]
+pub(crate) struct PollBackend {
+    /// The array the kernel reads: one entry per fd with a non-empty interest.
+    fds: Vec<PollFd<'static>>,
+    /// `slot_of[fd]` is the index of `fd` in `fds`, or `NO_SLOT`.
+    slot_of: Vec<u32>,
+}
+
+fn flags(wanted: Wanted) -> PollFlags {
+    let mut f = PollFlags::empty();
+    if wanted.read {
+        f |= PollFlags::IN;
+    }
+    if wanted.write {
+        f |= PollFlags::OUT;
+    }
+    f
+}
+
+fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
+    // SAFETY: poll(2) only reads the number; an fd closed while registered is reported as
+    // POLLNVAL (never undefined behaviour), and the reactor then drops the entry.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    PollFd::from_borrowed_fd(borrowed, flags(wanted))
+}
+
+impl PollBackend {
+    pub(crate) fn new() -> Self {
+        PollBackend {
+            fds: Vec::new(),
+            slot_of: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
+        let Ok(index) = usize::try_from(fd) else {
+            return Err(Error::from_errno(Errno::BADF));
+        };
+        if index >= self.slot_of.len() {
+            if wanted.is_empty() {
+                return Ok(());
+            }
+            self.slot_of.resize(index + 1, NO_SLOT);
+        }
+        let slot = self.slot_of[index];
+        match (slot, wanted.is_empty()) {
+            (NO_SLOT, true) => {}
+            (NO_SLOT, false) => {
+                self.slot_of[index] = self.fds.len() as u32;
+                self.fds.push(entry(fd, wanted));
+            }
+            (slot, false) => self.fds[slot as usize] = entry(fd, wanted),
+            (slot, true) => {
+                self.fds.swap_remove(slot as usize);
+                if let Some(moved) = self.fds.get(slot as usize) {
+                    let moved_fd = rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(moved));
+                    self.slot_of[moved_fd as usize] = slot;
+                }
+                self.slot_of[index] = NO_SLOT;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn wait(
+        &mut self,
+        timeout_ns: Option<u64>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let ts = timeout_ns.map(timespec);
+        let mut ready = match rustix::event::poll(&mut self.fds, ts.as_ref()) {
+            Ok(n) => n,
+            Err(Errno::INTR) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        for pfd in &self.fds {
+            if ready == 0 {
+                break;
+            }
+            let revents = pfd.revents();
+            if revents.is_empty() {
+                continue;
+            }
+            ready -= 1;
+            events.push(Event {
+                fd: rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(pfd)),
+                readiness: Readiness {
+                    readable: revents.intersects(PollFlags::IN | PollFlags::PRI),
+                    writable: revents.contains(PollFlags::OUT),
+                    error_or_hangup: revents.intersects(PollFlags::ERR | PollFlags::HUP),
+                    invalid: revents.contains(PollFlags::NVAL),
+                },
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.fds.len()
+    }
+}

@@ -1,0 +1,41 @@
+//! The syscall layer: the only code in readyloop that calls `rustix`.
+//!
+//! Everything above speaks in readyloop's own terms: raw fd numbers, [`Interest`],
+//! nanosecond deadlines, and [`Error`](crate::Error). Nothing here knows about tasks or wakers.
+
+pub(crate) mod backend;
+pub(crate) mod clock;
+pub(crate) mod fd;
+pub(crate) mod notifier;
+
+pub use rustix::fd::RawFd;
+
+/// Which readiness a task waits for on a file descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interest {
+    /// Data can be read, a connection accepted, or the peer hung up (`POLLIN`).
+    Readable,
+    /// Data can be written or a connect finished (`POLLOUT`).
+    Writable,
+}
+
+impl Interest {
+    /// The name used in traces and stuck-task reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interest::Readable => "READABLE",
+            Interest::Writable => "WRITABLE",
+        }
+    }
+}
+
+/// What the kernel reported for one file descriptor after a wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Readiness {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// `POLLERR` or `POLLHUP`: both sides are woken and the next syscall says what happened.
+    pub(crate) error_or_hangup: bool,
+    /// `POLLNVAL`: the fd is not open; its registration must be dropped.
+    pub(crate) invalid: bool,
+}

@@ -1,0 +1,180 @@
+//! `JoinHandle`: awaits a spawned task's output, or aborts it.
+
+use super::raw::TaskRef;
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+/// Why a task produced no output.
+#[non_exhaustive]
+pub enum JoinError {
+    /// The task was aborted, or its loop was dropped before it finished.
+    Cancelled,
+    /// The task panicked (with `std`); the payload is what `panic!` was given.
+    #[cfg(feature = "std")]
+    Panicked(alloc::boxed::Box<dyn core::any::Any + Send + 'static>),
+}
+
+impl JoinError {
+    #[cfg(feature = "std")]
+    pub(crate) fn panicked(payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>) -> Self {
+        JoinError::Panicked(payload)
+    }
+
+    /// True if the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        !self.is_cancelled()
+    }
+
+    /// The panic message, when the payload was a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Cancelled => None,
+            #[cfg(feature = "std")]
+            JoinError::Panicked(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<alloc::string::String>().map(|s| s.as_str())),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("Cancelled"),
+            #[cfg(feature = "std")]
+            JoinError::Panicked(_) => write!(f, "Panicked({:?})", self.panic_message()),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.panic_message() {
+            _ if self.is_cancelled() => f.write_str("task was cancelled"),
+            Some(m) => write!(f, "task panicked: {m}"),
+            None => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl core::error::Error for JoinError {}
+
+impl From<JoinError> for crate::Error {
+    fn from(_: JoinError) -> Self {
+        crate::Error::cancelled()
+    }
+}
+
+/// Awaits the output of a task started with [`Handle::spawn`](crate::Handle::spawn)
+/// (`asyncio.create_task` returns the same idea: a Task you can await or cancel).
+///
+/// Dropping a `JoinHandle` **detaches** the task: it keeps running and its output is dropped
+/// when it finishes. To cancel instead, call [`abort`](JoinHandle::abort) or wrap the handle
+/// with [`JoinHandle::abort_on_drop`]. An aborted task's future is dropped at the loop's next
+/// turn (which also withdraws whatever fd or timer it waited on); awaiting it then gives
+/// [`JoinError::Cancelled`].
+///
+/// ```
+/// use readyloop::Loop;
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let out = lp.block_on(async move {
+///     let task = h.spawn(async { 6 * 7 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(out, 42);
+/// ```
+pub struct JoinHandle<T> {
+    task: TaskRef,
+    abort_on_drop: bool,
+    _output: PhantomData<T>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: TaskRef) -> Self {
+        JoinHandle {
+            task,
+            abort_on_drop: false,
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancels the task: its future is dropped at the loop's next turn. No effect if it
+    /// already finished.
+    pub fn abort(&self) {
+        if !self.task.is_complete() {
+            self.task.request_abort();
+        }
+    }
+
+    /// True once the task finished, was cancelled, or panicked.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_complete()
+    }
+
+    /// The task's id (as in traces and stuck-task reports).
+    pub fn id(&self) -> u64 {
+        self.task.id()
+    }
+
+    /// Makes dropping this handle abort the task instead of detaching it.
+    pub fn abort_on_drop(mut self) -> Self {
+        self.abort_on_drop = true;
+        self
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = &self.task;
+        if task.is_complete() {
+            let mut out = Poll::Pending;
+            // SAFETY: a JoinHandle<T> is only made for a task whose output type is T.
+            unsafe { task.take_output(&mut out) };
+            if out.is_pending() {
+                panic!("readyloop: JoinHandle polled again after it returned the output");
+            }
+            return out;
+        }
+        let local = task.local();
+        match &mut local.join_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if self.abort_on_drop {
+            self.abort();
+        }
+        let local = self.task.local();
+        local.join_alive = false;
+        local.join_waker = None;
+        if self.task.is_complete() {
+            self.task.drop_stage();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.task.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

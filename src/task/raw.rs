@@ -1,0 +1,367 @@
+//! The task allocation, its reference count, and the raw waker vtable.
+//!
+//! References are held by: the loop's registry (until the task completes), the
+//! `JoinHandle`, each `Waker`, and the wake queue while the task sits in it. The last one
+//! frees the memory. Whoever releases it, the future and any output were already dropped on
+//! the loop's thread (completion, abort, the `JoinHandle`, or the loop's own drop), so a
+//! release on another thread frees plain memory only.
+
+use super::join::JoinError;
+use super::shared::Shared;
+use super::state::{ABORT, COMPLETE, SCHEDULED};
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::future::Future;
+use core::mem::ManuallyDrop;
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// The first field of every task allocation; `repr(C)` so a pointer to the allocation is a
+/// pointer to its header.
+#[repr(C)]
+pub(crate) struct Header {
+    /// SCHEDULED / COMPLETE / ABORT bits (see `state.rs`).
+    pub(crate) state: AtomicUsize,
+    /// Number of live references (see the module docs).
+    refs: AtomicUsize,
+    /// Link in the loop's intrusive wake stack.
+    pub(crate) next: AtomicPtr<Header>,
+    /// The loop this task belongs to: where its wakes go.
+    shared: Arc<Shared>,
+    /// The functions that know the future's concrete type.
+    vtable: &'static TaskVTable,
+    /// The task's number, unique within its loop, for traces and reports.
+    pub(crate) id: u64,
+    /// Touched only on the loop's thread.
+    local: UnsafeCell<Local>,
+}
+
+/// The loop-thread-only part of a header.
+pub(crate) struct Local {
+    /// Woken when the task completes.
+    pub(crate) join_waker: Option<Waker>,
+    /// Whether a `JoinHandle` still exists (if not, output is dropped at completion).
+    pub(crate) join_alive: bool,
+    /// An optional name given at spawn.
+    pub(crate) name: Option<Cow<'static, str>>,
+    /// The task's index in the loop's registry.
+    pub(crate) slot: usize,
+    /// How many times the future was polled.
+    pub(crate) polls: u64,
+}
+
+struct TaskVTable {
+    /// Polls the future; on completion stores the output and returns Ready.
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    /// Drops the future and stores `Cancelled` as the output.
+    cancel: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*out` (a `Poll<Result<T, JoinError>>`).
+    take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Drops whatever the stage holds.
+    drop_stage: unsafe fn(NonNull<Header>),
+    /// Frees the allocation.
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// Names the vtable of one future type as a constant, so `&VTABLE` is a `'static` reference.
+struct VTableFor<F>(core::marker::PhantomData<F>);
+
+impl<F: Future> VTableFor<F> {
+    const VTABLE: TaskVTable = TaskVTable {
+        poll: poll::<F>,
+        cancel: cancel::<F>,
+        take_output: take_output::<F>,
+        drop_stage: drop_stage::<F>,
+        dealloc: dealloc::<F>,
+    };
+}
+
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// An owned reference to a task (the registry's, the queue's or the JoinHandle's).
+pub(crate) struct TaskRef {
+    ptr: NonNull<Header>,
+}
+
+impl TaskRef {
+    /// Allocates a task for `future`; it starts unscheduled with one reference (this one).
+    pub(crate) fn new<F: Future + 'static>(future: F, shared: Arc<Shared>, id: u64) -> TaskRef {
+        let cell = Box::new(TaskCell {
+            header: Header {
+                state: AtomicUsize::new(0),
+                refs: AtomicUsize::new(1),
+                next: AtomicPtr::new(core::ptr::null_mut()),
+                shared,
+                vtable: &VTableFor::<F>::VTABLE,
+                id,
+                local: UnsafeCell::new(Local {
+                    join_waker: None,
+                    join_alive: true,
+                    name: None,
+                    slot: usize::MAX,
+                    polls: 0,
+                }),
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        TaskRef {
+            ptr: NonNull::from(Box::leak(cell)).cast(),
+        }
+    }
+
+    /// Adopts a reference that was counted elsewhere (a queue entry).
+    ///
+    /// # Safety
+    /// `ptr` must carry one counted reference, now owned by the result.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef { ptr }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: this reference keeps the allocation alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.header().id
+    }
+
+    pub(crate) fn state(&self) -> usize {
+        self.header().state.load(Acquire)
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        self.state() & COMPLETE != 0
+    }
+
+    /// The loop-thread-only part of the header.
+    ///
+    /// Callers are on the loop's thread (TaskRef is `!Send`) and do not hold the result
+    /// across a call that could reach this task's `local` again.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn local(&self) -> &mut Local {
+        // SAFETY: `local` is only reached through `TaskRef`s, which never leave the loop's
+        // thread, and each use is a short access that does not overlap another.
+        unsafe { &mut *self.header().local.get() }
+    }
+
+    /// Queues the task as a wake would (used by spawn and abort).
+    pub(crate) fn schedule(&self) {
+        schedule(self.ptr);
+    }
+
+    /// Asks the loop to drop the future at its next turn.
+    pub(crate) fn request_abort(&self) {
+        self.header().state.fetch_or(ABORT, AcqRel);
+        self.schedule();
+    }
+
+    /// Clears SCHEDULED before a poll (a wake during the poll schedules again); returns the
+    /// state as it was.
+    pub(crate) fn unschedule(&self) -> usize {
+        self.header().state.fetch_and(!SCHEDULED, AcqRel)
+    }
+
+    /// Polls the future with this task's waker.
+    pub(crate) fn poll(&self) -> Poll<()> {
+        let waker = ManuallyDrop::new(
+            // SAFETY: the vtable's functions expect a header pointer with a counted
+            // reference per Waker; this one is borrowed (ManuallyDrop) while `self` holds one.
+            unsafe { Waker::from_raw(RawWaker::new(self.ptr.as_ptr() as *const (), &WAKER)) },
+        );
+        let mut cx = Context::from_waker(&waker);
+        self.local().polls += 1;
+        // SAFETY: only the loop thread polls, and never after COMPLETE.
+        unsafe { (self.header().vtable.poll)(self.ptr, &mut cx) }
+    }
+
+    /// Drops the future, storing `Cancelled` as the output.
+    pub(crate) fn cancel(&self) {
+        // SAFETY: loop thread; the future is not being polled (no re-entrant poll exists).
+        unsafe { (self.header().vtable.cancel)(self.ptr) }
+    }
+
+    /// Marks the task complete (never polled again; wakes become no-ops).
+    pub(crate) fn set_complete(&self) {
+        self.header().state.fetch_or(COMPLETE, AcqRel);
+    }
+
+    /// Moves the output out; `out` must point to a `Poll<Result<T, JoinError>>` of the
+    /// task's own output type.
+    ///
+    /// # Safety
+    /// `T` must be the output type of the future this task was created with.
+    pub(crate) unsafe fn take_output<T>(&self, out: &mut Poll<Result<T, JoinError>>) {
+        // SAFETY: the caller guarantees the type; loop thread only.
+        unsafe { (self.header().vtable.take_output)(self.ptr, out as *mut _ as *mut ()) }
+    }
+
+    /// Drops whatever the stage holds (future or output).
+    pub(crate) fn drop_stage(&self) {
+        // SAFETY: loop thread; nothing borrows the stage now.
+        unsafe { (self.header().vtable.drop_stage)(self.ptr) }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        increment(self.header());
+        TaskRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        release(self.ptr);
+    }
+}
+
+impl core::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Task").field("id", &self.id()).finish()
+    }
+}
+
+/// The task id behind a waker, if the waker is one of readyloop's task wakers.
+pub(crate) fn task_id_of(waker: &Waker) -> Option<u64> {
+    if core::ptr::eq(waker.vtable(), &WAKER) {
+        // SAFETY: our vtable means the data pointer is a live header (the waker holds a ref).
+        Some(unsafe { &*(waker.data() as *const Header) }.id)
+    } else {
+        None
+    }
+}
+
+fn increment(header: &Header) {
+    let old = header.refs.fetch_add(1, Relaxed);
+    // Like Arc: a count this large means leaked wakers in a loop; stop before it wraps.
+    assert!(old <= isize::MAX as usize, "readyloop: task reference count overflow");
+}
+
+fn release(ptr: NonNull<Header>) {
+    // SAFETY: the caller owned one reference, so the header is alive until we drop it.
+    let header = unsafe { ptr.as_ref() };
+    if header.refs.fetch_sub(1, Release) == 1 {
+        core::sync::atomic::fence(Acquire);
+        // SAFETY: that was the last reference; the stage holds no future and no output
+        // (see the module docs), so freeing on any thread is sound.
+        unsafe { (header.vtable.dealloc)(ptr) }
+    }
+}
+
+fn schedule(ptr: NonNull<Header>) {
+    // SAFETY: callers hold a reference.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.state.fetch_or(SCHEDULED, AcqRel);
+    if prev & (SCHEDULED | COMPLETE) != 0 {
+        return;
+    }
+    increment(header);
+    if !header.shared.push(ptr) {
+        // The loop is gone: nothing will run the task, so the queue reference is returned.
+        release(ptr);
+    }
+}
+
+static WAKER: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is the header of a task this waker holds a reference to.
+    increment(unsafe { &*(data as *const Header) });
+    RawWaker::new(data, &WAKER)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: the waker's own reference is consumed here.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    schedule(ptr);
+    release(ptr);
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds a reference for the duration of the call.
+    schedule(unsafe { NonNull::new_unchecked(data as *mut Header) });
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: the waker's own reference is released.
+    release(unsafe { NonNull::new_unchecked(data as *mut Header) });
+}
+
+fn stage<F: Future>(ptr: NonNull<Header>) -> *mut Stage<F> {
+    // SAFETY (for callers): `ptr` came from a `TaskCell<F>` (the vtable is per F).
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: computing a field address of a live allocation.
+    unsafe { (*cell).stage.get() }
+}
+
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+    // SAFETY: loop thread only; no other borrow of the stage is live during a poll.
+    let stage = unsafe { &mut *stage::<F>(ptr) };
+    let Stage::Running(future) = stage else {
+        return Poll::Ready(());
+    };
+    // SAFETY: the future lives in a heap cell that is never moved until it is dropped.
+    let future = unsafe { Pin::new_unchecked(future) };
+    let result = match catch_panic(future, cx) {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(error) => Err(error),
+    };
+    *stage = Stage::Finished(result);
+    Poll::Ready(())
+}
+
+#[cfg(feature = "std")]
+fn catch_panic<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Result<Poll<F::Output>, JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx)))
+        .map_err(JoinError::panicked)
+}
+
+#[cfg(not(feature = "std"))]
+fn catch_panic<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Result<Poll<F::Output>, JoinError> {
+    Ok(future.poll(cx))
+}
+
+unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: loop thread only, not during a poll of this task.
+    let stage = unsafe { &mut *stage::<F>(ptr) };
+    if let Stage::Running(_) = stage {
+        *stage = Stage::Consumed; // drops the future in place first
+        *stage = Stage::Finished(Err(JoinError::Cancelled));
+    }
+}
+
+unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
+    // SAFETY: loop thread only; `out` has the type the caller promised.
+    let stage = unsafe { &mut *stage::<F>(ptr) };
+    let out = unsafe { &mut *(out as *mut Poll<Result<F::Output, JoinError>>) };
+    if let Stage::Finished(result) = core::mem::replace(stage, Stage::Consumed) {
+        *out = Poll::Ready(result);
+    }
+}
+
+unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: loop thread only.
+    let stage = unsafe { &mut *stage::<F>(ptr) };
+    *stage = Stage::Consumed;
+}
+
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: this was allocated as a Box<TaskCell<F>> and this is the last reference.
+    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+}

@@ -1,0 +1,173 @@
+//! The part of a loop that other threads may touch: the wake queue and the notifier.
+//!
+//! The wake queue is an intrusive lock-free stack (each task header carries its own `next`
+//! link, and the SCHEDULED bit keeps a task in it at most once): a push is one CAS and the
+//! loop takes the whole stack with one swap, so pushing allocates nothing and ABA cannot
+//! happen. The loop reverses what it takes to run tasks in the order they were woken.
+//!
+//! The lost-wakeup trap lives here. The loop stores `parked = true` and then looks at the
+//! stack; a waker pushes and then looks at `parked`. Both use SeqCst, so at least one of them
+//! sees the other: either the loop sees the task and does not block, or the waker sees the
+//! loop parked and writes the notifier.
+
+use super::raw::Header;
+use crate::sys::notifier::Notifier;
+use alloc::sync::Arc;
+use alloc::task::Wake;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*};
+
+/// The loop's cross-thread wake queue, its notifier, and the main future's wake flag.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Top of the intrusive stack of woken tasks; `closed()` once the loop is gone.
+    head: AtomicPtr<Header>,
+    /// True while the loop is in (or about to enter) a blocking wait.
+    parked: AtomicBool,
+    /// True once a waker wrote the notifier and the loop has not drained it yet.
+    notified: AtomicBool,
+    /// The future given to `block_on` was woken (it is not a spawned task).
+    main_woken: AtomicBool,
+    /// Wakes that came from another thread's write of the notifier (for stats).
+    pub(crate) notifications: AtomicU64,
+    /// Makes a blocked wait return.
+    pub(crate) notifier: Notifier,
+}
+
+/// The marker stored in `head` after the loop is dropped: pushes fail from then on.
+fn closed() -> *mut Header {
+    NonNull::dangling().as_ptr()
+}
+
+impl Shared {
+    pub(crate) fn new(notifier: Notifier) -> Self {
+        Shared {
+            head: AtomicPtr::new(ptr::null_mut()),
+            parked: AtomicBool::new(false),
+            notified: AtomicBool::new(false),
+            main_woken: AtomicBool::new(true),
+            notifications: AtomicU64::new(0),
+            notifier,
+        }
+    }
+
+    /// Pushes a woken task; false if the loop is gone (the caller keeps its reference).
+    pub(crate) fn push(&self, task: NonNull<Header>) -> bool {
+        // SAFETY: the caller owns a reference to `task`, so its header is alive.
+        let header = unsafe { task.as_ref() };
+        let mut head = self.head.load(Acquire);
+        loop {
+            if head == closed() {
+                return false;
+            }
+            header.next.store(head, Relaxed);
+            match self
+                .head
+                .compare_exchange_weak(head, task.as_ptr(), SeqCst, Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
+        self.notify_if_parked();
+        true
+    }
+
+    /// Takes every pushed task, oldest first, calling `f` with the reference each carried.
+    pub(crate) fn take_all(&self, mut f: impl FnMut(NonNull<Header>)) {
+        if self.head.load(Relaxed).is_null() {
+            return;
+        }
+        let mut list = self.head.swap(ptr::null_mut(), Acquire);
+        debug_assert!(list != closed());
+        // Reverse the LIFO list in place so tasks run in wake order.
+        let mut reversed: *mut Header = ptr::null_mut();
+        while let Some(node) = NonNull::new(list) {
+            // SAFETY: every node in the stack carries a queue reference, so it is alive, and
+            // after the swap only this thread reaches these links.
+            let next = unsafe { node.as_ref() }.next.swap(reversed, Relaxed);
+            reversed = node.as_ptr();
+            list = next;
+        }
+        while let Some(node) = NonNull::new(reversed) {
+            // SAFETY: as above; the link is read before `f` may release the node.
+            reversed = unsafe { node.as_ref() }.next.load(Relaxed);
+            f(node);
+        }
+    }
+
+    /// Marks the loop gone and hands back the tasks still queued, so their references drop.
+    pub(crate) fn close(&self, mut f: impl FnMut(NonNull<Header>)) {
+        let mut list = self.head.swap(closed(), AcqRel);
+        while let Some(node) = NonNull::new(list) {
+            if node.as_ptr() == closed() {
+                break;
+            }
+            // SAFETY: as in `take_all`.
+            list = unsafe { node.as_ref() }.next.load(Relaxed);
+            f(node);
+        }
+    }
+
+    /// Called by the loop before a wait; true if work arrived and the wait must not block.
+    pub(crate) fn park(&self) -> bool {
+        self.parked.store(true, SeqCst);
+        let head = self.head.load(SeqCst);
+        let has_work = (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst);
+        if has_work {
+            self.parked.store(false, Relaxed);
+        }
+        has_work
+    }
+
+    /// Called by the loop after a wait.
+    pub(crate) fn unpark(&self) {
+        self.parked.store(false, Relaxed);
+    }
+
+    /// Called by the loop when the notifier fd reported readable.
+    pub(crate) fn drain_notifier(&self) {
+        self.notified.store(false, SeqCst);
+        self.notifier.drain();
+    }
+
+    fn notify_if_parked(&self) {
+        if self.parked.load(SeqCst) && !self.notified.swap(true, AcqRel) {
+            self.notifications.fetch_add(1, Relaxed);
+            self.notifier.notify();
+        }
+    }
+
+    /// Whether anything is waiting in the wake queue.
+    pub(crate) fn has_woken(&self) -> bool {
+        let head = self.head.load(Acquire);
+        !head.is_null() && head != closed()
+    }
+
+    /// Takes the main future's wake flag.
+    pub(crate) fn take_main_woken(&self) -> bool {
+        self.main_woken.swap(false, AcqRel)
+    }
+
+    /// Whether the main future was woken (without taking the flag).
+    pub(crate) fn main_woken(&self) -> bool {
+        self.main_woken.load(Acquire)
+    }
+
+    /// Sets the main future's wake flag (block_on sets it before its first poll).
+    pub(crate) fn wake_main(&self) {
+        self.main_woken.store(true, SeqCst);
+        self.notify_if_parked();
+    }
+}
+
+/// The waker of the future passed to `block_on`: it sets a flag instead of queueing a task.
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_main();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_main();
+    }
+}
