@@ -23,6 +23,10 @@ async fn echo(h: Handle, stream: OwnedFd) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if n < buf.len() {
+            // A short read drained the socket: wait for readiness before the next read.
+            reg.set_drained(Interest::Readable);
+        }
         let mut done = 0;
         while done < n {
             let write = poll_fn(|cx| {
