@@ -58,6 +58,8 @@ mod events;
 mod executor;
 mod reactor;
 mod registration;
+#[cfg(feature = "signal")]
+pub mod signal;
 mod slab;
 mod stats;
 mod sys;
