@@ -373,7 +373,7 @@ fn main() {
             subjects.rotate_left(k);
             for s in &subjects {
                 let result = match row {
-                    Row::PingPong(n) if n > 1000 && nofile < n as u64 * 2 + 64 => Err(format!(
+                    Row::PingPong(n) if n > 1000 && nofile < n as u64 + 256 => Err(format!(
                         "RLIMIT_NOFILE {nofile} is too low for {n} connections"
                     )),
                     Row::PingPong(_) | Row::Stream(_) => {
