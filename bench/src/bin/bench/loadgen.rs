@@ -27,6 +27,8 @@ pub struct Window {
     pub seconds: f64,
     /// Server CPU time inside the window, in ns.
     pub server_cpu_ns: u64,
+    /// Units over the whole run, warm-up included (for whole-process profiles).
+    pub total_units: u64,
 }
 
 fn errno() -> i32 {
@@ -172,6 +174,7 @@ impl Clock {
             units: units - u0,
             seconds: now.duration_since(t0).as_secs_f64(),
             server_cpu_ns: cpu - c0,
+            total_units: units,
         })
     }
 

@@ -5,9 +5,11 @@
 //! [--reps N] [--duration SECS] [--warmup SECS] [--scaling] [--rows a,b] [--subjects a,b]`.
 //!
 //! To profile a server, set `BENCH_ATTACH` to a command run against it for each echo
-//! measurement, `{pid}` replaced by the server's pid and `{name}` by row and subject, e.g.
+//! measurement, `{pid}` replaced by the server's pid, e.g.
 //! `BENCH_ATTACH='perf stat -e task-clock,context-switches -p {pid}'` or
 //! `BENCH_ATTACH='strace -c -f -p {pid}'`; it gets SIGINT when the measurement ends.
+//! `BENCH_SERVER_WRAP='valgrind --tool=callgrind'` runs every server under that command
+//! (build with `RUSTFLAGS="--cfg rustix_use_libc"` for valgrind).
 //!
 //! Every server is a separate process pinned to CPU 0; this process is the load generator,
 //! pinned to CPU 1; both get `nice -20` when permitted. Each repetition runs every row with
@@ -243,6 +245,9 @@ fn echo_row(
                 "cpu_us",
                 w.server_cpu_ns as f64 / 1e3 / w.units.max(1) as f64,
             );
+            if std::env::var_os("BENCH_SERVER_WRAP").is_some() {
+                m.insert("total_rt", w.total_units as f64);
+            }
             if let Some(kib) = procs::vm_hwm_kib(pid) {
                 m.insert("rss_mib", kib as f64 / 1024.0);
             }

@@ -57,9 +57,20 @@ impl Placement {
         }
     }
 
-    /// A `Command` for `bin` that pins and renices the child before it runs.
+    /// A `Command` for `bin` that pins and renices the child before it runs. With
+    /// `BENCH_SERVER_WRAP` set (e.g. `valgrind --tool=callgrind`), `bin` runs under it.
     pub fn command(&self, bin: &Path) -> Command {
-        let mut cmd = Command::new(bin);
+        let wrap: Vec<String> = std::env::var("BENCH_SERVER_WRAP")
+            .map(|w| w.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        let mut cmd = match wrap.split_first() {
+            Some((tool, tool_args)) => {
+                let mut c = Command::new(tool);
+                c.args(tool_args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         let cpu = self.server_cpu;
         let nice = self.nice;
         // SAFETY: the closure only makes async-signal-safe syscalls.
@@ -132,7 +143,18 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first (a profiler wrapping the server writes its output then), SIGKILL if it
+    /// is still running after 3 s.
     fn drop(&mut self) {
+        // SAFETY: signalling our own child, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
