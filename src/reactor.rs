@@ -68,6 +68,10 @@ pub(crate) struct Reactor {
     next_token: u64,
     /// Number of live waiters, all fds together.
     waiters: usize,
+    /// Fds whose waiters the last dispatch woke: their interest is brought up to date just
+    /// before the next wait, not at once, so a task that waits again in between (the usual
+    /// read-reply-read loop) costs the backend nothing.
+    dirty: Vec<usize>,
 }
 
 impl Reactor {
@@ -86,6 +90,7 @@ impl Reactor {
             notifier_fd,
             next_token: 1,
             waiters: 0,
+            dirty: Vec::new(),
         })
     }
 
@@ -180,6 +185,13 @@ impl Reactor {
 
     /// Waits in the backend; results land in `self.events`.
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<(), Error> {
+        // Drop the interest nobody renewed since the last dispatch, so a level-triggered
+        // wait never reports an fd that no task waits for.
+        let mut dirty = core::mem::take(&mut self.dirty);
+        for index in dirty.drain(..) {
+            let _ = self.sync(index);
+        }
+        self.dirty = dirty;
         self.events.clear();
         self.backend.wait(timeout_ns, &mut self.events)
     }
@@ -222,7 +234,7 @@ impl Reactor {
                 wake.extend(entry.readers.drain(..).map(|w| w.waker));
                 wake.extend(entry.writers.drain(..).map(|w| w.waker));
             } else {
-                let _ = self.sync(index);
+                self.dirty.push(index);
             }
             on_event(event, woken);
         }
