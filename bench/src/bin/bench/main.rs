@@ -36,6 +36,8 @@ pub enum Subject {
     Readyloop(String),
     /// readyloop with this backend and the lowest timer slack (lone-timer row only).
     ReadyloopSlack(String),
+    /// The crate's own `examples/echo_server`, run as built (default backend).
+    ReadyloopExample,
 }
 
 impl Subject {
@@ -46,11 +48,15 @@ impl Subject {
             Subject::Smol => "smol".into(),
             Subject::Readyloop(b) => format!("readyloop {b}"),
             Subject::ReadyloopSlack(b) => format!("readyloop {b} slack 1ns"),
+            Subject::ReadyloopExample => "readyloop example".into(),
         }
     }
 
     fn is_readyloop(&self) -> bool {
-        matches!(self, Subject::Readyloop(_) | Subject::ReadyloopSlack(_))
+        matches!(
+            self,
+            Subject::Readyloop(_) | Subject::ReadyloopSlack(_) | Subject::ReadyloopExample
+        )
     }
 }
 
@@ -79,8 +85,11 @@ impl Row {
         all.iter()
             .filter(|s| match (self, s) {
                 (Row::PingPong(_) | Row::Stream(_), s) => !matches!(s, Subject::ReadyloopSlack(_)),
-                (Row::Lone, s) => !matches!(s, Subject::Raw),
-                (_, s) => !matches!(s, Subject::Raw | Subject::ReadyloopSlack(_)),
+                (Row::Lone, s) => !matches!(s, Subject::Raw | Subject::ReadyloopExample),
+                (_, s) => !matches!(
+                    s,
+                    Subject::Raw | Subject::ReadyloopSlack(_) | Subject::ReadyloopExample
+                ),
             })
             .cloned()
             .collect()
@@ -119,6 +128,9 @@ fn parse_args() -> Config {
         slack.push(Subject::ReadyloopSlack(kind.name().into()));
     }
     subjects.extend(slack);
+    if bin_dir.join("examples").join("echo_server").exists() {
+        subjects.push(Subject::ReadyloopExample);
+    }
     let mut cfg = Config {
         reps: 3,
         duration: Duration::from_secs(2),
@@ -221,6 +233,14 @@ fn server_cmd(cfg: &Config, s: &Subject) -> (PathBuf, Vec<String>) {
             bin(cfg, "echo-readyloop"),
             vec!["127.0.0.1:0".into(), b.clone()],
         ),
+        Subject::ReadyloopExample => (
+            cfg.bin_dir.join("examples").join("echo_server"),
+            vec![
+                "--buf".into(),
+                readyloop_bench::BUF.to_string(),
+                "127.0.0.1:0".into(),
+            ],
+        ),
     }
 }
 
@@ -279,7 +299,7 @@ fn task_row(cfg: &Config, placement: &Placement, row: Row, s: &Subject) -> Resul
             "tasks-readyloop",
             vec![format!("backend={b}"), "slack_ns=1".into()],
         ),
-        Subject::Raw => unreachable!(),
+        Subject::Raw | Subject::ReadyloopExample => unreachable!(),
     };
     match row {
         Row::Timers => {
