@@ -53,6 +53,7 @@
 
 extern crate alloc;
 
+pub mod combinators;
 mod error;
 mod events;
 mod executor;
@@ -60,11 +61,18 @@ mod reactor;
 mod registration;
 mod slab;
 mod stats;
+pub mod sync;
 mod sys;
 mod task;
 mod time;
 mod timers;
 
+pub use combinators::{
+    gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
+    Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
+};
+#[cfg(feature = "std")]
+pub use combinators::{interval, sleep_until, timeout, timeout_at, wait};
 pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;
