@@ -53,6 +53,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 pub mod combinators;
 mod error;
 mod events;
@@ -67,6 +69,8 @@ mod task;
 mod time;
 mod timers;
 
+#[cfg(feature = "std")]
+pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
 pub use combinators::{
     gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
     Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
