@@ -8,7 +8,8 @@
 //!
 //! Each loop has its own small pool, made at the first `spawn_blocking`: at most
 //! [`MAX_THREADS`] threads, started only when every existing one is busy; further jobs
-//! queue in FIFO order; a thread idle for [`IDLE_TIMEOUT`] exits. Two loops on two threads
+//! queue in FIFO order; a thread idle for [`IDLE_TIMEOUT`] exits. The threads are named
+//! `readyloop-pool`. Two loops on two threads
 //! never share a pool or a queue. When the loop is dropped, jobs that had not started are
 //! dropped (their futures would get `JoinError::Cancelled`) and the threads exit after
 //! their current job. This module must never block the loop's thread: the only lock the
@@ -113,7 +114,7 @@ impl Pool {
         drop(st);
         let shared = self.shared.clone();
         let spawned = std::thread::Builder::new()
-            .name("readyloop-blocking".into())
+            .name("readyloop-pool".into())
             .spawn(move || worker(shared));
         if spawned.is_err() {
             let orphans = {
@@ -317,7 +318,7 @@ impl Handle {
 /// let out = lp.block_on(async {
 ///     readyloop::spawn_blocking(|| std::thread::current().name().map(String::from)).await
 /// });
-/// assert_eq!(out.unwrap().as_deref(), Some("readyloop-blocking"));
+/// assert_eq!(out.unwrap().as_deref(), Some("readyloop-pool"));
 /// ```
 pub fn spawn_blocking<F, T>(work: F) -> Blocking<T>
 where
