@@ -118,7 +118,10 @@ fn try_gather_first_error_drops_the_rest_at_once() {
             },
             {
                 let fut = child(&h2, 5_000, (), &slow_dropped);
-                async move { Ok(fut.await) }
+                async move {
+                    fut.await;
+                    Ok(())
+                }
             },
             {
                 let h = h2.clone();

@@ -141,7 +141,7 @@ fn a_callback_may_settle_another_promise() {
     let (p2, f2) = promise::<u8, ()>();
     // Chained like seed 003's Task._wakeup: the first result resolves the second future.
     f1.add_done_callback(move |r| {
-        p2.set_result(r.clone().unwrap() + 1).unwrap();
+        p2.set_result((*r).unwrap() + 1).unwrap();
     });
     p1.set_result(1).unwrap();
     assert_eq!(lp.block_on(f2), Ok(2));

@@ -1,18 +1,7 @@
 //! `gather` / `try_gather`: asyncio.gather over a `Vec` or a tuple of futures.
 //!
-//! ## Futures in place, tasks by handle
-//!
-//! `gather` joins *futures in place*: the children are polled by the task that awaits the
-//! gather, concurrently (while one waits, the others run) but never on their own. Nothing
-//! is spawned, so nothing outlives the gather: dropping it drops every child still running,
-//! which withdraws whatever fd or timer each waited on.
-//!
-//! To run children as independent tasks, spawn them and gather their
-//! [`JoinHandle`](crate::JoinHandle)s; each output is then a `Result<T, JoinError>`. Dropping
-//! such a gather drops the handles, which *detaches* the tasks (they keep running, as a
-//! dropped `JoinHandle` always does); gather handles made with
-//! [`abort_on_drop`](crate::JoinHandle::abort_on_drop) to have the drop cancel the tasks.
-//!
+//! The children are joined in place (see [`gather`] for how this relates to spawned
+//! tasks); nothing here spawns, and dropping a gather drops every child it still holds.
 //! The fallible form returns the first error and drops the other children at that moment
 //! (asyncio's gather leaves them running; dropping is the Rust way to cancel).
 
@@ -65,8 +54,20 @@ impl<T, E, F: Future<Output = Result<T, E>>> TryGather for Vec<F> {
 
 /// Runs the futures concurrently and returns all their outputs in input order
 /// (`asyncio.gather`). Takes a `Vec` (see also [`join_all`](crate::join_all)) or a tuple of
-/// up to 12 futures of different types. See the [module docs](self) for how this relates
-/// to spawned tasks.
+/// up to 12 futures of different types.
+///
+/// ## Futures in place, tasks by handle
+///
+/// `gather` joins *futures in place*: the children are polled by the task that awaits the
+/// gather, concurrently (while one waits, the others run) but never on their own. Nothing
+/// is spawned, so nothing outlives the gather: dropping it drops every child still running,
+/// which withdraws whatever fd or timer each waited on.
+///
+/// To run children as independent tasks, spawn them and gather their
+/// [`JoinHandle`](crate::JoinHandle)s; each output is then a `Result<T, JoinError>`. Dropping
+/// such a gather drops the handles, which *detaches* the tasks (they keep running, as a
+/// dropped `JoinHandle` always does); gather handles made with
+/// [`abort_on_drop`](crate::JoinHandle::abort_on_drop) to have the drop cancel the tasks.
 ///
 /// ```
 /// use core::time::Duration;
