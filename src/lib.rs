@@ -70,6 +70,8 @@ mod events;
 mod executor;
 mod reactor;
 mod registration;
+#[cfg(feature = "signal")]
+pub mod signal;
 mod slab;
 mod stats;
 pub mod sync;
