@@ -59,7 +59,10 @@ impl core::error::Error for Elapsed {}
 
 impl From<Elapsed> for Error {
     fn from(_: Elapsed) -> Error {
-        Error::timed_out()
+        Error::new(
+            crate::ErrorKind::TimedOut,
+            "timed out: the deadline elapsed before the operation finished",
+        )
     }
 }
 
