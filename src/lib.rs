@@ -56,6 +56,7 @@ extern crate alloc;
 mod error;
 mod events;
 mod executor;
+pub mod net;
 mod reactor;
 mod registration;
 mod slab;

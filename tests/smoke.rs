@@ -24,7 +24,10 @@ fn sleeps_run_concurrently() {
     });
     assert_eq!(order, vec![30, 20, 10, 40]);
     let el = start.elapsed();
-    assert!(el >= Duration::from_millis(40) && el < Duration::from_millis(200), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(40) && el < Duration::from_millis(200),
+        "{el:?}"
+    );
 }
 
 #[test]
@@ -64,7 +67,9 @@ fn read_pipe() {
         }
     });
     let mut buf = [0u8; 8];
-    let n = lp.block_on(AsyncRead::new(&h, r.as_fd(), &mut buf)).unwrap();
+    let n = lp
+        .block_on(AsyncRead::new(&h, r.as_fd(), &mut buf))
+        .unwrap();
     assert_eq!(&buf[..n], b"abc");
     lp.block_on(writer).unwrap();
 }
