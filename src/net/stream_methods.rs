@@ -164,7 +164,7 @@ macro_rules! stream_methods {
             ///
             /// ```
             #[doc = $setup]
-            /// assert!(a.handle().stats().turns >= 1);
+            /// assert!(a.handle().stats().tasks_alive <= 1);
             /// # let _ = &b;
             /// # });
             /// ```

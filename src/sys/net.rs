@@ -155,9 +155,14 @@ pub(crate) fn to_inet(addr: SocketAddrAny) -> Result<SocketAddr, Errno> {
 
 /// A Unix-domain address out of a kernel address (unnamed if the kernel gave none).
 pub(crate) fn to_unix(addr: Option<SocketAddrAny>) -> Result<SocketAddrUnix, Errno> {
+    // An unbound socket's address is just the family field; rustix would read that as
+    // an empty abstract name, so it is recognised here.
     match addr {
-        Some(a) => SocketAddrUnix::try_from(a),
-        None => Ok(SocketAddrUnix::new_unnamed()),
+        Some(a) if a.addr_len() as usize > core::mem::size_of::<u16>() => {
+            SocketAddrUnix::try_from(a)
+        }
+        Some(a) if a.address_family() != AddressFamily::UNIX => Err(Errno::AFNOSUPPORT),
+        _ => Ok(SocketAddrUnix::new_unnamed()),
     }
 }
 
