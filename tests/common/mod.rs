@@ -1,0 +1,136 @@
+//! Helpers shared by the socket tests: a bounded wait, an echo server (seed 003's accept
+//! loop), a small hash, fd counting and the fd limit.
+#![allow(dead_code)]
+
+use readyloop::net::{echo, TcpListener, UnixListener};
+use readyloop::{Handle, JoinHandle};
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+
+/// Runs `fut`, panicking (with `what`) if it takes longer than `limit`: no test can hang.
+pub async fn within<F: Future>(h: &Handle, limit: Duration, what: &str, fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut timer = pin!(h.sleep(limit));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(v);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            panic!("{what}: still not done after {limit:?}");
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// What each echo handler ended with (bytes echoed or the error), in completion order.
+pub type Outcomes = Rc<RefCell<Vec<Result<u64, readyloop::Error>>>>;
+
+/// Seed 003's server: accept forever, one echo task per connection (buffer `buf` bytes).
+pub fn serve_tcp_echo(h: &Handle, listener: TcpListener, buf: usize) -> (JoinHandle<()>, Outcomes) {
+    let outcomes: Outcomes = Rc::default();
+    let out = outcomes.clone();
+    let h2 = h.clone();
+    let server = h.spawn(async move {
+        loop {
+            let (stream, _peer) = listener.accept().await.expect("accept");
+            stream.set_nodelay(true).unwrap();
+            let out = out.clone();
+            h2.spawn(async move {
+                let mut buffer = vec![0u8; buf];
+                let r = echo(&stream, &mut buffer).await;
+                out.borrow_mut().push(r);
+            });
+        }
+    });
+    (server, outcomes)
+}
+
+/// The same over a Unix listener.
+pub fn serve_unix_echo(h: &Handle, listener: UnixListener, buf: usize) -> (JoinHandle<()>, Outcomes) {
+    let outcomes: Outcomes = Rc::default();
+    let out = outcomes.clone();
+    let h2 = h.clone();
+    let server = h.spawn(async move {
+        loop {
+            let (stream, _peer) = listener.accept().await.expect("accept");
+            let out = out.clone();
+            h2.spawn(async move {
+                let mut buffer = vec![0u8; buf];
+                let r = echo(&stream, &mut buffer).await;
+                out.borrow_mut().push(r);
+            });
+        }
+    });
+    (server, outcomes)
+}
+
+/// FNV-1a, 64 bits: enough to tell a corrupted or reordered stream from the real one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// A deterministic byte pattern (xorshift), so a transfer can be checked without storing it.
+pub struct Pattern(u64);
+
+impl Pattern {
+    pub fn new(seed: u64) -> Self {
+        Pattern(seed | 1)
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let bytes = self.0.to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+/// Open fds of this process, from /proc/self/fd.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Raises the soft fd limit to at least `want` (up to the hard limit); returns the result.
+pub fn raise_fd_limit(want: u64) -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    let cur = lim.current.unwrap_or(u64::MAX);
+    if cur < want {
+        let target = match lim.maximum {
+            Some(max) => want.min(max),
+            None => want,
+        };
+        lim.current = Some(target);
+        setrlimit(Resource::Nofile, lim).unwrap();
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// A fresh socket path under the temp dir, removed if it exists.
+pub fn socket_path(tag: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("readyloop-{}-{}.sock", tag, std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
