@@ -55,7 +55,10 @@ fn thousand_clients(bind: &str) {
             let h2 = h.clone();
             tasks.push(h.spawn(async move {
                 let s = TcpStream::connect(&h2, addr).await.unwrap();
-                let msg = format!("client {i} says hello, and says it at some length {}", "!".repeat(i % 200));
+                let msg = format!(
+                    "client {i} says hello, and says it at some length {}",
+                    "!".repeat(i % 200)
+                );
                 s.send_all(msg.as_bytes()).await.unwrap();
                 s.shutdown(Shutdown::Write).unwrap();
                 let mut back = Vec::new();
@@ -72,7 +75,10 @@ fn thousand_clients(bind: &str) {
         }
     }));
     assert!(outcomes.borrow().iter().all(|r| r.is_ok()));
-    eprintln!("{clients} concurrent echo clients on {bind}: {:?}", start.elapsed());
+    eprintln!(
+        "{clients} concurrent echo clients on {bind}: {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -217,7 +223,11 @@ fn reset_mid_transfer(bind: &str) {
             h.sleep(Duration::from_millis(1)).await;
         }
         let first = outcomes.borrow()[0];
-        assert_eq!(first.unwrap_err().kind(), ErrorKind::ConnectionReset, "{first:?}");
+        assert_eq!(
+            first.unwrap_err().kind(),
+            ErrorKind::ConnectionReset,
+            "{first:?}"
+        );
         // The server still serves.
         let polite = TcpStream::connect(&h, addr).await.unwrap();
         polite.send_all(b"still there?").await.unwrap();
@@ -244,10 +254,19 @@ fn refused(bind: &str) {
     // The listener is gone: nothing listens on that port now.
     let start = Instant::now();
     let err = lp
-        .block_on(within(&h, Duration::from_secs(5), "refused", TcpStream::connect(&h, addr)))
+        .block_on(within(
+            &h,
+            Duration::from_secs(5),
+            "refused",
+            TcpStream::connect(&h, addr),
+        ))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
-    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -268,46 +287,54 @@ fn several_tasks_on_one_socket() {
     let h = lp.handle();
     let listener = Rc::new(TcpListener::bind(&h, V4).unwrap());
     let addr = listener.local_addr().unwrap();
-    lp.block_on(within(&h, Duration::from_secs(10), "shared socket", async {
-        let acceptors: Vec<_> = (0..2)
-            .map(|_| {
-                let l = listener.clone();
-                h.spawn(async move { l.accept().await.unwrap().0 })
-            })
-            .collect();
-        let c1 = Rc::new(TcpStream::connect(&h, addr).await.unwrap());
-        let c2 = TcpStream::connect(&h, addr).await.unwrap();
-        let mut servers = Vec::new();
-        for a in acceptors {
-            servers.push(a.await.unwrap());
-        }
-        // Find which accepted stream is c1's peer.
-        let c1_local = c1.local_addr().unwrap();
-        let s1 = servers.into_iter().find(|s| s.peer_addr().unwrap() == c1_local).unwrap();
-        let reader = h.spawn({
-            let c1 = c1.clone();
-            async move {
-                let mut got = Vec::new();
-                c1.read_to_end(&mut got).await.unwrap();
-                got
+    lp.block_on(within(
+        &h,
+        Duration::from_secs(10),
+        "shared socket",
+        async {
+            let acceptors: Vec<_> = (0..2)
+                .map(|_| {
+                    let l = listener.clone();
+                    h.spawn(async move { l.accept().await.unwrap().0 })
+                })
+                .collect();
+            let c1 = Rc::new(TcpStream::connect(&h, addr).await.unwrap());
+            let c2 = TcpStream::connect(&h, addr).await.unwrap();
+            let mut servers = Vec::new();
+            for a in acceptors {
+                servers.push(a.await.unwrap());
             }
-        });
-        let writer = h.spawn({
-            let c1 = c1.clone();
-            async move {
-                c1.send_all(&[9u8; 500_000]).await.unwrap();
-                c1.shutdown(Shutdown::Write).unwrap();
-            }
-        });
-        let mut received = Vec::new();
-        s1.read_to_end(&mut received).await.unwrap();
-        assert_eq!(received.len(), 500_000);
-        s1.send_all(b"bye").await.unwrap();
-        drop(s1);
-        writer.await.unwrap();
-        assert_eq!(reader.await.unwrap(), b"bye");
-        drop(c2);
-    }));
+            // Find which accepted stream is c1's peer.
+            let c1_local = c1.local_addr().unwrap();
+            let s1 = servers
+                .into_iter()
+                .find(|s| s.peer_addr().unwrap() == c1_local)
+                .unwrap();
+            let reader = h.spawn({
+                let c1 = c1.clone();
+                async move {
+                    let mut got = Vec::new();
+                    c1.read_to_end(&mut got).await.unwrap();
+                    got
+                }
+            });
+            let writer = h.spawn({
+                let c1 = c1.clone();
+                async move {
+                    c1.send_all(&[9u8; 500_000]).await.unwrap();
+                    c1.shutdown(Shutdown::Write).unwrap();
+                }
+            });
+            let mut received = Vec::new();
+            s1.read_to_end(&mut received).await.unwrap();
+            assert_eq!(received.len(), 500_000);
+            s1.send_all(b"bye").await.unwrap();
+            drop(s1);
+            writer.await.unwrap();
+            assert_eq!(reader.await.unwrap(), b"bye");
+            drop(c2);
+        },
+    ));
 }
 
 /// The poll methods and the futures share one code path: an echo written with poll_recv /
@@ -320,16 +347,22 @@ fn poll_methods_echo() {
     let addr = listener.local_addr().unwrap();
     lp.block_on(within(&h, Duration::from_secs(10), "poll echo", async {
         let server = h.spawn(async move {
-            let (s, _) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await.unwrap();
+            let (s, _) = std::future::poll_fn(|cx| listener.poll_accept(cx))
+                .await
+                .unwrap();
             let mut buf = [0u8; 100];
             loop {
-                let n = std::future::poll_fn(|cx| s.poll_recv(cx, &mut buf)).await.unwrap();
+                let n = std::future::poll_fn(|cx| s.poll_recv(cx, &mut buf))
+                    .await
+                    .unwrap();
                 if n == 0 {
                     break;
                 }
                 let mut sent = 0;
                 while sent < n {
-                    sent += std::future::poll_fn(|cx| s.poll_send(cx, &buf[sent..n])).await.unwrap();
+                    sent += std::future::poll_fn(|cx| s.poll_send(cx, &buf[sent..n]))
+                        .await
+                        .unwrap();
                 }
             }
         });
@@ -427,7 +460,8 @@ fn recv_dropped_after_wakeup_keeps_bytes() {
         let mut buf = [0u8; 16];
         {
             let mut recv = std::pin::pin!(b.recv(&mut buf));
-            let first = std::future::poll_fn(|cx| std::task::Poll::Ready(recv.as_mut().poll(cx))).await;
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(recv.as_mut().poll(cx))).await;
             assert!(first.is_pending());
             a.send_all(b"kept").await.unwrap();
             // Let the loop see the fd ready and wake us, then drop the future unpolled.

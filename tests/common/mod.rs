@@ -51,7 +51,11 @@ pub fn serve_tcp_echo(h: &Handle, listener: TcpListener, buf: usize) -> (JoinHan
 }
 
 /// The same over a Unix listener.
-pub fn serve_unix_echo(h: &Handle, listener: UnixListener, buf: usize) -> (JoinHandle<()>, Outcomes) {
+pub fn serve_unix_echo(
+    h: &Handle,
+    listener: UnixListener,
+    buf: usize,
+) -> (JoinHandle<()>, Outcomes) {
     let outcomes: Outcomes = Rc::default();
     let out = outcomes.clone();
     let h2 = h.clone();
