@@ -14,9 +14,7 @@ use std::time::Duration;
 #[test]
 fn accept_backs_off_when_out_of_fds_and_recovers() {
     // A small table so filling it is quick whatever the machine's limit.
-    let mut lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    lim.current = Some(256);
-    rustix::process::setrlimit(rustix::process::Resource::Nofile, lim).unwrap();
+    common::set_fd_limit(256);
 
     let lp = Loop::new().unwrap();
     let h = lp.handle();

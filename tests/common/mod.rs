@@ -118,18 +118,25 @@ pub fn open_fds() -> usize {
 
 /// Raises the soft fd limit to at least `want` (up to the hard limit); returns the result.
 pub fn raise_fd_limit(want: u64) -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut lim = getrlimit(Resource::Nofile);
-    let cur = lim.current.unwrap_or(u64::MAX);
-    if cur < want {
-        let target = match lim.maximum {
-            Some(max) => want.min(max),
-            None => want,
-        };
-        lim.current = Some(target);
-        setrlimit(Resource::Nofile, lim).unwrap();
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_cur < want {
+        lim.rlim_cur = want.min(lim.rlim_max);
+        // SAFETY: setrlimit reads the struct it is given.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     }
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+    lim.rlim_cur
+}
+
+/// Sets the soft fd limit to `limit` (to make running out of fds quick).
+pub fn set_fd_limit(limit: u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim.rlim_cur = limit.min(lim.rlim_max);
+    // SAFETY: setrlimit reads the struct it is given.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
 }
 
 /// A fresh socket path under the temp dir, removed if it exists.
