@@ -79,10 +79,7 @@ impl Error {
             Errno::CONNREFUSED => (ErrorKind::ConnectionRefused, "connection refused"),
             Errno::CONNRESET => (ErrorKind::ConnectionReset, "connection reset by peer"),
             Errno::CONNABORTED => (ErrorKind::ConnectionAborted, "connection aborted"),
-            Errno::PIPE => (
-                ErrorKind::BrokenPipe,
-                "broken pipe (peer gone or writing half shut)",
-            ),
+            Errno::PIPE => (ErrorKind::BrokenPipe, "broken pipe (peer gone or writing half shut)"),
             Errno::ADDRINUSE => (ErrorKind::AddrInUse, "address already in use"),
             Errno::ADDRNOTAVAIL => (ErrorKind::AddrNotAvailable, "address not available"),
             Errno::MFILE | Errno::NFILE => (

@@ -74,13 +74,10 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| match e {
-                Entry::Occupied(v) => Some((i, v)),
-                Entry::Vacant(_) => None,
-            })
+        self.entries.iter().enumerate().filter_map(|(i, e)| match e {
+            Entry::Occupied(v) => Some((i, v)),
+            Entry::Vacant(_) => None,
+        })
     }
 
     /// Empties the slab, handing back every value (for teardown).

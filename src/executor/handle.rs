@@ -220,10 +220,7 @@ impl Handle {
     /// assert!(hit.get());
     /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
-        self.core
-            .callbacks
-            .borrow_mut()
-            .push_back(Box::new(callback));
+        self.core.callbacks.borrow_mut().push_back(Box::new(callback));
     }
 
     /// Makes `run_forever` return at the end of the current turn.

@@ -162,9 +162,7 @@ impl Loop {
 
 impl core::fmt::Debug for Loop {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Loop")
-            .field("handle", &self.handle)
-            .finish()
+        f.debug_struct("Loop").field("handle", &self.handle).finish()
     }
 }
 

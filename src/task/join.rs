@@ -19,9 +19,7 @@ pub enum JoinError {
 
 impl JoinError {
     #[cfg(feature = "std")]
-    pub(crate) fn panicked(
-        payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>,
-    ) -> Self {
+    pub(crate) fn panicked(payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>) -> Self {
         JoinError::Panicked(payload)
     }
 
@@ -40,10 +38,10 @@ impl JoinError {
         match self {
             JoinError::Cancelled => None,
             #[cfg(feature = "std")]
-            JoinError::Panicked(p) => p.downcast_ref::<&'static str>().copied().or_else(|| {
-                p.downcast_ref::<alloc::string::String>()
-                    .map(|s| s.as_str())
-            }),
+            JoinError::Panicked(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<alloc::string::String>().map(|s| s.as_str())),
         }
     }
 }
