@@ -118,7 +118,10 @@ pub fn open_fds() -> usize {
 
 /// Raises the soft fd limit to at least `want` (up to the hard limit); returns the result.
 pub fn raise_fd_limit(want: u64) -> u64 {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes the struct it is given.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     if lim.rlim_cur < want {
@@ -131,7 +134,10 @@ pub fn raise_fd_limit(want: u64) -> u64 {
 
 /// Sets the soft fd limit to `limit` (to make running out of fds quick).
 pub fn set_fd_limit(limit: u64) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes the struct it is given.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     lim.rlim_cur = limit.min(lim.rlim_max);
