@@ -4,52 +4,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The example binary next to this test's (cargo test builds examples); if it is missing
-/// (say, `cargo test --test echo_server` alone), build it once, bounded in time.
-fn example_path() -> PathBuf {
-    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(locate_or_build).clone()
-}
+mod common;
 
-fn locate_or_build() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let path = profile_dir.join("examples").join("echo_server");
-    if !path.exists() {
-        let target_dir = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-        cmd.args(["build", "--example", "echo_server", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().unwrap() == "release" {
-            cmd.arg("--release");
-        }
-        let mut child = cmd.spawn().expect("cannot run cargo to build the example");
-        let status = wait_bounded(&mut child, Duration::from_secs(600))
-            .expect("building the echo_server example took over 10 minutes");
-        assert!(status.success(), "cargo build --example echo_server failed");
-    }
-    path
-}
-
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use common::{example_path, wait_bounded};
 
 /// A running server: the child, its address, and its stdout (to check nothing else is
 /// printed).
@@ -61,7 +21,7 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(example_path())
+        let mut child = Command::new(example_path("echo_server"))
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -274,21 +234,21 @@ fn socket2_linger_zero(s: TcpStream) -> TcpStream {
 
 #[test]
 fn bad_arguments_and_port_in_use() {
-    let out = Command::new(example_path())
+    let out = Command::new(example_path("echo_server"))
         .arg("--buf")
         .arg("zero")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
-    let out = Command::new(example_path())
+    let out = Command::new(example_path("echo_server"))
         .arg("not-an-address")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("IP:PORT"));
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = Command::new(example_path())
+    let out = Command::new(example_path("echo_server"))
         .arg(taken.local_addr().unwrap().to_string())
         .output()
         .unwrap();

@@ -151,3 +151,72 @@ pub fn socket_path(tag: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_file(&p);
     p
 }
+
+/// The path of a built example. `cargo test` builds examples next to the test binaries;
+/// if this one is missing (say, after `cargo test --test NAME`), it is built once here,
+/// bounded in time.
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let path = profile_dir.join("examples").join(name);
+    let _one_build_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.exists() {
+        let target_dir = profile_dir.parent().unwrap();
+        let mut cmd = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        cmd.args(["build", "--example", name, "--target-dir"])
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().unwrap() == "release" {
+            cmd.arg("--release");
+        }
+        let mut child = cmd.spawn().expect("cannot run cargo to build the example");
+        let status = wait_bounded(&mut child, Duration::from_secs(600))
+            .unwrap_or_else(|| panic!("building example {name} took over 10 minutes"));
+        assert!(status.success(), "cargo build --example {name} failed");
+    }
+    path
+}
+
+/// Waits for a child at most `limit`; kills it and says `None` past that.
+pub fn wait_bounded(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs an example to completion (bounded) and returns its stdout and run time.
+pub fn run_example(name: &str, limit: Duration) -> (String, Duration) {
+    let start = std::time::Instant::now();
+    let mut child = std::process::Command::new(example_path(name))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run example {name}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
+        s
+    });
+    let status = wait_bounded(&mut child, limit)
+        .unwrap_or_else(|| panic!("example {name} ran over {limit:?}"));
+    let took = start.elapsed();
+    let out = reader.join().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{name} failed: {err}");
+    (out, took)
+}
