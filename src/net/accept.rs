@@ -48,11 +48,17 @@ pub(crate) mod sealed {
 /// ```
 pub trait Listener: sealed::Accepts {}
 
+/// What an accept resolves to: the stream and the peer's address.
+type Accepted<L> = Result<(<L as sealed::Accepts>::Stream, <L as sealed::Accepts>::Addr), Error>;
+
+/// What the socket layer hands back: the new fd and the kernel's address for the peer.
+type RawAccepted = Result<(OwnedFd, Option<rustix::net::SocketAddrAny>), Error>;
+
 /// The listener's own poll: the registration's read wait and the listener's backoff timer.
 pub(crate) fn poll_accept_shared<L: Listener>(
     listener: &L,
     cx: &mut Context<'_>,
-) -> Poll<Result<(L::Stream, L::Addr), Error>> {
+) -> Poll<Accepted<L>> {
     let socket = listener.socket();
     let polled = listener
         .backoff()
@@ -60,10 +66,7 @@ pub(crate) fn poll_accept_shared<L: Listener>(
     finish::<L>(socket, polled)
 }
 
-fn finish<L: Listener>(
-    socket: &Socket,
-    polled: Poll<Result<(OwnedFd, Option<rustix::net::SocketAddrAny>), Error>>,
-) -> Poll<Result<(L::Stream, L::Addr), Error>> {
+fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
     match polled {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
