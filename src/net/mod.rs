@@ -18,13 +18,14 @@
 //!
 //! ## Two ways to use a socket: futures and polls
 //!
-//! Each operation is written once, as a poll on the socket's [`Registration`]: try the
-//! syscall, and only on `EAGAIN` register a wait and return `Pending`. The methods that
-//! return futures (`recv`, `send_all`, `accept`, ...) give each future its own wait, so
-//! several tasks may use one socket at once (one reading while another writes, or two
-//! accepting). The `poll_*` methods (`poll_recv`, `poll_send`, `poll_accept`, ...) use the
-//! socket's own wait per direction, one task at a time: the shape `futures-io` and
-//! `embedded-io-async` adapters need. Both run the same code.
+//! Each operation is written once, as a poll on the socket's
+//! [`Registration`](crate::Registration): try the syscall, and only on `EAGAIN` register a
+//! wait and return `Pending`. The methods that return futures (`recv`, `send_all`,
+//! `accept`, ...) give each future its own wait, so several tasks may use one socket at
+//! once (one reading while another writes, or two accepting). The `poll_*` methods
+//! (`poll_recv`, `poll_send`, `poll_accept`, ...) use the socket's own wait per direction,
+//! one task at a time: the shape `futures-io` and `embedded-io-async` adapters need. Both
+//! run the same code.
 //!
 //! ## Cancellation
 //!

@@ -51,7 +51,8 @@ impl TcpListener {
     /// let first = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
     /// let taken = first.local_addr().unwrap();
     /// assert_eq!(TcpListener::bind(&h, taken).unwrap_err().kind(), ErrorKind::AddrInUse);
-    /// assert_eq!(TcpListener::bind(&h, "127.0.0.1").unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// let no_port = TcpListener::bind(&h, "127.0.0.1").unwrap_err();
+    /// assert_eq!(no_port.kind(), ErrorKind::InvalidInput);
     /// ```
     pub fn bind(handle: &Handle, addr: impl ToSocketAddr) -> Result<TcpListener, Error> {
         Self::bind_with_backlog(handle, addr, DEFAULT_BACKLOG)
@@ -62,7 +63,8 @@ impl TcpListener {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let l = readyloop::net::TcpListener::bind_with_backlog(&lp.handle(), "[::1]:0", 10).unwrap();
+    /// use readyloop::net::TcpListener;
+    /// let l = TcpListener::bind_with_backlog(&lp.handle(), "[::1]:0", 10).unwrap();
     /// assert!(l.local_addr().unwrap().is_ipv6());
     /// ```
     pub fn bind_with_backlog(
@@ -106,12 +108,13 @@ impl TcpListener {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
+    /// use readyloop::net::TcpListener;
     /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let err = readyloop::net::TcpListener::from_fd(&lp.handle(), std_listener.try_clone().unwrap().into())
-    ///     .unwrap_err();
+    /// let blocking = std_listener.try_clone().unwrap().into();
+    /// let err = TcpListener::from_fd(&lp.handle(), blocking).unwrap_err();
     /// assert_eq!(err.kind(), readyloop::ErrorKind::Blocking);
     /// std_listener.set_nonblocking(true).unwrap();
-    /// let l = readyloop::net::TcpListener::from_fd(&lp.handle(), std_listener.into()).unwrap();
+    /// let l = TcpListener::from_fd(&lp.handle(), std_listener.into()).unwrap();
     /// assert!(l.local_addr().is_ok());
     /// ```
     pub fn from_fd(handle: &Handle, fd: OwnedFd) -> Result<TcpListener, Error> {

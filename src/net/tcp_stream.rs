@@ -108,9 +108,10 @@ impl TcpStream {
     /// The peer's address.
     ///
     /// ```
+    /// # use readyloop::net::{TcpListener, TcpStream};
     /// # let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();
-    /// let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
-    /// let s = lp.block_on(readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// let s = lp.block_on(TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
@@ -120,9 +121,10 @@ impl TcpStream {
     /// This end's address.
     ///
     /// ```
+    /// # use readyloop::net::{TcpListener, TcpStream};
     /// # let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();
-    /// let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
-    /// let s = lp.block_on(readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// let s = lp.block_on(TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -133,9 +135,10 @@ impl TcpStream {
     /// once instead of waiting for the previous segment's acknowledgement.
     ///
     /// ```
+    /// # use readyloop::net::{TcpListener, TcpStream};
     /// # let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();
-    /// let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
-    /// let s = lp.block_on(readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// let s = lp.block_on(TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
     /// s.set_nodelay(true).unwrap();
     /// assert!(s.nodelay().unwrap());
     /// ```
@@ -146,9 +149,10 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is on.
     ///
     /// ```
+    /// # use readyloop::net::{TcpListener, TcpStream};
     /// # let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();
-    /// let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
-    /// let s = lp.block_on(readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// let s = lp.block_on(TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
     /// assert!(!s.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> Result<bool, Error> {
@@ -159,9 +163,10 @@ impl TcpStream {
     /// (the peer then gets `ConnectionReset`) instead of an orderly close.
     ///
     /// ```
+    /// # use readyloop::net::{TcpListener, TcpStream};
     /// # let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();
-    /// let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
-    /// let s = lp.block_on(readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// let s = lp.block_on(TcpStream::connect(&h, l.local_addr().unwrap())).unwrap();
     /// s.set_linger(Some(core::time::Duration::ZERO)).unwrap();
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> Result<(), Error> {

@@ -102,7 +102,8 @@ impl UnixListener {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// # let path = std::env::temp_dir().join(format!("readyloop-doc-d-{}.sock", std::process::id()));
+    /// # let name = format!("readyloop-doc-d-{}.sock", std::process::id());
+    /// # let path = std::env::temp_dir().join(name);
     /// # let _ = std::fs::remove_file(&path);
     /// let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
     /// l.set_nonblocking(true).unwrap();
