@@ -50,3 +50,18 @@ pub async fn open_connection(handle: &Handle, addr: impl ToSocketAddr) -> Result
     };
     TcpStream::connect(handle, target).await
 }
+
+/// [`open_connection`] on the loop running this thread (`std`), as `asyncio.open_connection`
+/// needs no loop argument; `NoLoop` outside a running loop.
+///
+/// ```
+/// use readyloop::net::{open_connection_current, TcpListener};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let listener = TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// lp.block_on(async { open_connection_current(addr).await.unwrap() });
+/// ```
+#[cfg(feature = "std")]
+pub async fn open_connection_current(addr: impl ToSocketAddr) -> Result<TcpStream, Error> {
+    open_connection(&super::current_handle()?, addr).await
+}

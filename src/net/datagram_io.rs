@@ -1,6 +1,7 @@
 //! The futures of datagram sockets ([`UdpSocket`](super::UdpSocket),
 //! [`UnixDatagram`](super::UnixDatagram)): receive one datagram with its sender, send one
-//! datagram to an address. (Connected sockets use the stream futures `Recv` and `Send`.)
+//! datagram to an address. (Connected sockets use the stream futures `Recv` and
+//! `SendOnce`.)
 //!
 //! Like the stream futures, each wraps one `Socket::poll_*` call, keeps its own wait, and
 //! never allocates. A datagram is delivered whole or not at all, so each is cancel-safe.

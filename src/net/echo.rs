@@ -3,7 +3,7 @@
 //! `examples/echo_server.rs` (it owns the shutdown policy); this module never spawns,
 //! closes or retries anything.
 
-use super::stream::Stream;
+use super::stream::StreamSocket;
 use super::stream_io::{Recv, SendAll};
 use crate::error::Error;
 
@@ -33,7 +33,7 @@ use crate::error::Error;
 /// });
 /// assert_eq!(lp.block_on(handler).unwrap().unwrap(), 6);
 /// ```
-pub async fn echo<S: Stream>(stream: &S, buf: &mut [u8]) -> Result<u64, Error> {
+pub async fn echo<S: StreamSocket>(stream: &S, buf: &mut [u8]) -> Result<u64, Error> {
     let socket = stream.socket();
     let mut total = 0u64;
     loop {

@@ -30,8 +30,9 @@
 //! ## Cancellation
 //!
 //! Dropping a future withdraws its wait. What that means for the data is documented on each
-//! future: `Recv`, `RecvFrom`, `Send`, `SendTo`, `Accept`, `Connect` and `ReadToEnd` lose
-//! nothing; `RecvExact` and `SendAll` may have moved a prefix the caller cannot measure.
+//! future: `Recv`, `RecvFrom`, `SendOnce`, `SendTo`, `Accept`, `Connect` and `ReadToEnd`
+//! lose nothing; `RecvExact` and `SendAll` may have moved a prefix the caller cannot
+//! measure.
 //!
 //! ## Handles
 //!
@@ -65,11 +66,13 @@ mod unix_stream;
 pub use accept::{Accept, Listener};
 pub use addr::{ToSocketAddr, ToUnixAddr, UnixSocketAddr};
 pub use client::open_connection;
+#[cfg(feature = "std")]
+pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
-pub use stream::Stream;
-pub use stream_io::{ReadToEnd, Recv, RecvExact, Send, SendAll};
+pub use stream::StreamSocket;
+pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
@@ -99,7 +102,12 @@ pub enum Shutdown {
     Both,
 }
 
-/// The listen backlog [`TcpListener::bind`] and [`UnixListener::bind`] use.
+/// The listen backlog [`TcpListener::bind`] and [`UnixListener::bind`] use (the kernel
+/// caps it at `net.core.somaxconn`).
+///
+/// ```
+/// assert!(readyloop::net::DEFAULT_BACKLOG >= 128);
+/// ```
 pub const DEFAULT_BACKLOG: u32 = 1024;
 
 /// The loop of this thread for the `*_current` constructors, or `NoLoop`.

@@ -1,4 +1,4 @@
-//! `Stream`: the sealed trait naming the stream sockets, so helpers such as
+//! `StreamSocket`: the sealed trait naming the stream sockets, so helpers such as
 //! [`echo`](super::echo) work on TCP and Unix streams alike. It adds no methods of its own
 //! (the streams' methods are inherent); it must never grow an implementation outside
 //! readyloop.
@@ -15,9 +15,9 @@ pub(crate) mod sealed {
 /// [`UnixStream`](super::UnixStream). Sealed: implemented only by readyloop.
 ///
 /// ```
-/// fn takes<S: readyloop::net::Stream>(_: &S) {}
+/// fn takes<S: readyloop::net::StreamSocket>(_: &S) {}
 /// let lp = readyloop::Loop::new().unwrap();
 /// let (a, _b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
 /// takes(&a);
 /// ```
-pub trait Stream: sealed::HasSocket {}
+pub trait StreamSocket: sealed::HasSocket {}

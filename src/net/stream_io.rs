@@ -213,8 +213,8 @@ impl Drop for ReadToEnd<'_> {
     }
 }
 
-/// Sends some of `buf` (at least one byte unless `buf` is empty); returned by `send`.
-/// Resolves to the byte count.
+/// One `send(2)`: sends some of `buf` (at least one byte unless `buf` is empty; a whole
+/// datagram on datagram sockets); returned by `send`. Resolves to the byte count.
 ///
 /// Cancellation: safe. If it is dropped before it completes, nothing was sent.
 ///
@@ -225,16 +225,16 @@ impl Drop for ReadToEnd<'_> {
 /// assert_eq!(n, 3);
 /// ```
 #[derive(Debug)]
-#[must_use = "a Send does nothing unless awaited"]
-pub struct Send<'a> {
+#[must_use = "a SendOnce does nothing unless awaited"]
+pub struct SendOnce<'a> {
     socket: &'a Socket,
     buf: &'a [u8],
     token: u64,
 }
 
-impl<'a> Send<'a> {
+impl<'a> SendOnce<'a> {
     pub(crate) fn new(socket: &'a Socket, buf: &'a [u8]) -> Self {
-        Send {
+        SendOnce {
             socket,
             buf,
             token: 0,
@@ -242,7 +242,7 @@ impl<'a> Send<'a> {
     }
 }
 
-impl Future for Send<'_> {
+impl Future for SendOnce<'_> {
     type Output = Result<usize, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -252,7 +252,7 @@ impl Future for Send<'_> {
     }
 }
 
-impl Drop for Send<'_> {
+impl Drop for SendOnce<'_> {
     fn drop(&mut self) {
         self.socket.cancel(Interest::Writable, &mut self.token);
     }

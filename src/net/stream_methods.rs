@@ -81,7 +81,7 @@ macro_rules! stream_methods {
             }
 
             /// Sends some of `buf` (one `send`); resolves to the count sent. Cancel-safe:
-            /// see [`Send`](crate::net::Send).
+            /// see [`SendOnce`](crate::net::SendOnce).
             ///
             /// ```
             #[doc = $setup]
@@ -89,8 +89,8 @@ macro_rules! stream_methods {
             /// assert!(n >= 1 && n <= 3);
             /// # });
             /// ```
-            pub fn send<'a>(&'a self, buf: &'a [u8]) -> crate::net::Send<'a> {
-                crate::net::Send::new(&self.socket, buf)
+            pub fn send<'a>(&'a self, buf: &'a [u8]) -> crate::net::SendOnce<'a> {
+                crate::net::SendOnce::new(&self.socket, buf)
             }
 
             /// The poll form of [`send`](Self::send), using the socket's own write wait
@@ -204,6 +204,6 @@ macro_rules! stream_methods {
             }
         }
 
-        impl crate::net::Stream for $ty {}
+        impl crate::net::StreamSocket for $ty {}
     };
 }

@@ -4,7 +4,7 @@
 use super::addr::{inet_from_kernel, ToSocketAddr};
 use super::datagram_io::{poll_recv_from, RecvFrom, SendTo};
 use super::socket::{Slot, Socket};
-use super::stream_io::{Recv, Send};
+use super::stream_io::{Recv, SendOnce};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::net::{self as sys, Family, Kind};
@@ -173,7 +173,7 @@ impl UdpSocket {
         self.socket.poll_send_to(cx, Slot::Shared, buf, &addr)
     }
 
-    /// Sends one datagram to the connected peer. See [`Send`].
+    /// Sends one datagram to the connected peer. See [`SendOnce`].
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
@@ -181,8 +181,8 @@ impl UdpSocket {
     /// s.connect(s.local_addr().unwrap()).unwrap();
     /// assert_eq!(lp.block_on(s.send(b"hi")).unwrap(), 2);
     /// ```
-    pub fn send<'a>(&'a self, buf: &'a [u8]) -> Send<'a> {
-        Send::new(&self.socket, buf)
+    pub fn send<'a>(&'a self, buf: &'a [u8]) -> SendOnce<'a> {
+        SendOnce::new(&self.socket, buf)
     }
 
     /// Receives one datagram from the connected peer. See [`Recv`].

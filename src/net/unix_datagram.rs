@@ -4,7 +4,7 @@
 use super::addr::{unix_from_kernel, ToUnixAddr, UnixSocketAddr};
 use super::datagram_io::{poll_recv_from, RecvFrom, SendTo};
 use super::socket::{Slot, Socket};
-use super::stream_io::{Recv, Send};
+use super::stream_io::{Recv, SendOnce};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::net::{self as sys, Family, Kind};
@@ -183,15 +183,37 @@ impl UnixDatagram {
         poll_recv_from(&self.socket, cx, Slot::Shared, buf)
     }
 
-    /// Sends one datagram to the connected peer. See [`Send`].
+    /// The poll form of [`send_to`](Self::send_to), on the socket's own write wait.
+    ///
+    /// ```
+    /// use readyloop::net::{UnixDatagram, UnixSocketAddr};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let name = format!("readyloop-doc-udp-{}", std::process::id());
+    /// let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let _server = UnixDatagram::bind(&h, &addr).unwrap();
+    /// let client = UnixDatagram::unbound(&h).unwrap();
+    /// let n = lp.block_on(core::future::poll_fn(|cx| client.poll_send_to(cx, b"x", &addr)));
+    /// assert_eq!(n.unwrap(), 1);
+    /// ```
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        addr: &UnixSocketAddr,
+    ) -> Poll<Result<usize, Error>> {
+        self.socket.poll_send_to(cx, Slot::Shared, buf, &addr.raw)
+    }
+
+    /// Sends one datagram to the connected peer. See [`SendOnce`].
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
     /// let (a, _b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
     /// assert_eq!(lp.block_on(a.send(b"hi")).unwrap(), 2);
     /// ```
-    pub fn send<'a>(&'a self, buf: &'a [u8]) -> Send<'a> {
-        Send::new(&self.socket, buf)
+    pub fn send<'a>(&'a self, buf: &'a [u8]) -> SendOnce<'a> {
+        SendOnce::new(&self.socket, buf)
     }
 
     /// Receives one datagram from the connected peer. See [`Recv`].
