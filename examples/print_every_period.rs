@@ -23,7 +23,11 @@ fn main() -> Result<(), readyloop::Error> {
     let h = lp.handle();
     let over = Rc::new(RefCell::new(Vec::new()));
     let mut tasks = Vec::new();
-    for (msg, period) in [("First message!", 1.0), ("Second message!", 1.0), ("...", 0.25)] {
+    for (msg, period) in [
+        ("First message!", 1.0),
+        ("Second message!", 1.0),
+        ("...", 0.25),
+    ] {
         let (h2, over) = (h.clone(), over.clone());
         tasks.push(h.spawn(async move {
             for _ in 0..(3.0 / period) as u32 {

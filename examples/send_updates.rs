@@ -26,9 +26,8 @@ fn main() -> Result<(), readyloop::Error> {
     let lp = Loop::new()?;
     let h = lp.handle();
     let start = Instant::now();
-    let tasks = [(10, 1.0), (5, 2.0), (4, 3.0)].map(|(count, interval)| {
-        h.spawn(send_updates(h.clone(), count, interval))
-    });
+    let tasks = [(10, 1.0), (5, 2.0), (4, 3.0)]
+        .map(|(count, interval)| h.spawn(send_updates(h.clone(), count, interval)));
     lp.block_on(async {
         for task in tasks {
             task.await.expect("sender");

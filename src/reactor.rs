@@ -26,6 +26,7 @@ pub(crate) struct Waiter {
     /// What to wake.
     pub(crate) waker: Waker,
     /// When the wait began (loop clock, ns), for stuck-task reports.
+    #[allow(dead_code)]
     pub(crate) since: u64,
 }
 
@@ -240,6 +241,7 @@ impl Reactor {
     }
 
     /// Calls `f` for each fd with its interest, as the kernel is asked this turn.
+    #[allow(dead_code)]
     pub(crate) fn for_each_interest(&self, f: &mut dyn FnMut(RawFd, Wanted)) {
         f(
             self.notifier_fd,
@@ -256,6 +258,7 @@ impl Reactor {
     }
 
     /// Calls `f` for each waiter: (fd, interest, waiter).
+    #[allow(dead_code)]
     pub(crate) fn for_each_waiter(&self, f: &mut dyn FnMut(RawFd, Interest, &Waiter)) {
         for (fd, e) in self.fds.iter().enumerate() {
             for w in &e.readers {

@@ -183,6 +183,7 @@ impl Timers {
     }
 
     /// Calls `f` with (deadline, since, waker) for every armed timer.
+    #[allow(dead_code)]
     pub(crate) fn for_each(&self, f: &mut dyn FnMut(u64, u64, &Waker)) {
         for s in &self.slots {
             if let (true, Some(w)) = (s.armed, &s.waker) {

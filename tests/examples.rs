@@ -33,14 +33,24 @@ fn sleeps_end_in_completion_order_in_the_longest_time() {
     let (out, took) = run("sleeps", 0.1, &[]);
     assert!(out.starts_with(r#"["Sleep 1 over", "Sleep 2 over", "Sleep 3 over", "Sleep 4 over"]"#));
     assert!(took >= Duration::from_millis(400), "{took:?}");
-    assert!(took < Duration::from_millis(1400), "{took:?}: sleeps must overlap");
+    assert!(
+        took < Duration::from_millis(1400),
+        "{took:?}: sleeps must overlap"
+    );
 }
 
 #[test]
 fn print_every_period_interleaves_like_seed_001() {
     let (out, took) = run("print_every_period", 0.1, &[]);
     let lines: Vec<&str> = out.lines().collect();
-    let dots_then_messages = ["...", "...", "...", "First message!", "Second message!", "..."];
+    let dots_then_messages = [
+        "...",
+        "...",
+        "...",
+        "First message!",
+        "Second message!",
+        "...",
+    ];
     assert_eq!(&lines[..6], &dots_then_messages, "{out}");
     assert_eq!(lines.iter().filter(|l| **l == "...").count(), 12);
     assert_eq!(lines.iter().filter(|l| **l == "First message!").count(), 3);
@@ -55,9 +65,15 @@ fn sleepy_takes_half_a_second_not_two_and_a_half() {
     assert_eq!(steps.len(), 25);
     // Round-robin: every coroutine does step k before any does step k+1.
     for (i, line) in steps.iter().enumerate() {
-        assert!(line.starts_with(&format!("coroutine {} step {}", i % 5, i / 5 + 1)), "{line}");
+        assert!(
+            line.starts_with(&format!("coroutine {} step {}", i % 5, i / 5 + 1)),
+            "{line}"
+        );
     }
-    assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -66,9 +82,18 @@ fn read_urandom_interleaves_with_the_background_sleeper() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("id background round 1"), "{out}");
     assert!(out.contains("got 32768 B"));
-    let done = lines.iter().position(|l| l.starts_with("done /dev/urandom")).unwrap();
-    let last_round = lines.iter().position(|l| l.starts_with("id background round 5")).unwrap();
-    assert!(done < last_round, "the read finishes while the sleeper still sleeps: {out}");
+    let done = lines
+        .iter()
+        .position(|l| l.starts_with("done /dev/urandom"))
+        .unwrap();
+    let last_round = lines
+        .iter()
+        .position(|l| l.starts_with("id background round 5"))
+        .unwrap();
+    assert!(
+        done < last_round,
+        "the read finishes while the sleeper still sleeps: {out}"
+    );
     assert!(took < Duration::from_millis(1500));
 }
 
@@ -82,17 +107,26 @@ fn send_updates_run_on_one_thread_in_the_longest_time() {
     // Updates come in time order: [1.0] 1/10 first, and [3.0] 4/4 (t=12) last.
     assert_eq!(lines[0], "[1.0] Sending update 1/10.");
     assert_eq!(*lines.last().unwrap(), "[3.0] Sending update 4/4.");
-    assert!(took >= Duration::from_millis(600) && took < Duration::from_millis(2000), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
 }
 
 #[test]
 fn count_prints_each_word_five_times_in_three_seconds() {
     let (out, took) = run("count", 0.1, &[]);
-    assert!(out.starts_with(
-        "One One One One One Two Two Two Two Two Three Three Three Three Three \n"
-    ));
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1200), "{took:?}");
+    assert!(
+        out.starts_with("One One One One One Two Two Two Two Two Three Three Three Three Three \n")
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(1200),
+        "{took:?}"
+    );
     let (sync_out, sync_took) = run("count", 0.02, &["--sync"]);
     assert!(sync_out.starts_with("One Two Three One Two Three"));
-    assert!(sync_took >= Duration::from_millis(300), "synchronous takes 5x as long");
+    assert!(
+        sync_took >= Duration::from_millis(300),
+        "synchronous takes 5x as long"
+    );
 }

@@ -58,6 +58,9 @@ pub(crate) struct Core {
     /// The next task id.
     pub(crate) next_id: Cell<u64>,
     pub(crate) counters: Counters,
+    /// This loop's helper threads for `spawn_blocking`, made at first use.
+    #[cfg(feature = "std")]
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
 }
 
 /// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
@@ -110,6 +113,8 @@ impl Handle {
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
                 counters: Counters::default(),
+                #[cfg(feature = "std")]
+                blocking: core::cell::OnceCell::new(),
             }),
         })
     }
@@ -220,7 +225,10 @@ impl Handle {
     /// assert!(hit.get());
     /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
-        self.core.callbacks.borrow_mut().push_back(Box::new(callback));
+        self.core
+            .callbacks
+            .borrow_mut()
+            .push_back(Box::new(callback));
     }
 
     /// Makes `run_forever` return at the end of the current turn.
@@ -242,22 +250,22 @@ impl Handle {
     pub fn stats(&self) -> Stats {
         let c = &self.core.counters;
         let reactor = self.core.reactor.borrow();
-        let mut s = Stats::default();
-        s.turns = c.turns.get();
-        s.polls = c.polls.get();
-        s.time_blocked = Duration::from_nanos(c.blocked_ns.get());
-        s.wakeups_fd = c.wakeups_fd.get();
-        s.wakeups_timer = c.wakeups_timer.get();
-        s.wakeups_remote = c.wakeups_remote.get();
-        s.callbacks = c.callbacks.get();
-        s.spurious_wakeups = c.spurious.get();
-        s.task_polls = c.task_polls.get();
-        s.budget_yields = c.budget_yields.get();
-        s.tasks_alive = self.core.tasks.borrow().len() as u64;
-        s.tasks_peak = c.tasks_peak.get();
-        s.fds_registered = reactor.registered_fds() as u64;
-        s.timers_armed = self.core.timers.borrow().len() as u64;
-        s
+        Stats {
+            turns: c.turns.get(),
+            polls: c.polls.get(),
+            time_blocked: Duration::from_nanos(c.blocked_ns.get()),
+            wakeups_fd: c.wakeups_fd.get(),
+            wakeups_timer: c.wakeups_timer.get(),
+            wakeups_remote: c.wakeups_remote.get(),
+            callbacks: c.callbacks.get(),
+            spurious_wakeups: c.spurious.get(),
+            task_polls: c.task_polls.get(),
+            budget_yields: c.budget_yields.get(),
+            tasks_alive: self.core.tasks.borrow().len() as u64,
+            tasks_peak: c.tasks_peak.get(),
+            fds_registered: reactor.registered_fds() as u64,
+            timers_armed: self.core.timers.borrow().len() as u64,
+        }
     }
 
     /// Number of (task, fd, interest) waits currently registered.

@@ -162,7 +162,9 @@ impl Loop {
 
 impl core::fmt::Debug for Loop {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Loop").field("handle", &self.handle).finish()
+        f.debug_struct("Loop")
+            .field("handle", &self.handle)
+            .finish()
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod clock;
 pub(crate) mod fd;
 pub(crate) mod net;
 pub(crate) mod notifier;
+#[cfg(feature = "signal")]
+pub(crate) mod signal;
 
 pub use rustix::fd::RawFd;
 
