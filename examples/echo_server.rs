@@ -13,6 +13,7 @@
 //! Try:   nc 127.0.0.1 9527
 
 use readyloop::net::{echo, TcpListener, TcpStream};
+use readyloop::signal::{Signal, Signals};
 use readyloop::{Handle, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -82,14 +83,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Before the loop exists: the signals must be caught from the start.
-    let shutdown = match ShutdownSignals::new() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("echo_server: cannot catch SIGINT/SIGTERM: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let lp = match Loop::new() {
         Ok(lp) => lp,
         Err(e) => {
@@ -98,6 +91,14 @@ fn main() -> ExitCode {
         }
     };
     let h = lp.handle();
+    // Caught from before the listening line, so a signal sent right after it is not lost.
+    let shutdown = match Signals::new(&h, &[Signal::Int, Signal::Term]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("echo_server: cannot catch SIGINT/SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(&h, options.addr.as_str()) {
         Ok(l) => l,
         Err(e) => {
@@ -128,7 +129,7 @@ struct Connections {
     failed: Cell<u64>,
 }
 
-async fn serve(h: Handle, listener: TcpListener, mut shutdown: ShutdownSignals, options: Options) {
+async fn serve(h: Handle, listener: TcpListener, mut shutdown: Signals, options: Options) {
     let connections = Rc::new(Connections::default());
     let acceptor = h.spawn(accept_loop(
         h.clone(),
@@ -136,7 +137,11 @@ async fn serve(h: Handle, listener: TcpListener, mut shutdown: ShutdownSignals, 
         options.buf,
         connections.clone(),
     ));
-    let signal = shutdown.recv(&h).await;
+    // An error here (the loop failing to wait) is also a reason to stop.
+    let signal = match shutdown.recv().await {
+        Ok(signal) => signal.name(),
+        Err(_) => "signal wait failed",
+    };
 
     // Stop accepting: the accept loop owns the listener, which closes when it is dropped.
     acceptor.abort();
@@ -153,7 +158,7 @@ async fn serve(h: Handle, listener: TcpListener, mut shutdown: ShutdownSignals, 
 
     // Wait for them until the grace period ends or another signal comes, then close the rest.
     let deadline = h.now() + options.grace;
-    let mut second = pin!(shutdown.recv(&h));
+    let mut second = pin!(shutdown.recv());
     let mut remaining = open.into_iter().peekable();
     while let Some(task) = remaining.peek_mut() {
         let mut timer = pin!(h.sleep_until(deadline));
@@ -221,57 +226,5 @@ async fn handle_connection(stream: TcpStream, buf: usize, connections: Rc<Connec
     connections.served.set(connections.served.get() + 1);
     if result.is_err() {
         connections.failed.set(connections.failed.get() + 1);
-    }
-}
-
-use shutdown::ShutdownSignals;
-
-/// SIGINT and SIGTERM as an awaitable. Until `readyloop::signal` lands, this example
-/// carries its own: the two signals are blocked and read from a non-blocking signalfd with
-/// readyloop's `AsyncRead` leaf (no handler runs, so nothing async-signal-unsafe happens).
-mod shutdown {
-    use readyloop::{AsyncRead, Handle};
-    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-
-    pub struct ShutdownSignals {
-        fd: OwnedFd,
-    }
-
-    impl ShutdownSignals {
-        /// Must run before any thread is started, so every thread inherits the mask.
-        pub fn new() -> std::io::Result<Self> {
-            // SAFETY: the sigset is initialised by sigemptyset before use; the calls only
-            // read and write the local set and this thread's signal mask.
-            unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGINT);
-                libc::sigaddset(&mut set, libc::SIGTERM);
-                let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                if rc != 0 {
-                    return Err(std::io::Error::from_raw_os_error(rc));
-                }
-                let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(ShutdownSignals {
-                    fd: OwnedFd::from_raw_fd(fd),
-                })
-            }
-        }
-
-        /// The next SIGINT or SIGTERM, by name (an error reading counts as a request to stop).
-        pub async fn recv(&mut self, h: &Handle) -> &'static str {
-            let mut info = [0u8; 128];
-            match AsyncRead::exact(h, self.fd.as_fd(), &mut info).await {
-                Ok(_) => match u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32 {
-                    libc::SIGINT => "SIGINT",
-                    libc::SIGTERM => "SIGTERM",
-                    _ => "signal",
-                },
-                Err(_) => "signal read failed",
-            }
-        }
     }
 }

@@ -256,3 +256,18 @@ fn bad_arguments_and_port_in_use() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already in use"));
     assert!(out.stdout.is_empty());
 }
+
+/// A second signal during the grace period ends it at once.
+#[test]
+fn second_signal_cuts_the_grace_period_short() {
+    let server = Server::start(&["--grace", "30", "127.0.0.1:0"]);
+    let mut idle = server.connect();
+    echo_round_trip(&mut idle, b"then silence");
+    server.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    server.signal(libc::SIGINT);
+    let (status, took, err) = server.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert!(took < Duration::from_secs(5), "the second signal was ignored: {took:?}");
+    assert!(err.contains("closing 1 connection"), "{err}");
+}
