@@ -268,6 +268,9 @@ fn second_signal_cuts_the_grace_period_short() {
     server.signal(libc::SIGINT);
     let (status, took, err) = server.finish(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "stderr: {err}");
-    assert!(took < Duration::from_secs(5), "the second signal was ignored: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the second signal was ignored: {took:?}"
+    );
     assert!(err.contains("closing 1 connection"), "{err}");
 }
