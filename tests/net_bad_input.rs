@@ -101,12 +101,13 @@ fn address_strings_that_do_not_parse() {
         let e = lp.block_on(open_connection(&h, bad)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
     }
-    // A host name is refused for now, with a message that says what to give instead.
+    // A host name the resolver does not know is an error value, not a panic or a hang.
+    let lookup = open_connection(&h, "no-such-host.invalid:80");
     let e = lp
-        .block_on(open_connection(&h, "example.com:80"))
+        .block_on(readyloop::timeout(Duration::from_secs(30), lookup))
+        .expect("the lookup of an .invalid name finishes")
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert!(e.to_string().contains("IP address"), "{e}");
+    assert!(!e.to_string().is_empty(), "{e:?}");
     // Unix paths: empty, NUL, too long.
     for bad in ["", "a\0b"] {
         assert_eq!(

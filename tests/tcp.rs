@@ -516,3 +516,23 @@ fn adopt_and_release() {
     });
     assert_eq!(h.fd_waiters(), 0);
 }
+
+/// open_connection with a host name: looked up on the blocking pool, each address tried
+/// (localhost may give ::1 first, where nothing listens; 127.0.0.1 then answers).
+#[test]
+fn open_connection_by_host_name() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let listener = TcpListener::bind(&h, V4).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    lp.block_on(within(&h, Duration::from_secs(30), "by name", async {
+        let c = readyloop::net::open_connection(&h, format!("localhost:{port}"))
+            .await
+            .unwrap();
+        let (s, _) = listener.accept().await.unwrap();
+        c.send_all(b"named").await.unwrap();
+        let mut buf = [0u8; 5];
+        s.recv_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"named");
+    }));
+}

@@ -39,6 +39,7 @@ pub trait ToSocketAddr {
     /// use readyloop::net::ToSocketAddr;
     /// assert_eq!("example.com:80".host_and_port(), Some(("example.com", 80)));
     /// assert_eq!("127.0.0.1:80".host_and_port(), None);
+    /// assert_eq!("1.2.3:80".host_and_port(), None); // a malformed address, not a name
     /// ```
     fn host_and_port(&self) -> Option<(&str, u16)> {
         None
@@ -93,7 +94,9 @@ impl ToSocketAddr for str {
         }
         let (host, port) = text.rsplit_once(':')?;
         let port = port.parse::<u16>().ok()?;
-        let plain = !host.is_empty()
+        // A name has a letter in it; digits and dots alone are a malformed IPv4 address
+        // (which `getaddrinfo` would read in the old `inet_aton` forms, as 1.2.3 = 1.2.0.3).
+        let plain = host.bytes().any(|b| b.is_ascii_alphabetic())
             && host.parse::<IpAddr>().is_err()
             && host
                 .bytes()
