@@ -1,7 +1,7 @@
 //! Seed 004's client, `request_google_twice`, without leaving the machine: a tiny HTTP/1.0
 //! server on 127.0.0.1:0 runs in the same loop, and two requests are made to it at once
 //! (`open_connection`, write + drain, read to the end), joined, and both responses printed.
-//! The server takes 0.2 s to answer each one, so the whole run takes about 0.2 s, not 0.4 s:
+//! The server takes 0.3 s to answer each one, so the whole run takes about 0.3 s, not 0.6 s:
 //! while one request waits, the other proceeds.
 //!
 //! Run: `cargo run --release --example http_get`
@@ -11,7 +11,7 @@ use readyloop::{Handle, Loop};
 use std::time::{Duration, Instant};
 
 /// How long the server "thinks" before it answers.
-const THINK: Duration = Duration::from_millis(200);
+const THINK: Duration = Duration::from_millis(300);
 
 fn main() -> Result<(), readyloop::Error> {
     let lp = Loop::new()?;

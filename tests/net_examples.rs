@@ -18,9 +18,9 @@ fn http_get_fetches_twice_concurrently() {
         "{out}"
     );
     assert!(out.contains("\"GET / HTTP/1.0\""), "{out}");
-    // Each answer takes 0.2 s; made one after the other they would take 0.4 s.
-    assert!(took >= Duration::from_millis(200), "{took:?}");
-    assert!(took < Duration::from_millis(2000), "{took:?}");
+    // Each answer takes 0.3 s; made one after the other they would take 0.6 s.
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     let together: f64 = out
         .lines()
         .find_map(|l| l.strip_prefix("both took "))
@@ -28,7 +28,7 @@ fn http_get_fetches_twice_concurrently() {
         .and_then(|n| n.parse().ok())
         .expect("timing line");
     assert!(
-        (0.19..0.39).contains(&together),
+        (0.29..0.55).contains(&together),
         "requests did not overlap: {together} s"
     );
 }
