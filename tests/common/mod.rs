@@ -153,15 +153,23 @@ pub fn socket_path(tag: &str) -> std::path::PathBuf {
 }
 
 /// The path of a built example. `cargo test` builds examples next to the test binaries;
-/// if this one is missing (say, after `cargo test --test NAME`), it is built once here,
-/// bounded in time.
+/// if this one is missing or older than the sources (say, after `cargo test --test NAME`,
+/// which builds no examples), it is built here, bounded in time.
 pub fn example_path(name: &str) -> std::path::PathBuf {
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let path = profile_dir.join("examples").join(name);
     let _one_build_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() {
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = [
+        root.join("src"),
+        root.join("examples").join(format!("{name}.rs")),
+        root.join("Cargo.toml"),
+    ];
+    let newest_source = sources.iter().filter_map(|p| newest_mtime(p)).max();
+    if built.is_none() || newest_source > built {
         let target_dir = profile_dir.parent().unwrap();
         let mut cmd = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"));
         cmd.args(["build", "--example", name, "--target-dir"])
@@ -219,4 +227,16 @@ pub fn run_example(name: &str, limit: Duration) -> (String, Duration) {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{name} failed: {err}");
     (out, took)
+}
+
+/// The latest modification time of a file, or of any file under a directory.
+fn newest_mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|entry| newest_mtime(&entry.ok()?.path()))
+        .max()
 }
