@@ -1,7 +1,7 @@
 //! `open_connection`: seed 004's client entry point (`asyncio.open_connection`).
 //!
 //! It takes an IP address, `IP:PORT` text, or (with `std`) `HOST:PORT` text whose host is
-//! looked up with [`Handle::resolve`](crate::Handle::resolve) on the loop's blocking pool;
+//! looked up with `Handle::resolve` on the loop's blocking pool;
 //! then each address is tried in the resolver's order. This module never blocks the loop.
 
 use super::addr::ToSocketAddr;

@@ -37,7 +37,7 @@
 //! ## Handles
 //!
 //! Constructors take the [`Handle`](crate::Handle) of the loop the socket belongs to. With
-//! `std`, the `*_current` constructors use [`Handle::current`](crate::Handle::current) and
+//! `std`, the `*_current` constructors use `Handle::current()` and
 //! return a `NoLoop` error outside a running loop.
 //!
 //! This module never blocks the loop, never raises `SIGPIPE` (sends use `MSG_NOSIGNAL`),
