@@ -1,45 +1,29 @@
-//! readyloop as an echo server: one task per connection.
+//! readyloop as an echo server, on the crate's own socket types and written the way
+//! `examples/echo_server.rs` is: an accept loop that spawns one task per connection, each
+//! running `readyloop::net::echo` with its own buffer (TCP_NODELAY set). Unlike the example
+//! it can pick the backend, and it has no signal handling or shutdown grace period.
 //!
 //! Run: `cargo run --release -p readyloop-bench --bin echo-readyloop [IP:PORT [BACKEND]]`
 //! (BACKEND: a `BackendKind::name()`, default the loop's default).
 
-use core::future::poll_fn;
-use readyloop::{Handle, Interest, Loop, Registration};
+use readyloop::net::{echo, TcpListener, TcpStream};
+use readyloop::{Handle, Loop};
 use readyloop_bench::{announce, bind_addr, readyloop_backend, BUF};
-use rustix::net::{sockopt, SocketFlags};
-use std::net::TcpListener;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
-async fn echo(h: Handle, stream: OwnedFd) {
-    let reg = Registration::new(&h, stream.as_raw_fd());
-    let mut buf = vec![0u8; BUF];
+async fn accept_loop(h: Handle, listener: TcpListener) {
     loop {
-        let read = poll_fn(|cx| {
-            reg.poll_io(cx, Interest::Readable, || {
-                rustix::io::read(&stream, &mut buf)
-            })
-        });
-        let n = match read.await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if n < buf.len() {
-            // A short read drained the socket: wait for readiness before the next read.
-            reg.set_drained(Interest::Readable);
-        }
-        let mut done = 0;
-        while done < n {
-            let write = poll_fn(|cx| {
-                reg.poll_io(cx, Interest::Writable, || {
-                    rustix::io::write(&stream, &buf[done..n])
-                })
-            });
-            match write.await {
-                Ok(k) => done += k,
-                Err(_) => return,
-            }
+        match listener.accept().await {
+            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream))),
+            Err(_) => h.sleep(Duration::from_millis(10)).await,
         }
     }
+}
+
+async fn handle_connection(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut buffer = vec![0u8; BUF];
+    let _ = echo(&stream, &mut buffer).await;
 }
 
 fn main() {
@@ -49,23 +33,7 @@ fn main() {
     }
     let lp = builder.build().expect("loop");
     let h = lp.handle();
-    let listener = TcpListener::bind(bind_addr()).expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
+    let listener = TcpListener::bind(&h, bind_addr()).expect("bind");
     announce(listener.local_addr().expect("local_addr"));
-    lp.block_on(async {
-        let reg = Registration::new(&h, listener.as_raw_fd());
-        loop {
-            let accept = poll_fn(|cx| {
-                reg.poll_io(cx, Interest::Readable, || {
-                    rustix::net::accept_with(
-                        &listener,
-                        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-                    )
-                })
-            });
-            let Ok(stream) = accept.await else { continue };
-            let _ = sockopt::set_tcp_nodelay(&stream, true);
-            h.spawn(echo(h.clone(), stream));
-        }
-    });
+    lp.block_on(accept_loop(h, listener));
 }
