@@ -4,20 +4,18 @@
 //!
 //! Run: `cd nostd-echo && cargo run --release [PORT]`; it prints `listening on IP:PORT`
 //! and echoes every byte of every connection back until it is killed. Before serving it
-//! checks the loop end to end once (a timer, a pipe read through the reactor) and exits
-//! with status 2 if that fails.
+//! checks that the loop's timers work (a 1 ms sleep) and exits with status 2 if not.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 use alloc::vec;
-use core::future::poll_fn;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
-use readyloop::{AsyncRead, Handle, Interest, Loop, Registration};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use readyloop::net::{echo, TcpListener, TcpStream};
+use readyloop::{Handle, Loop};
+use rustix::fd::BorrowedFd;
 
 #[global_allocator]
 static GLOBAL: rustix_dlmalloc::GlobalDlmalloc = rustix_dlmalloc::GlobalDlmalloc;
@@ -114,70 +112,28 @@ unsafe fn port_arg(argc: usize, argv: *mut *mut u8) -> u16 {
     port as u16
 }
 
-/// A timer and a pipe read through the reactor: the loop works without std.
+/// The loop's timers work without std: a 1 ms sleep ends no earlier than 1 ms later.
 async fn self_check(h: &Handle) -> bool {
     let start = h.now();
     h.sleep(Duration::from_millis(1)).await;
-    if h.now() - start < Duration::from_millis(1) {
-        return false;
-    }
-    let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK) else {
-        return false;
-    };
-    let writer = h.spawn({
-        let h = h.clone();
-        async move {
-            h.sleep(Duration::from_millis(1)).await;
-            rustix::io::write(&w, b"ok").is_ok()
-        }
-    });
-    let mut buf = [0u8; 2];
-    let read = AsyncRead::exact(h, r.as_fd(), &mut buf).await;
-    matches!(writer.await, Ok(true)) && read.is_ok() && buf == *b"ok"
+    h.now() - start >= Duration::from_millis(1)
 }
 
-/// Echoes one connection until it closes or fails.
-async fn echo(h: Handle, stream: OwnedFd) {
-    let reg = Registration::new(&h, stream.as_raw_fd());
+/// Seed 003's handler: echo one connection until it closes or fails.
+async fn handle_connection(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
     let mut buf = vec![0u8; BUF];
-    loop {
-        let read = poll_fn(|cx| {
-            reg.poll_io(cx, Interest::Readable, || {
-                rustix::io::read(&stream, &mut buf)
-            })
-        });
-        let n = match read.await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let mut done = 0;
-        while done < n {
-            let write = poll_fn(|cx| {
-                reg.poll_io(cx, Interest::Writable, || {
-                    rustix::io::write(&stream, &buf[done..n])
-                })
-            });
-            match write.await {
-                Ok(k) => done += k,
-                Err(_) => return,
-            }
-        }
-    }
+    let _ = echo(&stream, &mut buf).await;
 }
 
-fn listen(port: u16) -> Result<(OwnedFd, SocketAddrV4), rustix::io::Errno> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::INET,
-        SocketType::STREAM,
-        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-        None,
-    )?;
-    rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
-    rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))?;
-    rustix::net::listen(&fd, 1024)?;
-    let local = rustix::net::getsockname(&fd)?;
-    let local = SocketAddrV4::try_from(local).map_err(|_| rustix::io::Errno::AFNOSUPPORT)?;
-    Ok((fd, local))
+/// Seed 003's server: accept forever, one echo task per connection.
+async fn accept_loop(h: Handle, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream))),
+            Err(_) => h.sleep(Duration::from_millis(10)).await,
+        }
+    }
 }
 
 /// Called by origin after start-up.
@@ -197,26 +153,15 @@ unsafe extern "C" fn origin_main(argc: usize, argv: *mut *mut u8, _envp: *mut *m
         write_all(2, b"nostd-echo: loop self-check failed\n");
         return 2;
     }
-    let Ok((listener, local)) = listen(port) else {
+    let Ok(listener) = TcpListener::bind(&h, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)) else {
         write_all(2, b"nostd-echo: cannot listen\n");
         return 1;
     };
+    let Ok(SocketAddr::V4(local)) = listener.local_addr() else {
+        write_all(2, b"nostd-echo: no local address\n");
+        return 1;
+    };
     announce(local);
-    lp.block_on(async {
-        let reg = Registration::new(&h, listener.as_raw_fd());
-        loop {
-            let accept = poll_fn(|cx| {
-                reg.poll_io(cx, Interest::Readable, || {
-                    rustix::net::accept_with(
-                        &listener,
-                        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-                    )
-                })
-            });
-            if let Ok(stream) = accept.await {
-                let _ = rustix::net::sockopt::set_tcp_nodelay(&stream, true);
-                drop(h.spawn(echo(h.clone(), stream)));
-            }
-        }
-    })
+    lp.block_on(accept_loop(h, listener));
+    0
 }
