@@ -6,7 +6,7 @@
 //! [`Transport`](super::Transport)'s connection task) that calls the protocol as bytes
 //! arrive. The protocol writes back through the `Transport` it is handed in
 //! `connection_made`. Flow control (the write buffer's water marks, what pauses and what
-//! is refused) is described in the `transport` module's docs, on [`Transport::write`].
+//! is refused) is described on [`Transport`].
 //!
 //! This module never blocks, never lets one connection's failure stop the server, and never
 //! calls a protocol from outside its connection's task.

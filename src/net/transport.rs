@@ -103,9 +103,24 @@ impl Shared {
 /// The handle a [`Protocol`] keeps to write to its connection (asyncio's `Transport`).
 /// Cheap to clone (a reference count); every clone is the same connection.
 ///
-/// `write` never blocks: it sends at once what the kernel takes and buffers the rest. See
-/// the module's flow-control rules on [`write`](Self::write) and
-/// [`set_write_buffer_limits`](Self::set_write_buffer_limits).
+/// ## Flow control
+///
+/// [`write`](Self::write) never blocks: it sends at once what the kernel takes (when
+/// nothing is buffered) and appends the rest to the write buffer, which the connection's
+/// task flushes as the peer reads. When the buffer goes above its high-water mark (64 KiB by
+/// default; see [`set_write_buffer_limits`](Self::set_write_buffer_limits)) BOTH of these
+/// happen, and both are undone once it falls to the low-water mark (16 KiB by default):
+///
+/// - the transport stops reading the socket, so `data_received` is not called (a protocol
+///   that only answers what it receives, like an echo, needs to do nothing);
+/// - the protocol's [`pause_writing`](Protocol::pause_writing) is called (later
+///   [`resume_writing`](Protocol::resume_writing)), for protocols that produce on their own.
+///
+/// Callbacks never run inside `write`: a pause caused by a `write` in `data_received` is
+/// delivered right after `data_received` returns. A `write` that would take the buffer
+/// past its hard limit (16 x high water: 1 MiB by default) fails, writing nothing, so the
+/// buffer stays bounded when the peer never reads; no accepted byte is ever dropped
+/// (except by [`abort`](Self::abort), which says so).
 ///
 /// ```
 /// use readyloop::net::{create_server, Protocol, Transport};
