@@ -157,6 +157,7 @@ fn parse_args() -> Config {
     let mut row_filter: Option<Vec<String>> = None;
     let mut subject_filter: Option<Vec<String>> = None;
     let mut scaling = false;
+    let mut sweep = false;
     let mut args = std::env::args().skip(1);
     let secs = |v: Option<String>| {
         Duration::from_secs_f64(v.and_then(|v| v.parse().ok()).expect("seconds"))
@@ -177,6 +178,7 @@ fn parse_args() -> Config {
             "--duration" => cfg.duration = secs(args.next()),
             "--warmup" => cfg.warmup = secs(args.next()),
             "--scaling" => scaling = true,
+            "--sweep" => sweep = true,
             "--rows" => {
                 row_filter = args
                     .next()
@@ -190,6 +192,7 @@ fn parse_args() -> Config {
             "-h" | "--help" => {
                 println!(
                     "bench [--quick] [--reps N] [--duration S] [--warmup S] [--scaling] \
+                     [--sweep] \
                      [--rows pp1,pp100,pp1000,pp10000,stream1,stream100,timers,spawn,lone] \
                      [--subjects raw,tokio,smol,readyloop]"
                 );
@@ -201,11 +204,30 @@ fn parse_args() -> Config {
     if scaling {
         cfg.rows.insert(3, Row::PingPong(10_000));
     }
+    if sweep {
+        row_filter = Some(
+            [1, 10, 30, 100, 300, 1000, 3000, 10_000]
+                .iter()
+                .map(|n| format!("pp{n}"))
+                .collect(),
+        );
+    }
     if let Some(f) = row_filter {
-        if f.iter().any(|r| r == "pp10000") && !cfg.rows.contains(&Row::PingPong(10_000)) {
-            cfg.rows.push(Row::PingPong(10_000));
-        }
-        cfg.rows.retain(|r| f.contains(&r.id()));
+        // Listed rows run in the order given; ppN and streamN take any N.
+        let all = cfg.rows.clone();
+        cfg.rows = f
+            .iter()
+            .filter_map(|id| {
+                let number = |prefix: &str| id.strip_prefix(prefix)?.parse::<usize>().ok();
+                if let Some(n) = number("pp") {
+                    Some(Row::PingPong(n))
+                } else if let Some(n) = number("stream") {
+                    Some(Row::Stream(n))
+                } else {
+                    all.iter().copied().find(|r| r.id() == *id)
+                }
+            })
+            .collect();
     }
     if let Some(f) = subject_filter {
         cfg.subjects.retain(|s| {
@@ -375,11 +397,16 @@ fn sizes(cfg: &Config) -> BTreeMap<String, u64> {
 fn main() {
     let cfg = parse_args();
     let placement = Placement::apply();
-    let nofile = procs::raise_nofile(if cfg.rows.contains(&Row::PingPong(10_000)) {
-        20_000
-    } else {
-        4096
-    });
+    let most_conns = cfg
+        .rows
+        .iter()
+        .map(|r| match r {
+            Row::PingPong(n) | Row::Stream(n) => *n as u64,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    let nofile = procs::raise_nofile((most_conns + 1024).max(4096));
     let pattern = readyloop_bench::pattern();
     eprintln!(
         "bench: servers on CPU {:?}, load generator on CPU {:?}, nice -20: {}, RLIMIT_NOFILE {nofile}; \
