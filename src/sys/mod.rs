@@ -7,6 +7,7 @@ pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod fd;
 pub(crate) mod notifier;
+pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;
 
