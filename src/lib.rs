@@ -58,19 +58,22 @@ mod events;
 mod executor;
 mod reactor;
 mod registration;
+mod report;
 mod slab;
 mod stats;
 mod sys;
 mod task;
 mod time;
 mod timers;
+pub mod trace;
 
 pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
-pub use executor::{Builder, Handle, Loop};
+pub use executor::{Builder, ClockHold, Handle, Loop};
 pub use registration::Registration;
+pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
 pub use sys::{Interest, RawFd};

@@ -184,25 +184,25 @@ impl Reactor {
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
-    /// the notifier fired. `on_event` sees each (fd, readiness, woken count) for traces.
+    /// the notifier fired. `on_event` sees each event with the wakers it released (traces).
     pub(crate) fn dispatch(
         &mut self,
         wake: &mut Vec<Waker>,
-        on_event: &mut dyn FnMut(&Event, usize),
+        mut on_event: impl FnMut(&Event, &[Waker]),
     ) -> bool {
         let mut notified = false;
         let events = core::mem::take(&mut self.events);
         for event in &events {
             if event.fd == self.notifier_fd {
                 notified = true;
-                on_event(event, 0);
+                on_event(event, &[]);
                 continue;
             }
             let index = event.fd as usize;
             let Some(entry) = self.fds.get_mut(index) else {
                 continue;
             };
-            let r = event.readiness;
+            let r = event.revents.readiness();
             let both = r.error_or_hangup || r.invalid;
             let before = wake.len();
             if r.readable || both {
@@ -211,19 +211,15 @@ impl Reactor {
             if r.writable || both {
                 wake.extend(entry.writers.drain(..).map(|w| w.waker));
             }
-            let woken = wake.len() - before;
-            self.waiters -= woken;
+            self.waiters -= wake.len() - before;
             if r.invalid {
-                // The fd is closed: drop it from the kernel's set whatever else waits on it.
+                // The fd is closed: drop it from the kernel's set (both lists are empty now).
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
-                self.waiters -= entry.readers.len() + entry.writers.len();
-                wake.extend(entry.readers.drain(..).map(|w| w.waker));
-                wake.extend(entry.writers.drain(..).map(|w| w.waker));
             } else {
                 let _ = self.sync(index);
             }
-            on_event(event, woken);
+            on_event(event, &wake[before..]);
         }
         self.events = events;
         notified

@@ -5,8 +5,10 @@
 //! and under any combinator); with `std`, [`Handle::current`] finds the running loop of this
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
+use super::loop_clock::{ClockHold, LoopClock};
 use crate::error::{Error, ErrorKind};
 use crate::reactor::Reactor;
+use crate::report::Report;
 use crate::slab::Slab;
 use crate::stats::{bump, Counters, Stats};
 use crate::sys::backend::BackendKind;
@@ -14,6 +16,8 @@ use crate::sys::{clock, Interest, RawFd};
 use crate::task::{JoinHandle, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
+use crate::trace::tracer::Tracer;
+use crate::trace::{TraceEvent, TraceSink, Wait, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -58,6 +62,14 @@ pub(crate) struct Core {
     /// The next task id.
     pub(crate) next_id: Cell<u64>,
     pub(crate) counters: Counters,
+    /// The tracer; `None` unless the loop was built with a trace sink.
+    pub(crate) trace: Option<Box<Tracer>>,
+    /// The loop clock (real, or virtual for tests).
+    pub(crate) clock: LoopClock,
+    /// When the `block_on` future was last polled (loop clock, ns).
+    pub(crate) main_polled_at: Cell<u64>,
+    /// The last wait was asked to block and returned with nothing ready.
+    pub(crate) idle_return: Cell<bool>,
 }
 
 /// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
@@ -90,13 +102,18 @@ std::thread_local! {
 }
 
 impl Handle {
-    pub(crate) fn new(backend: BackendKind) -> Result<Handle, Error> {
+    pub(crate) fn new(
+        backend: BackendKind,
+        trace: Option<Box<dyn TraceSink>>,
+        virtual_clock: bool,
+    ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
         let notifier_fd = notifier.fd();
         let reactor = Reactor::new(crate::sys::backend::Backend::new(backend)?, notifier_fd)?;
+        let tracing = trace.is_some();
         Ok(Handle {
             core: Rc::new(Core {
-                shared: Arc::new(Shared::new(notifier)),
+                shared: Arc::new(Shared::new(notifier, tracing)),
                 reactor: RefCell::new(reactor),
                 timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
@@ -110,6 +127,10 @@ impl Handle {
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
                 counters: Counters::default(),
+                trace: trace.map(|sink| Box::new(Tracer::new(sink))),
+                clock: LoopClock::new(virtual_clock),
+                main_polled_at: Cell::new(0),
+                idle_return: Cell::new(false),
             }),
         })
     }
@@ -140,6 +161,9 @@ impl Handle {
              inside a task of the same loop); spawn the future instead"
         );
         self.core.running.set(true);
+        if self.core.trace.is_some() {
+            self.core.shared.set_loop_thread();
+        }
         #[cfg(feature = "std")]
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
         EnterGuard {
@@ -188,6 +212,10 @@ impl Handle {
         let id = core.next_id.get();
         core.next_id.set(id + 1);
         let task = TaskRef::new(future, core.shared.clone(), id);
+        core.trace(TraceEvent::Spawned {
+            task: id,
+            name: name.as_deref(),
+        });
         task.local().name = name;
         if core.closed.get() {
             task.cancel();
@@ -202,7 +230,7 @@ impl Handle {
         if alive > core.counters.tasks_peak.get() {
             core.counters.tasks_peak.set(alive);
         }
-        task.schedule();
+        core.waking_as(WakeCause::Spawn, || task.schedule());
         JoinHandle::new(task)
     }
 
@@ -220,7 +248,10 @@ impl Handle {
     /// assert!(hit.get());
     /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) {
-        self.core.callbacks.borrow_mut().push_back(Box::new(callback));
+        self.core
+            .callbacks
+            .borrow_mut()
+            .push_back(Box::new(callback));
     }
 
     /// Makes `run_forever` return at the end of the current turn.
@@ -228,9 +259,50 @@ impl Handle {
         self.core.stop.set(true);
     }
 
-    /// The loop clock now.
+    /// The loop clock now: `CLOCK_MONOTONIC`, or with
+    /// [`Builder::virtual_clock`](crate::Builder::virtual_clock) the virtual time that
+    /// every `Sleep` of this loop follows.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let a = h.now();
+    /// assert!(h.now() >= a);
+    /// ```
     pub fn now(&self) -> Instant {
-        Instant(clock::monotonic_nanos())
+        Instant(self.core.clock_now())
+    }
+
+    /// Keeps a virtual clock from jumping ahead until the returned guard is dropped (see
+    /// [`ClockHold`]); no effect on a real clock. Hold one while another thread may wake a
+    /// task of this loop.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().virtual_clock().build().unwrap();
+    /// let hold = lp.handle().hold_virtual_clock();
+    /// drop(hold);
+    /// ```
+    pub fn hold_virtual_clock(&self) -> ClockHold {
+        self.core.clock.hold(&self.core.shared)
+    }
+
+    /// A report of every pending task: what it waits on (an fd and direction, a timer, or
+    /// nothing the loop knows) and for how long. `Display` gives one line per task.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::Loop;
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let _napper = h.spawn_named("napper", { let h = h.clone(); async move {
+    ///     h.sleep(Duration::from_secs(60)).await
+    /// }});
+    /// lp.block_on(readyloop::yield_now());
+    /// let report = h.pending_report().to_string();
+    /// assert!(report.contains("task 1 (napper) waiting on timer due in 59.9"), "{report}");
+    /// ```
+    pub fn pending_report(&self) -> Report {
+        self.core.report(None, false)
     }
 
     /// Which backend this loop waits with.
@@ -242,22 +314,25 @@ impl Handle {
     pub fn stats(&self) -> Stats {
         let c = &self.core.counters;
         let reactor = self.core.reactor.borrow();
-        let mut s = Stats::default();
-        s.turns = c.turns.get();
-        s.polls = c.polls.get();
-        s.time_blocked = Duration::from_nanos(c.blocked_ns.get());
-        s.wakeups_fd = c.wakeups_fd.get();
-        s.wakeups_timer = c.wakeups_timer.get();
-        s.wakeups_remote = c.wakeups_remote.get();
-        s.callbacks = c.callbacks.get();
-        s.spurious_wakeups = c.spurious.get();
-        s.task_polls = c.task_polls.get();
-        s.budget_yields = c.budget_yields.get();
-        s.tasks_alive = self.core.tasks.borrow().len() as u64;
-        s.tasks_peak = c.tasks_peak.get();
-        s.fds_registered = reactor.registered_fds() as u64;
-        s.timers_armed = self.core.timers.borrow().len() as u64;
-        s
+        Stats {
+            turns: c.turns.get(),
+            polls: c.polls.get(),
+            time_blocked: Duration::from_nanos(c.blocked_ns.get()),
+            wakeups_fd: c.wakeups_fd.get(),
+            wakeups_timer: c.wakeups_timer.get(),
+            wakeups_remote: c.wakeups_remote.get(),
+            callbacks: c.callbacks.get(),
+            spurious_wakeups: c.spurious.get(),
+            task_polls: c.task_polls.get(),
+            budget_yields: c.budget_yields.get(),
+            tasks_alive: self.core.tasks.borrow().len() as u64,
+            tasks_peak: c.tasks_peak.get(),
+            fds_registered: reactor.registered_fds() as u64,
+            fd_waiters: reactor.waiter_count() as u64,
+            timers_armed: self.core.timers.borrow().len() as u64,
+            clock_jumps: c.clock_jumps.get(),
+            time_skipped: Duration::from_nanos(self.core.clock.skipped()),
+        }
     }
 
     /// Number of (task, fd, interest) waits currently registered.
@@ -364,7 +439,9 @@ impl Handle {
         self.core
             .reactor
             .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)
+            .wait(fd, interest, token, cx.waker(), now)?;
+        self.core.note_wait(|| Wait::Fd { fd, interest });
+        Ok(())
     }
 
     /// Withdraws a registered wait (leaves call this on drop).
@@ -378,7 +455,15 @@ impl Handle {
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
         let now = self.core.now.get();
+        self.note_timer(deadline);
         self.core.timers.borrow_mut().insert(deadline, waker, now)
+    }
+
+    fn note_timer(&self, deadline: u64) {
+        self.core.note_wait(|| Wait::Timer {
+            deadline: Instant(deadline),
+            due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
+        });
     }
 
     pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
@@ -386,7 +471,10 @@ impl Handle {
     }
 
     pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        self.core.timers.borrow_mut().update_waker(key, waker);
+        let deadline = self.core.timers.borrow_mut().update_waker(key, waker);
+        if let Some(deadline) = deadline {
+            self.note_timer(deadline);
+        }
     }
 
     pub(crate) fn timer_cancel(&self, key: TimerKey) {

@@ -15,19 +15,27 @@
 //! work is ready, and allocates nothing per turn once its buffers have grown.
 
 mod handle;
+mod hooks;
+mod loop_clock;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
+pub use loop_clock::ClockHold;
 
 use crate::error::Error;
+use crate::report::Stuck;
 use crate::stats::bump;
 use crate::sys::backend::BackendKind;
 use crate::sys::clock;
 use crate::task::TaskRef;
+use crate::timers::TimerKey;
+use crate::trace::{TraceEvent, TraceSink, WakeCause};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 
 /// How many tasks one turn polls before it looks at I/O and timers again.
 const BATCH: usize = 256;
@@ -57,14 +65,32 @@ pub struct Loop {
 /// let lp = Loop::builder().backend(BackendKind::Poll).build().unwrap();
 /// # drop(lp);
 /// ```
-#[derive(Clone, Debug)]
 pub struct Builder {
     backend: BackendKind,
     timer_slack_ns: Option<u64>,
+    trace: Option<Box<dyn TraceSink>>,
+    virtual_clock: bool,
+}
+
+impl core::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Builder")
+            .field("backend", &self.backend)
+            .field("timer_slack_ns", &self.timer_slack_ns)
+            .field("trace", &self.trace.is_some())
+            .field("virtual_clock", &self.virtual_clock)
+            .finish()
+    }
 }
 
 impl Builder {
     /// Which system call the loop waits with (default: [`BackendKind::default_kind`]).
+    ///
+    /// ```
+    /// use readyloop::{BackendKind, Loop};
+    /// let lp = Loop::builder().backend(BackendKind::Select).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), BackendKind::Select);
+    /// ```
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = kind;
         self
@@ -72,8 +98,71 @@ impl Builder {
 
     /// Sets the kernel's timer slack for the thread that builds the loop (default: the
     /// kernel's 50 us). Lower slack makes short sleeps end closer to their deadline.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder()
+    ///     .timer_slack(core::time::Duration::from_micros(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(lp);
+    /// ```
     pub fn timer_slack(mut self, slack: core::time::Duration) -> Self {
         self.timer_slack_ns = Some(slack.as_nanos().min(u64::MAX as u128) as u64);
+        self
+    }
+
+    /// Traces every turn into `sink`: a closure `FnMut(Instant, &TraceEvent)`,
+    /// [`trace::Lines`](crate::trace::Lines) or [`trace::JsonLines`](crate::trace::JsonLines)
+    /// (see the [`trace`](crate::trace) module). Without this call the loop carries no
+    /// tracer and pays one predictable branch per hook.
+    ///
+    /// ```
+    /// use readyloop::{trace::TraceEvent, Loop};
+    /// let mut waits = 0;
+    /// let lp = Loop::builder()
+    ///     .trace(move |_, ev: &TraceEvent<'_>| {
+    ///         if let TraceEvent::Wait { .. } = ev {
+    ///             waits += 1;
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(lp);
+    /// ```
+    pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
+        self.trace = Some(Box::new(sink));
+        self
+    }
+
+    /// Traces every turn as readable lines on standard error (`std`).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().trace_stderr().build().unwrap();
+    /// # drop(lp);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn trace_stderr(self) -> Self {
+        self.trace(crate::trace::Lines::stderr())
+    }
+
+    /// Runs the loop on a virtual clock (for tests): time jumps straight to the nearest
+    /// deadline whenever every task waits only on timers, so an hour of timeouts takes
+    /// milliseconds, while fds keep real time: no jump happens while any task waits on an
+    /// fd or a [`ClockHold`] is alive. [`Handle::now`] and every `Sleep` follow this clock.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::Loop;
+    /// let lp = Loop::builder().virtual_clock().build().unwrap();
+    /// let h = lp.handle();
+    /// let start = h.now();
+    /// let real = std::time::Instant::now();
+    /// lp.block_on(h.sleep(Duration::from_secs(3600)));
+    /// assert!(h.now() - start >= Duration::from_secs(3600));
+    /// assert!(real.elapsed() < Duration::from_secs(5));
+    /// ```
+    pub fn virtual_clock(mut self) -> Self {
+        self.virtual_clock = true;
         self
     }
 
@@ -83,7 +172,7 @@ impl Builder {
             clock::set_timer_slack(Some(ns.max(1)))?;
         }
         Ok(Loop {
-            handle: Handle::new(self.backend)?,
+            handle: Handle::new(self.backend, self.trace, self.virtual_clock)?,
         })
     }
 }
@@ -99,6 +188,8 @@ impl Loop {
         Builder {
             backend: BackendKind::default_kind(),
             timer_slack_ns: None,
+            trace: None,
+            virtual_clock: false,
         }
     }
 
@@ -120,17 +211,65 @@ impl Loop {
     /// If called while this loop is already running (from inside one of its tasks), or if
     /// `future` itself panics.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.run_main(future, None) {
+            Ok(output) => output,
+            Err(stuck) => unreachable!("block_on has no deadline: {stuck}"),
+        }
+    }
+
+    /// Like [`block_on`](Loop::block_on), but gives up once `timeout` has passed on the
+    /// loop clock and returns [`Stuck`], which carries the report of every pending task
+    /// (what it waits on, and for how long). Meant for tests: a hung integration test fails
+    /// with what was stuck instead of hanging CI. The future is dropped on timeout; spawned
+    /// tasks stay on the loop.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::Loop;
+    /// use std::os::fd::AsFd;
+    ///
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// let mut buf = [0u8; 1];
+    /// let read = readyloop::AsyncRead::new(&h, r.as_fd(), &mut buf);
+    /// let stuck = lp.block_on_timeout(Duration::from_millis(50), read).unwrap_err();
+    /// assert!(stuck.to_string().contains("waiting READABLE on fd"), "{stuck}");
+    /// ```
+    ///
+    /// # Panics
+    /// As [`block_on`](Loop::block_on).
+    pub fn block_on_timeout<F: Future>(
+        &self,
+        timeout: Duration,
+        future: F,
+    ) -> Result<F::Output, Stuck> {
+        self.run_main(future, Some(timeout))
+    }
+
+    /// Polls `future` whenever it is woken, and runs turns in between, until it completes
+    /// or the deadline (if any) passes.
+    fn run_main<F: Future>(
+        &self,
+        future: F,
+        timeout: Option<Duration>,
+    ) -> Result<F::Output, Stuck> {
         let core = &self.handle.core;
         let _running = self.handle.enter();
         let waker = Waker::from(core.shared.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let deadline = timeout.map(|t| Deadline::arm(core, t, &waker));
         core.shared.wake_main();
         loop {
             if core.shared.take_main_woken() {
-                core.budget.set(BUDGET);
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
+                if let Poll::Ready(output) = core.poll_main(future.as_mut(), &mut cx) {
+                    return Ok(output);
+                }
+            }
+            if let Some(deadline) = &deadline {
+                if deadline.has_passed() {
+                    return Err(deadline.stuck());
                 }
             }
             core.turn();
@@ -162,14 +301,54 @@ impl Loop {
 
 impl core::fmt::Debug for Loop {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Loop").field("handle", &self.handle).finish()
+        f.debug_struct("Loop")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+/// The deadline of `block_on_timeout`: a timer that wakes the main future when it passes.
+struct Deadline<'a> {
+    core: &'a Core,
+    timeout: Duration,
+    at: u64,
+    key: TimerKey,
+}
+
+impl<'a> Deadline<'a> {
+    fn arm(core: &'a Core, timeout: Duration, waker: &Waker) -> Self {
+        let now = core.clock_now();
+        let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
+        let key = core.timers.borrow_mut().insert(at, waker, now);
+        Deadline {
+            core,
+            timeout,
+            at,
+            key,
+        }
+    }
+
+    fn has_passed(&self) -> bool {
+        self.core.clock_now() >= self.at
+    }
+
+    fn stuck(&self) -> Stuck {
+        Stuck::new(self.timeout, self.core.report(Some(self.key), true))
+    }
+}
+
+impl Drop for Deadline<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut timers) = self.core.timers.try_borrow_mut() {
+            timers.cancel(self.key);
+        }
     }
 }
 
 impl Core {
     /// One turn of the loop.
     pub(crate) fn turn(&self) {
-        bump(&self.counters.turns, 1);
+        self.begin_turn();
         self.run_callbacks();
         self.take_woken();
         self.run_ready();
@@ -177,6 +356,14 @@ impl Core {
         self.wait(timeout);
         self.wake_ready_fds();
         self.fire_timers();
+    }
+
+    /// Counts the turn (and traces its start).
+    fn begin_turn(&self) {
+        bump(&self.counters.turns, 1);
+        self.trace(TraceEvent::TurnStart {
+            turn: self.counters.turns.get(),
+        });
     }
 
     /// Runs the callbacks queued before this turn began (later ones wait a turn).
@@ -187,7 +374,8 @@ impl Core {
                 break;
             };
             bump(&self.counters.callbacks, 1);
-            callback();
+            self.trace(TraceEvent::Callback);
+            self.waking_as(WakeCause::CallSoon, callback);
         }
     }
 
@@ -196,7 +384,9 @@ impl Core {
         let mut run_queue = self.run_queue.borrow_mut();
         self.shared.take_all(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
-            run_queue.push_back(unsafe { TaskRef::from_raw(task) });
+            let task = unsafe { TaskRef::from_raw(task) };
+            self.trace_woken(&task);
+            run_queue.push_back(task);
         });
     }
 
@@ -217,12 +407,17 @@ impl Core {
         }
         if state & crate::task::state::ABORT != 0 {
             task.cancel();
+            self.trace(TraceEvent::Aborted { task: task.id() });
             self.complete(&task);
             return;
         }
         bump(&self.counters.task_polls, 1);
         self.budget.set(BUDGET);
-        if task.poll().is_ready() {
+        task.local().polled_at = self.now.get();
+        self.begin_poll(task.id());
+        let result = task.poll();
+        self.end_poll(task.id(), result);
+        if result.is_ready() {
             self.complete(&task);
         }
     }
@@ -244,6 +439,8 @@ impl Core {
     }
 
     /// Zero if anything is ready to run; else until the nearest deadline; else forever.
+    /// With a virtual clock whose rule allows it (see `loop_clock.rs`), the clock jumps to the
+    /// nearest deadline instead and the wait only looks.
     fn timeout(&self) -> Option<u64> {
         let ready = !self.run_queue.borrow().is_empty()
             || !self.callbacks.borrow().is_empty()
@@ -256,7 +453,12 @@ impl Core {
         if deadline == u64::MAX {
             return None;
         }
-        Some(deadline.saturating_sub(clock::monotonic_nanos()))
+        let now = self.clock_now();
+        if deadline > now && self.may_skip_time() {
+            self.skip_time(now, deadline);
+            return Some(0);
+        }
+        Some(deadline.saturating_sub(now))
     }
 
     /// One wait in the backend. Wakes from other threads that raced with the decision to
@@ -267,17 +469,20 @@ impl Core {
         } else {
             timeout
         };
+        self.trace_wait(timeout);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout);
         self.shared.unpark();
         let after = clock::monotonic_nanos();
-        self.now.set(after);
+        self.now.set(self.clock.at(after));
         bump(&self.counters.polls, 1);
         bump(&self.counters.blocked_ns, after - before);
-        if let Err(e) = result {
+        let ready = self.reactor.borrow().events.len();
+        self.idle_return.set(timeout != Some(0) && ready == 0);
+        self.trace_waited(after - before, ready, result.is_err());
+        if result.is_err() {
             // poll(2) fails only on EFAULT/EINVAL/ENOMEM: a bug or exhaustion, not input.
             // Back off instead of spinning, and keep serving.
-            let _ = e;
             crate::sys::backend::backoff();
         }
     }
@@ -291,12 +496,13 @@ impl Core {
             if nothing {
                 false
             } else {
-                reactor.dispatch(&mut wake, &mut |_, _| {})
+                reactor.dispatch(&mut wake, |event, woken| self.trace_ready(event, woken))
             }
         };
         if notified {
             bump(&self.counters.wakeups_remote, 1);
             self.shared.drain_notifier();
+            self.trace(TraceEvent::Notified);
         }
         bump(&self.counters.wakeups_fd, wake.len() as u64);
         self.call_wakers(wake);
@@ -305,16 +511,16 @@ impl Core {
     /// Wakes the sleepers whose deadline has passed, nearest first.
     fn fire_timers(&self) {
         let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-        let fired = self.timers.borrow_mut().fire(self.now.get(), &mut wake);
+        let now = self.now.get();
+        let fired = self
+            .timers
+            .borrow_mut()
+            .fire(now, &mut wake, |deadline| self.trace_timer(deadline, now));
         bump(&self.counters.wakeups_timer, fired as u64);
-        self.call_wakers(wake);
-    }
-
-    fn call_wakers(&self, mut wake: Vec<Waker>) {
-        for w in wake.drain(..) {
-            w.wake();
+        if fired == 0 && self.idle_return.get() {
+            bump(&self.counters.spurious, 1);
         }
-        *self.wake_buf.borrow_mut() = wake;
+        self.call_wakers(wake);
     }
 }
 
