@@ -111,9 +111,14 @@ impl Handle {
         let notifier_fd = notifier.fd();
         let reactor = Reactor::new(crate::sys::backend::Backend::new(backend)?, notifier_fd)?;
         let tracing = trace.is_some();
+        let shared = Arc::new(Shared::new(notifier, tracing));
+        if tracing {
+            // A loop is `!Send`: the thread that builds it is the one that runs it.
+            shared.set_loop_thread();
+        }
         Ok(Handle {
             core: Rc::new(Core {
-                shared: Arc::new(Shared::new(notifier, tracing)),
+                shared,
                 reactor: RefCell::new(reactor),
                 timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
@@ -161,9 +166,6 @@ impl Handle {
              inside a task of the same loop); spawn the future instead"
         );
         self.core.running.set(true);
-        if self.core.trace.is_some() {
-            self.core.shared.set_loop_thread();
-        }
         #[cfg(feature = "std")]
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
         EnterGuard {

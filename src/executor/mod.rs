@@ -260,7 +260,8 @@ impl Loop {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = timeout.map(|t| Deadline::arm(core, t, &waker));
-        core.shared.wake_main();
+        core.shared.take_main_woken();
+        core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
             if core.shared.take_main_woken() {
                 if let Poll::Ready(output) = core.poll_main(future.as_mut(), &mut cx) {
@@ -406,9 +407,11 @@ impl Core {
             return;
         }
         if state & crate::task::state::ABORT != 0 {
-            task.cancel();
+            self.waking_as(WakeCause::Task(task.id()), || {
+                task.cancel();
+                self.complete(&task);
+            });
             self.trace(TraceEvent::Aborted { task: task.id() });
-            self.complete(&task);
             return;
         }
         bump(&self.counters.task_polls, 1);
@@ -416,10 +419,10 @@ impl Core {
         task.local().polled_at = self.now.get();
         self.begin_poll(task.id());
         let result = task.poll();
-        self.end_poll(task.id(), result);
         if result.is_ready() {
             self.complete(&task);
         }
+        self.end_poll(task.id(), result);
     }
 
     /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.

@@ -16,14 +16,20 @@ use std::io::Write;
 struct Names(BTreeMap<u64, String>);
 
 impl Names {
-    fn observe(&mut self, event: &TraceEvent<'_>) {
+    /// Learns a name (call before writing the event's line).
+    fn learn(&mut self, event: &TraceEvent<'_>) {
+        if let TraceEvent::Spawned {
+            task,
+            name: Some(name),
+        } = *event
+        {
+            self.0.insert(task, String::from(name));
+        }
+    }
+
+    /// Forgets a finished task's name (call after writing the event's line).
+    fn forget(&mut self, event: &TraceEvent<'_>) {
         match *event {
-            TraceEvent::Spawned {
-                task,
-                name: Some(name),
-            } => {
-                self.0.insert(task, String::from(name));
-            }
             TraceEvent::Completed { task }
             | TraceEvent::Aborted { task }
             | TraceEvent::Panicked { task } => {
@@ -99,7 +105,7 @@ impl<W: Write> TraceSink for Lines<W> {
         if self.failed {
             return;
         }
-        self.names.observe(event);
+        self.names.learn(event);
         if let TraceEvent::TurnStart { turn } = *event {
             self.turn = turn;
         }
@@ -123,6 +129,7 @@ impl<W: Write> TraceSink for Lines<W> {
         );
         let _ = write_line(event, &mut self.line, &|id| names.get(id));
         self.line.push('\n');
+        self.names.forget(event);
         self.failed = self.out.write_all(self.line.as_bytes()).is_err();
     }
 }
