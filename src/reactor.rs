@@ -177,10 +177,11 @@ impl Reactor {
         Ok(())
     }
 
-    /// Waits in the backend; results land in `self.events`.
-    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<(), Error> {
+    /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
+    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<usize, Error> {
         self.events.clear();
-        self.backend.wait(timeout_ns, &mut self.events)
+        self.backend.wait(timeout_ns, &mut self.events)?;
+        Ok(self.events.len())
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether

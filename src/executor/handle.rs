@@ -68,8 +68,39 @@ pub(crate) struct Core {
     pub(crate) clock: LoopClock,
     /// When the `block_on` future was last polled (loop clock, ns).
     pub(crate) main_polled_at: Cell<u64>,
-    /// The last wait was asked to block and returned with nothing ready.
+    /// The last wait was asked to block and returned with nothing ready (reset by the
+    /// turn's timer step, which counts it as spurious if no timer was due either).
     pub(crate) idle_return: Cell<bool>,
+}
+
+impl Core {
+    /// Registers a new task and queues its first poll (the part of `spawn` that does not
+    /// depend on the future's type).
+    fn start(&self, task: &TaskRef, name: Option<Cow<'static, str>>) {
+        self.trace(|| TraceEvent::Spawned {
+            task: task.id(),
+            name: name.as_deref(),
+        });
+        task.local().name = name;
+        if self.closed.get() {
+            task.cancel();
+            task.set_complete();
+            return;
+        }
+        let alive = {
+            let mut tasks = self.tasks.borrow_mut();
+            task.local().slot = tasks.insert(task.clone());
+            tasks.len() as u64
+        };
+        if alive > self.counters.tasks_peak.get() {
+            self.counters.tasks_peak.set(alive);
+        }
+        if self.tracing() {
+            self.waking_as(WakeCause::Spawn, || task.schedule());
+        } else {
+            task.schedule();
+        }
+    }
 }
 
 /// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
@@ -214,25 +245,7 @@ impl Handle {
         let id = core.next_id.get();
         core.next_id.set(id + 1);
         let task = TaskRef::new(future, core.shared.clone(), id);
-        core.trace(TraceEvent::Spawned {
-            task: id,
-            name: name.as_deref(),
-        });
-        task.local().name = name;
-        if core.closed.get() {
-            task.cancel();
-            task.set_complete();
-            return JoinHandle::new(task);
-        }
-        let alive = {
-            let mut tasks = core.tasks.borrow_mut();
-            task.local().slot = tasks.insert(task.clone());
-            tasks.len() as u64
-        };
-        if alive > core.counters.tasks_peak.get() {
-            core.counters.tasks_peak.set(alive);
-        }
-        core.waking_as(WakeCause::Spawn, || task.schedule());
+        core.start(&task, name);
         JoinHandle::new(task)
     }
 

@@ -36,8 +36,9 @@ pub(crate) struct Header {
     vtable: &'static TaskVTable,
     /// The task's number, unique within its loop, for traces and reports.
     pub(crate) id: u64,
-    /// While tracing: the encoded cause of the wake that last scheduled the task.
-    woken_by: AtomicU64,
+    /// While tracing: the encoded cause of the wake that last scheduled the task (written
+    /// by `Shared::push`).
+    pub(crate) woken_by: AtomicU64,
     /// Touched only on the loop's thread.
     local: UnsafeCell<Local>,
 }
@@ -281,9 +282,6 @@ fn schedule(ptr: NonNull<Header>) {
     let prev = header.state.fetch_or(SCHEDULED, AcqRel);
     if prev & (SCHEDULED | COMPLETE) != 0 {
         return;
-    }
-    if header.shared.tracing() {
-        header.woken_by.store(header.shared.wake_cause(), Relaxed);
     }
     increment(header);
     if !header.shared.push(ptr) {

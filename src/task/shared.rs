@@ -69,6 +69,9 @@ impl Shared {
     pub(crate) fn push(&self, task: NonNull<Header>) -> bool {
         // SAFETY: the caller owns a reference to `task`, so its header is alive.
         let header = unsafe { task.as_ref() };
+        if self.tracing {
+            self.record_cause(header);
+        }
         let mut head = self.head.load(Acquire);
         loop {
             if head == closed() {
@@ -88,6 +91,7 @@ impl Shared {
     }
 
     /// Takes every pushed task, oldest first, calling `f` with the reference each carried.
+    #[inline(always)]
     pub(crate) fn take_all(&self, mut f: impl FnMut(NonNull<Header>)) {
         if self.head.load(Relaxed).is_null() {
             return;
@@ -181,10 +185,12 @@ impl Shared {
 
 /// Wake causes, recorded only while tracing (see `trace::tracer`).
 impl Shared {
-    /// Whether wakes record their cause.
-    #[inline]
-    pub(crate) fn tracing(&self) -> bool {
-        self.tracing
+    /// Records in `header` what is waking its task (out of line: the wake path stays
+    /// small when tracing is off).
+    #[cold]
+    #[inline(never)]
+    fn record_cause(&self, header: &Header) {
+        header.woken_by.store(self.wake_cause(), Relaxed);
     }
 
     /// The cause a wake made now, on this thread, records.

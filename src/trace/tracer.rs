@@ -40,6 +40,7 @@ impl Tracer {
     }
 
     /// Hands one event to the sink (dropped if the sink is busy: it caused this event).
+    #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
