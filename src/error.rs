@@ -79,7 +79,10 @@ impl Error {
             Errno::CONNREFUSED => (ErrorKind::ConnectionRefused, "connection refused"),
             Errno::CONNRESET => (ErrorKind::ConnectionReset, "connection reset by peer"),
             Errno::CONNABORTED => (ErrorKind::ConnectionAborted, "connection aborted"),
-            Errno::PIPE => (ErrorKind::BrokenPipe, "broken pipe (peer gone or writing half shut)"),
+            Errno::PIPE => (
+                ErrorKind::BrokenPipe,
+                "broken pipe (peer gone or writing half shut)",
+            ),
             Errno::ADDRINUSE => (ErrorKind::AddrInUse, "address already in use"),
             Errno::ADDRNOTAVAIL => (ErrorKind::AddrNotAvailable, "address not available"),
             Errno::MFILE | Errno::NFILE => (
@@ -116,17 +119,6 @@ impl Error {
 
     pub(crate) const fn cancelled() -> Self {
         Error::new(ErrorKind::Cancelled, "cancelled")
-    }
-
-    pub(crate) const fn timed_out() -> Self {
-        Error::new(ErrorKind::TimedOut, "deadline elapsed")
-    }
-
-    pub(crate) const fn closed() -> Self {
-        Error::new(
-            ErrorKind::Closed,
-            "file descriptor was closed while a task waited on it (POLLNVAL)",
-        )
     }
 }
 

@@ -59,25 +59,15 @@ impl<T> Slab<T> {
         }
     }
 
-    pub(crate) fn get(&self, index: usize) -> Option<&T> {
-        match self.entries.get(index) {
-            Some(Entry::Occupied(v)) => Some(v),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        match self.entries.get_mut(index) {
-            Some(Entry::Occupied(v)) => Some(v),
-            _ => None,
-        }
-    }
-
+    /// Every value with its index (for stuck-task reports).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        self.entries.iter().enumerate().filter_map(|(i, e)| match e {
-            Entry::Occupied(v) => Some((i, v)),
-            Entry::Vacant(_) => None,
-        })
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Entry::Occupied(v) => Some((i, v)),
+                Entry::Vacant(_) => None,
+            })
     }
 
     /// Empties the slab, handing back every value (for teardown).

@@ -240,3 +240,33 @@ fn now_follows_virtual_clock() {
     let c = h.now();
     assert!(c >= b);
 }
+
+/// `spawn_blocking` holds the virtual clock while its job runs: a sleep racing a blocking job
+/// does not jump ahead of it.
+#[test]
+fn spawn_blocking_holds_the_clock() {
+    let lp = Loop::builder().virtual_clock().build().unwrap();
+    let h = lp.handle();
+    let start = h.now();
+    let (job_done_at, sleep_done_at) = lp.block_on(async {
+        let sleeper = h.spawn({
+            let h = h.clone();
+            async move {
+                h.sleep(Duration::from_secs(3600)).await;
+                h.now()
+            }
+        });
+        h.spawn_blocking(|| std::thread::sleep(Duration::from_millis(50)))
+            .await
+            .unwrap();
+        let job_done_at = h.now();
+        (job_done_at, sleeper.await.unwrap())
+    });
+    // The job ended after ~50 ms of real (and virtual) time, long before the hour.
+    assert!(
+        job_done_at - start < Duration::from_secs(60),
+        "{:?}",
+        job_done_at - start
+    );
+    assert!(sleep_done_at - start >= Duration::from_secs(3600));
+}

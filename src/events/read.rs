@@ -136,9 +136,11 @@ impl Future for AsyncRead<'_> {
                 }
                 _ => {
                     let buf = &mut this.buf[this.filled..];
-                    match this.handle.poll_io(cx, raw, Interest::Readable, &mut this.token, || {
-                        fd::read(raw, buf)
-                    }) {
+                    match this
+                        .handle
+                        .poll_io(cx, raw, Interest::Readable, &mut this.token, || {
+                            fd::read(raw, buf)
+                        }) {
                         Poll::Ready(Ok(n)) => n,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => return Poll::Pending,
@@ -155,6 +157,7 @@ impl Future for AsyncRead<'_> {
 impl Drop for AsyncRead<'_> {
     fn drop(&mut self) {
         let raw = self.fd.as_raw_fd();
-        self.handle.cancel_io(raw, Interest::Readable, &mut self.token);
+        self.handle
+            .cancel_io(raw, Interest::Readable, &mut self.token);
     }
 }

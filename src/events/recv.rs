@@ -91,6 +91,7 @@ impl Future for AsyncRecv<'_> {
 impl Drop for AsyncRecv<'_> {
     fn drop(&mut self) {
         let raw = self.fd.as_raw_fd();
-        self.handle.cancel_io(raw, Interest::Readable, &mut self.token);
+        self.handle
+            .cancel_io(raw, Interest::Readable, &mut self.token);
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct Core {
     /// The last wait was asked to block and returned with nothing ready (reset by the
     /// turn's timer step, which counts it as spurious if no timer was due either).
     pub(crate) idle_return: Cell<bool>,
+    /// This loop's helper threads for `spawn_blocking`, made at first use.
+    #[cfg(feature = "std")]
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
 }
 
 impl Core {
@@ -167,6 +170,8 @@ impl Handle {
                 clock: LoopClock::new(virtual_clock),
                 main_polled_at: Cell::new(0),
                 idle_return: Cell::new(false),
+                #[cfg(feature = "std")]
+                blocking: core::cell::OnceCell::new(),
             }),
         })
     }

@@ -19,11 +19,6 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     rustix::io::read(borrow(fd), buf)
 }
 
-/// `write(2)` from `buf`.
-pub(crate) fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
-    rustix::io::write(borrow(fd), buf)
-}
-
 /// `recv(2)` into `buf`, without flags.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     rustix::net::recv(borrow(fd), buf, rustix::net::RecvFlags::empty()).map(|(n, _)| n)

@@ -7,6 +7,8 @@ pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod fd;
 pub(crate) mod notifier;
+#[cfg(feature = "signal")]
+pub(crate) mod signal;
 pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;

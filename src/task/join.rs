@@ -19,7 +19,9 @@ pub enum JoinError {
 
 impl JoinError {
     #[cfg(feature = "std")]
-    pub(crate) fn panicked(payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>) -> Self {
+    pub(crate) fn panicked(
+        payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>,
+    ) -> Self {
         JoinError::Panicked(payload)
     }
 
@@ -38,10 +40,10 @@ impl JoinError {
         match self {
             JoinError::Cancelled => None,
             #[cfg(feature = "std")]
-            JoinError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<alloc::string::String>().map(|s| s.as_str())),
+            JoinError::Panicked(p) => p.downcast_ref::<&'static str>().copied().or_else(|| {
+                p.downcast_ref::<alloc::string::String>()
+                    .map(|s| s.as_str())
+            }),
         }
     }
 }
@@ -132,6 +134,9 @@ impl<T> JoinHandle<T> {
         self
     }
 }
+
+// A handle holds no `T` inline (the output lives in the task), so moving it is always fine.
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;

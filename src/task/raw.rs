@@ -262,7 +262,10 @@ pub(crate) fn task_id_of(waker: &Waker) -> Option<u64> {
 fn increment(header: &Header) {
     let old = header.refs.fetch_add(1, Relaxed);
     // Like Arc: a count this large means leaked wakers in a loop; stop before it wraps.
-    assert!(old <= isize::MAX as usize, "readyloop: task reference count overflow");
+    assert!(
+        old <= isize::MAX as usize,
+        "readyloop: task reference count overflow"
+    );
 }
 
 fn release(ptr: NonNull<Header>) {
@@ -290,7 +293,8 @@ fn schedule(ptr: NonNull<Header>) {
     }
 }
 
-static WAKER: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+static WAKER: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the header of a task this waker holds a reference to.
@@ -341,13 +345,19 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bo
 }
 
 #[cfg(feature = "std")]
-fn catch_panic<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Result<Poll<F::Output>, JoinError> {
+fn catch_panic<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Result<Poll<F::Output>, JoinError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx)))
         .map_err(JoinError::panicked)
 }
 
 #[cfg(not(feature = "std"))]
-fn catch_panic<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Result<Poll<F::Output>, JoinError> {
+fn catch_panic<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Result<Poll<F::Output>, JoinError> {
     Ok(future.poll(cx))
 }
 

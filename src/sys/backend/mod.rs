@@ -223,6 +223,7 @@ impl Wanted {
         !self.read && !self.write
     }
 
+    #[allow(dead_code)]
     pub(crate) fn contains(self, interest: Interest) -> bool {
         match interest {
             Interest::Readable => self.read,

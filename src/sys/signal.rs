@@ -1,0 +1,283 @@
+//! Signal delivery by self-pipe: the process-wide handler table and the `sigaction` calls.
+//!
+//! A process-wide `sigaction` handler writes the signal's number into a non-blocking pipe
+//! for every [`SignalPipe`] that asked for it; the loop waits on the pipe's read end like on
+//! any other fd. The handler does nothing but atomic operations and `write(2)`, both
+//! async-signal-safe. It must never allocate, lock, block, touch a `Waker` or anything else
+//! of the loop, or call into a libc function that is not async-signal-safe.
+//!
+//! This file holds the one piece of process-global state readyloop has, because a signal
+//! handler gets no argument to find its receivers with: a fixed table of [`SLOTS`] write
+//! ends, and per signal the count of users and the disposition to put back.
+//!
+//! `sigaction` comes from `libc`: rustix has no public `sigaction`, and the raw
+//! `rt_sigaction` system call needs an architecture-specific return trampoline
+//! (`sa_restorer`) that only the C library provides. Everything else goes through rustix.
+
+use crate::error::{Error, ErrorKind};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
+use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use rustix::io::Errno;
+use rustix::pipe::{pipe_with, PipeFlags};
+
+/// How many [`SignalPipe`]s may exist at once in the process.
+pub(crate) const SLOTS: usize = 64;
+
+/// The signals readyloop handles, in the order of their bit in a mask.
+pub(crate) const HANDLED: [i32; 5] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// The mask bit of signal number `signo`, or 0 for a signal readyloop does not handle.
+fn bit_of(signo: i32) -> u32 {
+    HANDLED
+        .iter()
+        .position(|&s| s == signo)
+        .map_or(0, |i| 1 << i)
+}
+
+/// One receiver's entry in the handler's table.
+struct Slot {
+    /// Set while a `SignalPipe` owns this slot; only non-handler code changes it.
+    claimed: AtomicBool,
+    /// The signals this receiver wants, as mask bits (see [`HANDLED`]).
+    wanted: AtomicU32,
+    /// The pipe's write end, or -1 while the slot is being set up or torn down.
+    write_fd: AtomicI32,
+    /// Signals written to the pipe and not yet read back: at most one byte per signal is
+    /// in the pipe, which is what coalesces repeats and keeps the pipe from ever filling.
+    pending: AtomicU32,
+    /// How many handler runs are using `write_fd` right now; teardown waits for zero
+    /// before it closes the fd, so the handler never writes to a recycled fd number.
+    in_handler: AtomicU32,
+}
+
+impl Slot {
+    const fn new() -> Self {
+        Slot {
+            claimed: AtomicBool::new(false),
+            wanted: AtomicU32::new(0),
+            write_fd: AtomicI32::new(-1),
+            pending: AtomicU32::new(0),
+            in_handler: AtomicU32::new(0),
+        }
+    }
+}
+
+/// The handler's table of receivers.
+static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+
+/// Per handled signal: how many receivers want it, and the disposition found when the first
+/// one installed the handler (put back when the last one goes).
+struct Installed {
+    /// Held (spinning) around every install and uninstall; never taken by the handler.
+    lock: AtomicBool,
+    /// Guarded by `lock`.
+    state: UnsafeCell<[(u32, Option<libc::sigaction>); HANDLED.len()]>,
+}
+
+// SAFETY: `state` is only reached through `Installed::with`, which holds `lock`.
+unsafe impl Sync for Installed {}
+
+static INSTALLED: Installed = Installed {
+    lock: AtomicBool::new(false),
+    state: UnsafeCell::new([const { (0, None) }; HANDLED.len()]),
+};
+
+impl Installed {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut [(u32, Option<libc::sigaction>); HANDLED.len()]) -> R,
+    ) -> R {
+        while self
+            .lock
+            .compare_exchange_weak(false, true, SeqCst, SeqCst)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the lock is held, so this is the only reference to `state`; the handler
+        // never reads it.
+        let r = f(unsafe { &mut *self.state.get() });
+        self.lock.store(false, SeqCst);
+        r
+    }
+}
+
+/// The process-wide handler for every signal in [`HANDLED`].
+extern "C" fn on_signal(signo: libc::c_int) {
+    // SAFETY: `__errno_location` returns this thread's errno slot; reading and restoring it
+    // keeps the interrupted code's errno intact if `write` fails under a libc backend.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    let bit = bit_of(signo);
+    let byte = [signo as u8];
+    for slot in &TABLE {
+        slot.in_handler.fetch_add(1, SeqCst);
+        let fd = slot.write_fd.load(SeqCst);
+        if fd >= 0
+            && slot.wanted.load(SeqCst) & bit != 0
+            && slot.pending.fetch_or(bit, SeqCst) & bit == 0
+        {
+            // SAFETY: `in_handler` is raised and `write_fd` was still set after that, so the
+            // owner's teardown (which clears `write_fd`, then waits for `in_handler` to be
+            // zero) has not closed the fd yet.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            if rustix::io::write(fd, &byte).is_err() {
+                // Nothing was queued, so the next signal must try again.
+                slot.pending.fetch_and(!bit, SeqCst);
+            }
+        }
+        slot.in_handler.fetch_sub(1, SeqCst);
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved_errno };
+}
+
+/// Installs `on_signal` for `signo` if no receiver has it yet.
+fn install(state: &mut (u32, Option<libc::sigaction>), signo: i32) -> Result<(), Error> {
+    if state.0 == 0 {
+        // SAFETY: an all-zero `sigaction` is a valid value (SIG_DFL, empty mask, no flags).
+        let mut new: libc::sigaction = unsafe { core::mem::zeroed() };
+        new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        new.sa_flags = libc::SA_RESTART;
+        // SAFETY: as above.
+        let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+        // SAFETY: both pointers are valid for the call; `on_signal` is async-signal-safe.
+        if unsafe { libc::sigaction(signo, &new, &mut old) } != 0 {
+            return Err(Error::new(
+                ErrorKind::Other,
+                "sigaction failed to install readyloop's signal handler",
+            ));
+        }
+        state.1 = Some(old);
+    }
+    state.0 += 1;
+    Ok(())
+}
+
+/// Puts back the disposition found at install when the last receiver of `signo` goes.
+fn uninstall(state: &mut (u32, Option<libc::sigaction>), signo: i32) {
+    state.0 -= 1;
+    if state.0 == 0 {
+        if let Some(old) = state.1.take() {
+            // SAFETY: `old` is what the kernel gave back at install; a null old-action
+            // pointer is allowed. This cannot fail for a valid catchable signal number.
+            unsafe { libc::sigaction(signo, &old, core::ptr::null_mut()) };
+        }
+    }
+}
+
+/// A receiver: a pipe the handler writes the wanted signals into, and its table slot.
+#[derive(Debug)]
+pub(crate) struct SignalPipe {
+    /// The read end, which the loop waits on.
+    read: OwnedFd,
+    /// The write end, kept open here while the handler may use its number.
+    write: OwnedFd,
+    /// The index of this receiver's entry in `TABLE`.
+    slot: usize,
+    /// The mask bits of the signals this receiver wants.
+    mask: u32,
+}
+
+impl SignalPipe {
+    /// Claims a slot for the signals in `signos` (numbers from [`HANDLED`]; repeats are
+    /// fine) and installs the handler for each one not yet handled.
+    pub(crate) fn new(signos: impl IntoIterator<Item = i32>) -> Result<Self, Error> {
+        let mask = signos.into_iter().fold(0, |m, s| m | bit_of(s));
+        if mask == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "Signals::new needs at least one signal to wait for",
+            ));
+        }
+        let (read, write) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)?;
+        let slot = TABLE
+            .iter()
+            .position(|s| {
+                s.claimed
+                    .compare_exchange(false, true, SeqCst, SeqCst)
+                    .is_ok()
+            })
+            .ok_or(Error::new(
+                ErrorKind::Other,
+                "too many readyloop Signals alive at once (at most 64 in a process)",
+            ))?;
+        let entry = &TABLE[slot];
+        entry.pending.store(0, SeqCst);
+        entry.wanted.store(mask, SeqCst);
+        entry.write_fd.store(write.as_raw_fd(), SeqCst);
+        // `pipe.mask` counts only what was installed, so a failure half-way undoes exactly
+        // that much when `pipe` drops.
+        let mut pipe = SignalPipe {
+            read,
+            write,
+            slot,
+            mask: 0,
+        };
+        INSTALLED.with(|installed| {
+            for (i, &signo) in HANDLED.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    install(&mut installed[i], signo)?;
+                    pipe.mask |= 1 << i;
+                }
+            }
+            Ok::<(), Error>(())
+        })?;
+        Ok(pipe)
+    }
+
+    /// The fd to wait on for readability.
+    pub(crate) fn read_fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    /// Takes the oldest signal caught for this receiver: its number, or `EAGAIN` if none.
+    pub(crate) fn take(&self) -> Result<i32, Errno> {
+        let mut byte = [0u8; 1];
+        loop {
+            match rustix::io::read(&self.read, &mut byte)? {
+                0 => return Err(Errno::AGAIN),
+                _ => {
+                    let signo = i32::from(byte[0]);
+                    let bit = bit_of(signo);
+                    // Cleared after the read: a repeat arriving from here on writes anew.
+                    TABLE[self.slot].pending.fetch_and(!bit, SeqCst);
+                    if bit & self.mask != 0 {
+                        return Ok(signo);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SignalPipe {
+    fn drop(&mut self) {
+        let entry = &TABLE[self.slot];
+        let _ = entry
+            .write_fd
+            .compare_exchange(self.write.as_raw_fd(), -1, SeqCst, SeqCst);
+        // A handler that saw the fd is finishing one `write` on another thread (or has
+        // already returned, if it interrupted this one): the wait is a few instructions.
+        while entry.in_handler.load(SeqCst) != 0 {
+            core::hint::spin_loop();
+        }
+        entry.wanted.store(0, SeqCst);
+        INSTALLED.with(|installed| {
+            for (i, &signo) in HANDLED.iter().enumerate() {
+                if self.mask & (1 << i) != 0 {
+                    uninstall(&mut installed[i], signo);
+                }
+            }
+        });
+        entry.pending.store(0, SeqCst);
+        entry.claimed.store(false, SeqCst);
+        // `read` and `write` close after this body, once no handler can reach them.
+    }
+}

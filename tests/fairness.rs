@@ -1,0 +1,96 @@
+//! Fairness (seed 002 warns about starvation): an always-ready reader cannot starve sleepers
+//! or other readers, and a task that wakes itself forever cannot starve I/O or timers.
+
+use readyloop::{AsyncRead, Loop};
+use std::cell::Cell;
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Runs `hog` next to a sleeper (5 x 10 ms) and a pipe reader fed by a timer, and checks
+/// both finish close to on time while the hog is still going.
+fn assert_hog_cannot_starve(make_hog: impl FnOnce(readyloop::Handle, Rc<Cell<bool>>)) {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let stop = Rc::new(Cell::new(false));
+    make_hog(h.clone(), stop.clone());
+
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).unwrap();
+    let h2 = h.clone();
+    let reader = h.spawn(async move {
+        let mut buf = [0u8; 4];
+        AsyncRead::exact(&h2, r.as_fd(), &mut buf).await.unwrap();
+        buf
+    });
+    let h3 = h.clone();
+    let writer = h.spawn(async move {
+        h3.sleep(Duration::from_millis(15)).await;
+        rustix::io::write(&w, b"ping").unwrap();
+    });
+    let h4 = h.clone();
+    let start = Instant::now();
+    let sleeper = h.spawn(async move {
+        let mut worst = Duration::ZERO;
+        for _ in 0..5 {
+            let t = Instant::now();
+            h4.sleep(Duration::from_millis(10)).await;
+            worst = worst.max(t.elapsed() - Duration::from_millis(10));
+        }
+        worst
+    });
+    let (worst, buf) = lp.block_on(async {
+        let worst = sleeper.await.unwrap();
+        writer.await.unwrap();
+        (worst, reader.await.unwrap())
+    });
+    let took = start.elapsed();
+    stop.set(true);
+    lp.block_on(h.sleep(Duration::from_millis(1)));
+    assert_eq!(&buf, b"ping");
+    assert!(
+        worst < Duration::from_millis(40),
+        "a sleeper was {worst:?} late"
+    );
+    assert!(took < Duration::from_millis(300), "{took:?}");
+}
+
+#[test]
+fn an_always_ready_reader_cannot_starve_sleepers_or_other_readers() {
+    let reads = Rc::new(Cell::new(0u64));
+    let r2 = reads.clone();
+    assert_hog_cannot_starve(move |h, stop| {
+        // /dev/zero opened non-blocking is always readable: every read succeeds at once.
+        let zero = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/zero")
+            .unwrap();
+        h.spawn({
+            let h = h.clone();
+            async move {
+                let mut buf = [0u8; 64];
+                while !stop.get() {
+                    AsyncRead::new(&h, zero.as_fd(), &mut buf).await.unwrap();
+                    r2.set(r2.get() + 1);
+                }
+            }
+        });
+    });
+    assert!(reads.get() > 1000, "the hog ran too: {}", reads.get());
+}
+
+#[test]
+fn a_task_that_wakes_itself_forever_cannot_starve_io_or_timers() {
+    let spins = Rc::new(Cell::new(0u64));
+    let s2 = spins.clone();
+    assert_hog_cannot_starve(move |h, stop| {
+        h.spawn(async move {
+            while !stop.get() {
+                readyloop::yield_now().await;
+                s2.set(s2.get() + 1);
+            }
+        });
+    });
+    assert!(spins.get() > 100, "the spinner ran too: {}", spins.get());
+}
