@@ -71,13 +71,7 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
-        backend.set(
-            notifier_fd,
-            Wanted {
-                read: true,
-                write: false,
-            },
-        )?;
+        backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
             backend,
             fds: Vec::new(),

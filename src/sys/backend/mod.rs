@@ -41,8 +41,9 @@ pub enum BackendKind {
     /// [`ErrorKind::FdTooLarge`](crate::ErrorKind::FdTooLarge), as Python refuses them.
     Select,
     /// `epoll(7)`: interest stays registered in the kernel between waits, so a wait costs
-    /// O(ready fds) instead of O(registered fds). Timeouts are rounded up to whole
-    /// milliseconds (`epoll_wait`), never down.
+    /// O(ready fds) instead of O(registered fds), plus one `epoll_ctl` to re-arm an fd per
+    /// wait on it. Timeouts keep nanosecond precision (a fractional millisecond is waited in
+    /// `ppoll` on the epoll fd).
     Epoll,
 }
 
@@ -254,6 +255,19 @@ impl Backend {
             Backend::Poll(_) => BackendKind::Poll,
             Backend::Select(_) => BackendKind::Select,
             Backend::Epoll(_) => BackendKind::Epoll,
+        }
+    }
+
+    /// Registers the loop's notifier for reading, for the backend's whole life.
+    pub(crate) fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
+        let read = Wanted {
+            read: true,
+            write: false,
+        };
+        match self {
+            Backend::Poll(b) => b.set(fd, read),
+            Backend::Select(b) => b.set(fd, read),
+            Backend::Epoll(b) => b.add_notifier(fd),
         }
     }
 
