@@ -177,6 +177,10 @@ fn stats_turns_polls_and_time_blocked() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "timing: Miri runs slower than the 2 ms and 4 ms sleeps"
+)]
 fn stats_wakeups_by_kind() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
@@ -321,6 +325,7 @@ extern "C" fn ignore(_: libc::c_int) {}
 
 /// A signal interrupts a blocking wait (EINTR) with nothing ready: a spurious wakeup.
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no signal handlers")]
 fn stats_spurious_wakeup_from_signal() {
     // SAFETY: installs a handler that does nothing, for SIGUSR2, in this test binary.
     unsafe {

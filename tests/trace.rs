@@ -81,8 +81,12 @@ fn position(log: &[(Instant, Ev)], what: impl Fn(&Ev) -> bool) -> usize {
 
 /// The article's story, traced: a sleeper that writes to a pipe, a reader of that pipe.
 #[test]
+#[cfg_attr(miri, ignore = "timing: Miri runs slower than the 20 ms sleep")]
 fn trace_tells_the_story_of_each_turn() {
     for kind in BackendKind::ALL {
+        if cfg!(miri) && kind != BackendKind::Epoll {
+            continue; // Miri has no poll(2) or select(2)
+        }
         let (lp, log) = traced(kind);
         let h = lp.handle();
         let (r, w) = pipe();
@@ -182,6 +186,10 @@ fn trace_tells_the_story_of_each_turn() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "timing: needs the loop blocked when another thread wakes it"
+)]
 fn trace_names_every_wake_cause_and_end() {
     let (lp, log) = traced(BackendKind::default_kind());
     let h = lp.handle();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 /// An hour of timeouts runs in well under a second, never early in virtual time, while a
 /// real socket round trip (with a peer that answers after 50 ms of real time) still works.
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot set a socket non-blocking (ioctl)")]
 fn an_hour_of_timeouts_in_milliseconds_with_a_real_socket() {
     let lp = Loop::builder().virtual_clock().build().unwrap();
     let h = lp.handle();
@@ -85,6 +86,7 @@ fn an_hour_of_timeouts_in_milliseconds_with_a_real_socket() {
 
 /// One task, 3600 sleeps of one second: one virtual hour.
 #[test]
+#[cfg_attr(miri, ignore = "3600 turns take minutes under Miri")]
 fn one_virtual_hour() {
     let lp = Loop::builder().virtual_clock().build().unwrap();
     let h = lp.handle();
@@ -126,6 +128,7 @@ fn order_is_kept() {
 
 /// No jump while any task waits on an fd: a sleep then takes real time.
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot set a socket non-blocking (ioctl)")]
 fn fd_wait_keeps_real_time() {
     let lp = Loop::builder().virtual_clock().build().unwrap();
     let h = lp.handle();
