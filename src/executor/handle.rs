@@ -98,10 +98,15 @@ impl Core {
         if alive > self.counters.tasks_peak.get() {
             self.counters.tasks_peak.set(alive);
         }
-        if self.tracing() {
-            self.waking_as(WakeCause::Spawn, || task.schedule());
+        let traced = self.tracing();
+        let previous = if traced {
+            self.set_cause(WakeCause::Spawn)
         } else {
-            task.schedule();
+            0
+        };
+        task.schedule();
+        if traced {
+            self.shared.set_cause(previous);
         }
     }
 }
@@ -473,6 +478,7 @@ impl Handle {
         }
     }
 
+    #[inline]
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);

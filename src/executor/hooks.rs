@@ -70,6 +70,13 @@ impl Core {
         result
     }
 
+    /// Makes wakes on this thread record `cause` (tracing is on); returns the previous one.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn set_cause(&self, cause: WakeCause) -> u64 {
+        self.shared.set_cause(encode(cause))
+    }
+
     /// Notes a wait the running task filed (for its `Pending` event).
     #[inline(always)]
     pub(crate) fn note_wait(&self, wait: impl FnOnce() -> Wait) {

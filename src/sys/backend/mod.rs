@@ -272,6 +272,7 @@ impl Backend {
     }
 
     /// Sets the interest for `fd`; an empty `Wanted` removes it (removing never fails).
+    #[inline]
     pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.set(fd, wanted),
@@ -282,6 +283,7 @@ impl Backend {
 
     /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
     /// An interrupted wait (EINTR) returns with no events.
+    #[inline]
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
