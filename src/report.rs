@@ -8,7 +8,7 @@
 //!
 //! [`Stuck`] is what [`Loop::block_on_timeout`](crate::Loop::block_on_timeout) returns when
 //! its deadline passes: the report, ready to fail a test with. Building a report allocates;
-//! nothing here runs unless asked.
+//! nothing here runs unless asked, and it never changes the loop's state or calls a waker.
 
 use crate::executor::Core;
 use crate::sys::{Interest, RawFd};
@@ -24,6 +24,23 @@ use core::task::Waker;
 use core::time::Duration;
 
 /// One thing a pending task waits on, with how long it has waited.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{Interest, Loop, WaitReport};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let (r, _w) = std::io::pipe().unwrap();
+/// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
+///     let mut buf = [0u8; 1];
+///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+/// }});
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let task = report.task(1).unwrap();
+/// assert!(matches!(task.waits[0], WaitReport::Fd { interest: Interest::Readable, .. }));
+/// assert!(task.waits[0].to_string().starts_with("READABLE on fd "));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WaitReport {
@@ -48,6 +65,23 @@ pub enum WaitReport {
 }
 
 /// One pending task in a [`Report`].
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{Interest, Loop, WaitReport};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let (r, _w) = std::io::pipe().unwrap();
+/// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
+///     let mut buf = [0u8; 1];
+///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+/// }});
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let task = &report.tasks()[0];
+/// assert_eq!((task.id, task.name.as_deref(), task.ready), (1, Some("reader"), false));
+/// assert!(task.to_string().starts_with("task 1 (reader) waiting READABLE on fd "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TaskReport {
@@ -85,17 +119,36 @@ pub struct Report {
 
 impl Report {
     /// The pending tasks, by id (the `block_on` future first, when it is included).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let _t = lp.handle().spawn(core::future::pending::<()>());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert_eq!(lp.handle().pending_report().tasks().len(), 1);
+    /// ```
     pub fn tasks(&self) -> &[TaskReport] {
         &self.tasks
     }
 
     /// Waits registered with a waker that is not a readyloop task's (a combinator's own
     /// waker, such as one from `FuturesUnordered`), so no task can be named for them.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// assert!(lp.handle().pending_report().foreign_waits().is_empty());
+    /// ```
     pub fn foreign_waits(&self) -> &[WaitReport] {
         &self.foreign
     }
 
     /// The task with this id, if it is pending.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let t = lp.handle().spawn(core::future::pending::<()>());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert!(lp.handle().pending_report().task(t.id()).is_some());
+    /// ```
     pub fn task(&self, id: u64) -> Option<&TaskReport> {
         self.tasks.iter().find(|t| t.id == id)
     }
@@ -193,16 +246,38 @@ impl Stuck {
     }
 
     /// The timeout that passed.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// assert_eq!(stuck.timeout(), d);
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// What was pending when it passed.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// assert_eq!(stuck.report().tasks()[0].id, 0);
+    /// ```
     pub fn report(&self) -> &Report {
         &self.report
     }
 
     /// The report, owned.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// let report = stuck.into_report();
+    /// assert!(report.to_string().starts_with("block_on future waiting on nothing"));
+    /// ```
     pub fn into_report(self) -> Report {
         self.report
     }

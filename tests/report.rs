@@ -44,8 +44,11 @@ fn block_on_timeout_reports_task_stuck_on_pipe() {
         .lines()
         .find(|l| l.starts_with("task 1 (reader) waiting READABLE on fd "))
         .unwrap_or_else(|| panic!("{text}"));
-    let expected = format!("task 1 (reader) waiting READABLE on fd {fd} for 0.2");
-    assert!(line.starts_with(&expected), "{line}");
+    let waited = secs_after(
+        line,
+        &format!("task 1 (reader) waiting READABLE on fd {fd} for "),
+    );
+    assert!(waited >= 0.2, "{line}");
     assert!(
         text.contains("block_on future waiting on nothing the loop knows"),
         "the JoinHandle is not a loop wait: {text}"
@@ -62,6 +65,16 @@ fn block_on_timeout_reports_task_stuck_on_pipe() {
     ));
     // The deadline's own timer is gone and is not in the report.
     assert_eq!(h.stats().timers_armed, 0);
+}
+
+/// The seconds written right after `prefix` in `line` (`... for 2.031 s`).
+fn secs_after(line: &str, prefix: &str) -> f64 {
+    let rest = line
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{line:?} does not start with {prefix:?}"));
+    let secs = rest.split(" s").next().unwrap();
+    secs.parse()
+        .unwrap_or_else(|e| panic!("{line:?}: {secs:?}: {e}"))
 }
 
 #[test]
@@ -125,21 +138,15 @@ fn report_names_timers_fds_ready_and_unknown_waits() {
     let text = report.to_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(
-        lines[0].starts_with("task 1 (sleeper) waiting on timer due in 1.3")
-            || lines[0].starts_with("task 1 (sleeper) waiting on timer due in 1.4"),
-        "{text}"
+    let due = secs_after(lines[0], "task 1 (sleeper) waiting on timer due in ");
+    assert!(due > 0.5 && due <= 1.4, "{text}");
+    let waited = secs_after(
+        lines[1],
+        &format!("task 2 (handler) waiting READABLE on fd {fd} for "),
     );
-    assert!(
-        lines[1].starts_with(&format!(
-            "task 2 (handler) waiting READABLE on fd {fd} for 0.1"
-        )),
-        "{text}"
-    );
-    assert!(
-        lines[2].starts_with("task 3 waiting on nothing the loop knows for 0.1"),
-        "{text}"
-    );
+    assert!(waited >= 0.1, "{text}");
+    let idle = secs_after(lines[2], "task 3 waiting on nothing the loop knows for ");
+    assert!(idle >= 0.1, "{text}");
     // Wake the third: it is reported ready until the loop polls it.
     parked.borrow_mut().take().unwrap().wake();
     let text = h.pending_report().to_string();
@@ -342,15 +349,18 @@ fn stats_spurious_wakeup_from_signal() {
     // SAFETY: pthread_self of this thread, signalled while it exists (joined below).
     let me = unsafe { libc::pthread_self() } as usize;
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        // SAFETY: the target thread is blocked in the loop's wait below.
-        unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR2) };
+        // Three signals, in case the loop was not yet blocked when the first one came.
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(50));
+            // SAFETY: the target thread lives until this thread is joined below.
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR2) };
+        }
     });
     let start = Instant::now();
     lp.block_on(h.sleep(Duration::from_millis(300)));
     t.join().unwrap();
     assert!(start.elapsed() >= Duration::from_millis(300));
     let s = h.stats();
-    assert_eq!(s.spurious_wakeups, 1, "{s:?}");
+    assert!((1..=3).contains(&s.spurious_wakeups), "{s:?}");
     assert_eq!(s.wakeups_timer, 1, "{s:?}");
 }

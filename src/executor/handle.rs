@@ -331,11 +331,23 @@ impl Handle {
     }
 
     /// Which backend this loop waits with.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().backend(readyloop::BackendKind::Epoll).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), readyloop::BackendKind::Epoll);
+    /// ```
     pub fn backend(&self) -> BackendKind {
         self.core.reactor.borrow().backend.kind()
     }
 
     /// A snapshot of the loop's counters.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// lp.block_on(readyloop::yield_now());
+    /// let s = lp.handle().stats();
+    /// assert!(s.turns >= 1 && s.fds_registered == 1);
+    /// ```
     pub fn stats(&self) -> Stats {
         let c = &self.core.counters;
         let reactor = self.core.reactor.borrow();
@@ -361,6 +373,11 @@ impl Handle {
     }
 
     /// Number of (task, fd, interest) waits currently registered.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// assert_eq!(lp.handle().fd_waiters(), 0);
+    /// ```
     pub fn fd_waiters(&self) -> usize {
         self.core.reactor.borrow().waiter_count()
     }

@@ -51,6 +51,13 @@ use crate::time::Instant;
 use core::time::Duration;
 
 /// Why a task was queued to run.
+///
+/// ```
+/// use readyloop::trace::{IoEvents, WakeCause};
+/// let cause = WakeCause::Fd { fd: 7, revents: IoEvents::IN };
+/// assert_eq!(cause.to_string(), "fd 7 (IN)");
+/// assert_eq!(WakeCause::CrossThread.to_string(), "another thread");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WakeCause {
@@ -77,6 +84,13 @@ pub enum WakeCause {
 }
 
 /// One thing a pending task filed with the loop: an fd wait or a timer.
+///
+/// ```
+/// use readyloop::trace::Wait;
+/// use readyloop::Interest;
+/// let wait = Wait::Fd { fd: 5, interest: Interest::Readable };
+/// assert_eq!(wait.to_string(), "READABLE on fd 5");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Wait {
@@ -101,6 +115,12 @@ pub enum Wait {
 ///
 /// `Display` gives the readable line (without time or names: the [`Lines`] sink adds
 /// those); [`write_json`](TraceEvent::write_json) gives the JSON object.
+///
+/// ```
+/// use readyloop::trace::TraceEvent;
+/// assert_eq!(TraceEvent::Polled { task: 3 }.to_string(), "poll task 3");
+/// assert_eq!(TraceEvent::Completed { task: 0 }.to_string(), "block_on completed");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TraceEvent<'a> {

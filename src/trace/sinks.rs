@@ -71,6 +71,11 @@ pub struct Lines<W: Write> {
 
 impl<W: Write> Lines<W> {
     /// Lines written to `out`.
+    ///
+    /// ```
+    /// let sink = readyloop::trace::Lines::new(Vec::<u8>::new());
+    /// assert!(sink.into_inner().is_empty());
+    /// ```
     pub fn new(out: W) -> Self {
         Lines {
             out,
@@ -83,6 +88,14 @@ impl<W: Write> Lines<W> {
     }
 
     /// The writer, back (for a `Vec<u8>` after the loop is done).
+    ///
+    /// ```
+    /// use readyloop::trace::{Lines, TraceEvent, TraceSink};
+    /// let mut sink = Lines::new(Vec::new());
+    /// sink.record(readyloop::Instant::from_nanos(0), &TraceEvent::TurnStart { turn: 1 });
+    /// let text = String::from_utf8(sink.into_inner()).unwrap();
+    /// assert!(text.ends_with("--- turn 1 ---\n"), "{text}");
+    /// ```
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -162,6 +175,11 @@ pub struct JsonLines<W: Write> {
 
 impl<W: Write> JsonLines<W> {
     /// JSON Lines written to `out`.
+    ///
+    /// ```
+    /// let sink = readyloop::trace::JsonLines::new(Vec::<u8>::new());
+    /// assert!(sink.into_inner().is_empty());
+    /// ```
     pub fn new(out: W) -> Self {
         JsonLines {
             out,
@@ -171,6 +189,14 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// The writer, back.
+    ///
+    /// ```
+    /// use readyloop::trace::{JsonLines, TraceEvent, TraceSink};
+    /// let mut sink = JsonLines::new(Vec::new());
+    /// sink.record(readyloop::Instant::from_nanos(9), &TraceEvent::Notified);
+    /// let text = String::from_utf8(sink.into_inner()).unwrap();
+    /// assert_eq!(text, "{\"at_ns\":9,\"event\":\"notified\"}\n");
+    /// ```
     pub fn into_inner(self) -> W {
         self.out
     }

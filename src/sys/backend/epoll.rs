@@ -30,6 +30,9 @@
 //!   since a woken waiter retries its syscall.
 //! - **Regular files and directories are refused** (`EPERM`): poll(2) reports them always
 //!   ready, so this backend keeps them aside and reports them ready at every wait.
+//!
+//! It never reports an fd that no task waits on, and never blocks longer than the loop
+//! asked.
 
 use super::{timespec, Event, IoEvents, Wanted};
 use crate::error::Error;

@@ -132,6 +132,10 @@ impl IoEvents {
     ];
 
     /// The raw bits (poll(2)'s values).
+    ///
+    /// ```
+    /// assert_eq!(readyloop::trace::IoEvents::OUT.bits(), 0x004);
+    /// ```
     pub const fn bits(self) -> u16 {
         self.0
     }
@@ -142,16 +146,30 @@ impl IoEvents {
     }
 
     /// True if every bit of `other` is set.
+    ///
+    /// ```
+    /// use readyloop::trace::IoEvents;
+    /// assert!((IoEvents::IN | IoEvents::OUT).contains(IoEvents::OUT));
+    /// ```
     pub const fn contains(self, other: IoEvents) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// True if any bit of `other` is set.
+    ///
+    /// ```
+    /// use readyloop::trace::IoEvents;
+    /// assert!(IoEvents::HUP.intersects(IoEvents::ERR | IoEvents::HUP));
+    /// ```
     pub const fn intersects(self, other: IoEvents) -> bool {
         self.0 & other.0 != 0
     }
 
     /// True if no bit is set.
+    ///
+    /// ```
+    /// assert!(readyloop::trace::IoEvents::EMPTY.is_empty());
+    /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
