@@ -54,7 +54,7 @@ pub fn pattern() -> Vec<u8> {
 
 /// Every backend this build of readyloop has, in the order the benchmark reports them.
 pub fn readyloop_backends() -> Vec<readyloop::BackendKind> {
-    vec![readyloop::BackendKind::Poll]
+    readyloop::BackendKind::ALL.to_vec()
 }
 
 /// The backend called `name` (`BackendKind::name`), if this build has it.
