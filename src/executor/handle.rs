@@ -41,8 +41,10 @@ pub(crate) struct Core {
     pub(crate) reactor: RefCell<Reactor>,
     /// The sleepers.
     pub(crate) timers: RefCell<Timers>,
-    /// Tasks taken from the wake queue, to run this turn or the next.
+    /// Tasks taken from the wake queue in earlier turns and not run yet (the backlog).
     pub(crate) run_queue: RefCell<VecDeque<TaskRef>>,
+    /// The first BATCH tasks woken since the last turn: run this turn, before the backlog.
+    pub(crate) fresh: RefCell<VecDeque<TaskRef>>,
     /// Every task not yet finished (one reference each).
     pub(crate) tasks: RefCell<Slab<TaskRef>>,
     /// Callbacks from `call_soon`, run at the start of the next turn.
@@ -161,6 +163,7 @@ impl Handle {
                 reactor: RefCell::new(reactor),
                 timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
+                fresh: RefCell::new(VecDeque::new()),
                 tasks: RefCell::new(Slab::new()),
                 callbacks: RefCell::new(VecDeque::new()),
                 wake_buf: RefCell::new(Vec::new()),

@@ -369,6 +369,8 @@ impl Drop for Loop {
         }
         let queued: Vec<TaskRef> = core.run_queue.borrow_mut().drain(..).collect();
         drop(queued);
+        let fresh: Vec<TaskRef> = core.fresh.borrow_mut().drain(..).collect();
+        drop(fresh);
         core.shared.close(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
             drop(unsafe { TaskRef::from_raw(task) });

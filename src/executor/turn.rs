@@ -80,19 +80,32 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         }
     }
 
-    /// Moves the tasks woken since the last turn onto the run queue, in wake order.
+    /// Takes the tasks woken since the last turn, in wake order. The first BATCH of them
+    /// are this turn's fresh tasks and run ahead of the backlog left from earlier turns, so
+    /// a task woken by its timer or fd runs within a turn even behind a burst of thousands
+    /// of new tasks; the rest join the back of the run queue.
     fn take_woken(&self) {
+        let mut fresh = self.fresh.borrow_mut();
         let mut run_queue = self.run_queue.borrow_mut();
         self.shared.take_all(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
             let task = unsafe { TaskRef::from_raw(task) };
             self.trace_woken(&task);
-            run_queue.push_back(task);
+            if fresh.len() < BATCH {
+                fresh.push_back(task);
+            } else {
+                run_queue.push_back(task);
+            }
         });
     }
 
-    /// Polls up to BATCH ready tasks.
+    /// Polls the fresh tasks, then up to BATCH tasks of the backlog: whatever is woken,
+    /// the backlog advances every turn, so no task waits forever behind tasks that keep
+    /// waking themselves.
     fn run_ready(&self) {
+        while let Some(task) = self.fresh.borrow_mut().pop_front() {
+            self.run_task(task);
+        }
         for _ in 0..BATCH {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else {
                 break;
