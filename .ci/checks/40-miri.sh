@@ -20,6 +20,7 @@ skip=(
     --skip a_wake_after_the_task_finished_or_the_loop_is_gone_is_a_no_op
     --skip the_wait_is_as_long_as_the_nearest_deadline_with_nanosecond_timeouts
     --skip timers_fire_in_deadline_order_fifo_among_equals_and_never_early
+    --skip dropping_a_join_handle_detaches_and_the_output_is_dropped
 )
 timeout 600 cargo +nightly miri test --no-fail-fast --lib \
     --test miri_core --test tasks --test wakers --test timers \
