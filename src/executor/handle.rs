@@ -73,6 +73,8 @@ pub(crate) struct Core {
     /// The last wait was asked to block and returned with nothing ready (reset by the
     /// turn's timer step, which counts it as spurious if no timer was due either).
     pub(crate) idle_return: Cell<bool>,
+    /// How long before a timer deadline the wait stops blocking (`Builder::timer_spin`).
+    pub(crate) timer_spin_ns: Cell<u64>,
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
@@ -178,6 +180,7 @@ impl Handle {
                 clock: LoopClock::new(virtual_clock),
                 main_polled_at: Cell::new(0),
                 idle_return: Cell::new(false),
+                timer_spin_ns: Cell::new(0),
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
             }),

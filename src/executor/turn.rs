@@ -185,6 +185,14 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         } else {
             timeout
         };
+        // With a timer spin the wait ends `spin` before the deadline, and the turns after it
+        // poll without blocking until the deadline passes (see `Builder::timer_spin`).
+        let spin = self.timer_spin_ns.get();
+        let early = spin > 0 && matches!(timeout, Some(t) if t > 0);
+        let timeout = match timeout {
+            Some(t) if early => Some(t.saturating_sub(spin)),
+            other => other,
+        };
         // Interest left over from the last dispatch is settled first, so the trace shows
         // the set exactly as the kernel gets it.
         self.reactor.borrow_mut().flush_interest();
@@ -197,7 +205,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         bump(&self.counters.polls, 1);
         bump(&self.counters.blocked_ns, after - before);
         let ready = *result.as_ref().unwrap_or(&0);
-        if ready == 0 && timeout != Some(0) {
+        if ready == 0 && timeout != Some(0) && !early {
             self.idle_return.set(true);
         }
         self.trace_waited(after - before, ready, result.is_err());
