@@ -1,6 +1,6 @@
 //! readyloop on the task rows (timers, spawn + join, lone timer).
 //!
-//! Run: `tasks-readyloop test=timers|spawn|lone [backend=poll] [slack_ns=..] [n=..]
+//! Run: `tasks-readyloop test=timers|spawn|lone [backend=poll] [slack_ns=..] [spin_ns=..] [n=..]
 //! [max_ms=..] [batch=..] [us=..]`.
 
 use readyloop::Loop;
@@ -15,6 +15,9 @@ fn main() {
     }
     if let Some(ns) = args.get("slack_ns") {
         builder = builder.timer_slack(Duration::from_nanos(ns.parse().expect("slack_ns")));
+    }
+    if let Some(ns) = args.get("spin_ns") {
+        builder = builder.timer_spin(Duration::from_nanos(ns.parse().expect("spin_ns")));
     }
     let lp = builder.build().expect("loop");
     let h = lp.handle();

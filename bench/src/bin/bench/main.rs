@@ -36,6 +36,9 @@ pub enum Subject {
     Readyloop(String),
     /// readyloop with this backend and the lowest timer slack (lone-timer row only).
     ReadyloopSlack(String),
+    /// readyloop with this backend, the lowest timer slack and a 30 us timer spin (lone
+    /// timer row only).
+    ReadyloopSpin(String),
     /// The crate's own `examples/echo_server`, run as built (default backend).
     ReadyloopExample,
 }
@@ -48,6 +51,7 @@ impl Subject {
             Subject::Smol => "smol".into(),
             Subject::Readyloop(b) => format!("readyloop {b}"),
             Subject::ReadyloopSlack(b) => format!("readyloop {b} slack 1ns"),
+            Subject::ReadyloopSpin(b) => format!("readyloop {b} slack 1ns spin 30us"),
             Subject::ReadyloopExample => "readyloop example".into(),
         }
     }
@@ -55,7 +59,10 @@ impl Subject {
     fn is_readyloop(&self) -> bool {
         matches!(
             self,
-            Subject::Readyloop(_) | Subject::ReadyloopSlack(_) | Subject::ReadyloopExample
+            Subject::Readyloop(_)
+                | Subject::ReadyloopSlack(_)
+                | Subject::ReadyloopSpin(_)
+                | Subject::ReadyloopExample
         )
     }
 }
@@ -88,11 +95,16 @@ impl Row {
                 (Row::PingPong(n) | Row::Stream(n), Subject::Readyloop(b)) if b == "select" => {
                     n <= 1000
                 }
-                (Row::PingPong(_) | Row::Stream(_), s) => !matches!(s, Subject::ReadyloopSlack(_)),
+                (Row::PingPong(_) | Row::Stream(_), s) => {
+                    !matches!(s, Subject::ReadyloopSlack(_) | Subject::ReadyloopSpin(_))
+                }
                 (Row::Lone, s) => !matches!(s, Subject::Raw | Subject::ReadyloopExample),
                 (_, s) => !matches!(
                     s,
-                    Subject::Raw | Subject::ReadyloopSlack(_) | Subject::ReadyloopExample
+                    Subject::Raw
+                        | Subject::ReadyloopSlack(_)
+                        | Subject::ReadyloopSpin(_)
+                        | Subject::ReadyloopExample
                 ),
             })
             .cloned()
@@ -130,6 +142,7 @@ fn parse_args() -> Config {
     let mut slack = Vec::new();
     for kind in readyloop_bench::readyloop_backends() {
         slack.push(Subject::ReadyloopSlack(kind.name().into()));
+        slack.push(Subject::ReadyloopSpin(kind.name().into()));
     }
     subjects.extend(slack);
     if bin_dir.join("examples").join("echo_server").exists() {
@@ -255,7 +268,7 @@ fn server_cmd(cfg: &Config, s: &Subject) -> (PathBuf, Vec<String>) {
         Subject::Raw => (bin(cfg, "echo-raw"), vec![]),
         Subject::Tokio => (bin(cfg, "echo-tokio"), vec![]),
         Subject::Smol => (bin(cfg, "echo-smol"), vec![]),
-        Subject::Readyloop(b) | Subject::ReadyloopSlack(b) => (
+        Subject::Readyloop(b) | Subject::ReadyloopSlack(b) | Subject::ReadyloopSpin(b) => (
             bin(cfg, "echo-readyloop"),
             vec!["127.0.0.1:0".into(), b.clone()],
         ),
@@ -324,6 +337,14 @@ fn task_row(cfg: &Config, placement: &Placement, row: Row, s: &Subject) -> Resul
         Subject::ReadyloopSlack(b) => (
             "tasks-readyloop",
             vec![format!("backend={b}"), "slack_ns=1".into()],
+        ),
+        Subject::ReadyloopSpin(b) => (
+            "tasks-readyloop",
+            vec![
+                format!("backend={b}"),
+                "slack_ns=1".into(),
+                "spin_ns=30000".into(),
+            ],
         ),
         Subject::Raw | Subject::ReadyloopExample => unreachable!(),
     };
