@@ -223,8 +223,11 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout::new(None, deadline, future)
 }
 
-/// The loop clock (every loop reads the same `CLOCK_MONOTONIC`).
+/// The clock of the loop running this thread (it may be virtual), else `CLOCK_MONOTONIC`.
 #[cfg(feature = "std")]
 fn now() -> Instant {
-    Instant(crate::sys::clock::monotonic_nanos())
+    crate::Handle::try_current().map_or_else(
+        || Instant(crate::sys::clock::monotonic_nanos()),
+        |h| h.now(),
+    )
 }

@@ -319,6 +319,11 @@ pub fn wait<T, I>(tasks: I, when: ReturnWhen, timeout: Option<Duration>) -> Wait
 where
     I: IntoIterator<Item = JoinHandle<T>>,
 {
-    let deadline = timeout.map(|d| Instant(crate::sys::clock::monotonic_nanos()) + d);
+    // The running loop's clock (it may be virtual), else CLOCK_MONOTONIC.
+    let now = crate::Handle::try_current().map_or_else(
+        || Instant(crate::sys::clock::monotonic_nanos()),
+        |h| h.now(),
+    );
+    let deadline = timeout.map(|d| now + d);
     Wait::new(None, tasks, when, deadline)
 }
