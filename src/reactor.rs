@@ -67,6 +67,12 @@ pub(crate) struct Reactor {
     next_token: u64,
     /// Number of live waiters, all fds together.
     waiters: usize,
+    /// Fds whose waiters the last dispatch woke: their interest is brought up to date just
+    /// before the next wait, not at once, so a task that waits again in between (the usual
+    /// read-reply-read loop) costs the backend nothing.
+    dirty: Vec<usize>,
+    /// Fds whose interest the backend refused in `flush_interest`, reported as invalid.
+    refused: Vec<RawFd>,
 }
 
 impl Reactor {
@@ -79,6 +85,8 @@ impl Reactor {
             notifier_fd,
             next_token: 1,
             waiters: 0,
+            dirty: Vec::new(),
+            refused: Vec::new(),
         })
     }
 
@@ -115,6 +123,11 @@ impl Reactor {
         }
         *token = self.next_token;
         self.next_token += 1;
+        if list.capacity() == 0 {
+            // Most fds have one waiter per direction: room for one, not Vec's default four
+            // (a connection's table entry then costs 48 bytes of heap, not 128).
+            list.reserve_exact(1);
+        }
         list.push(Waiter {
             token: *token,
             waker: waker.clone(),
@@ -173,9 +186,38 @@ impl Reactor {
 
     /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<usize, Error> {
+        self.flush_interest();
         self.events.clear();
         self.backend.wait(timeout_ns, &mut self.events)?;
+        for fd in self.refused.drain(..) {
+            self.events.push(Event {
+                fd,
+                revents: crate::sys::backend::IoEvents::NVAL,
+            });
+        }
         Ok(self.events.len())
+    }
+
+    /// Brings the interest of the fds the last dispatch woke up to date: dropped if no task
+    /// waits on them any more (so a level-triggered wait never reports an fd nobody waits
+    /// for), re-told to the backend otherwise, even when unchanged, since a backend may
+    /// disarm an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
+    /// now (closed under its waiters) is reported by the next wait as invalid, so its
+    /// waiters wake and get the error from their own syscall.
+    pub(crate) fn flush_interest(&mut self) {
+        let mut dirty = core::mem::take(&mut self.dirty);
+        for index in dirty.drain(..) {
+            let entry = &mut self.fds[index];
+            let now = entry.wanted_now();
+            if now.is_empty() && entry.wanted.is_empty() {
+                continue;
+            }
+            match self.backend.set(index as RawFd, now) {
+                Ok(()) => entry.wanted = now,
+                Err(_) => self.refused.push(index as RawFd),
+            }
+        }
+        self.dirty = dirty;
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
@@ -212,7 +254,7 @@ impl Reactor {
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
             } else {
-                let _ = self.sync(index);
+                self.dirty.push(index);
             }
             on_event(event, &wake[before..]);
         }

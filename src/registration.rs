@@ -36,6 +36,10 @@ pub struct Registration {
     fd: RawFd,
     read_token: Cell<u64>,
     write_token: Cell<u64>,
+    /// Per direction: the last operation came back short, so the fd was drained then; the
+    /// next operation waits for the kernel to report readiness instead of trying first.
+    read_drained: Cell<bool>,
+    write_drained: Cell<bool>,
 }
 
 impl Registration {
@@ -46,6 +50,8 @@ impl Registration {
             fd,
             read_token: Cell::new(0),
             write_token: Cell::new(0),
+            read_drained: Cell::new(false),
+            write_drained: Cell::new(false),
         }
     }
 
@@ -66,6 +72,65 @@ impl Registration {
         }
     }
 
+    fn drained_flag(&self, interest: Interest) -> &Cell<bool> {
+        match interest {
+            Interest::Readable => &self.read_drained,
+            Interest::Writable => &self.write_drained,
+        }
+    }
+
+    /// Records that the last `interest` operation came back short (a stream read returned
+    /// less than asked, a write took less than offered): the fd was drained at that moment,
+    /// so the next [`poll_io`](Registration::poll_io) waits for the kernel to report it
+    /// ready before trying, instead of making a syscall that would only say `EAGAIN`. Only
+    /// a hint: poll(2) is level-triggered, so data that arrived in between is reported by
+    /// the very next wait.
+    ///
+    /// ```
+    /// use readyloop::{Interest, Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// let lp = Loop::new().unwrap();
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+    /// reg.set_drained(Interest::Readable);
+    /// std::io::Write::write_all(&mut &b, b"x").unwrap();
+    /// let mut buf = [0u8; 1];
+    /// let n = lp.block_on(core::future::poll_fn(|cx| {
+    ///     reg.poll_io(cx, Interest::Readable, || rustix::io::read(&a, &mut buf))
+    /// }));
+    /// assert_eq!(n.unwrap(), 1);
+    /// ```
+    pub fn set_drained(&self, interest: Interest) {
+        self.drained_flag(interest).set(true);
+    }
+
+    /// If the direction is marked drained, waits for readiness: `Some(Pending)` while it
+    /// waits, `None` once the kernel reported it (the mark is then cleared).
+    fn wait_if_drained<T>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Option<Poll<Result<T, Error>>> {
+        let flag = self.drained_flag(interest);
+        if !flag.get() {
+            return None;
+        }
+        match self.handle.poll_ready(cx, self.fd, interest, token) {
+            Poll::Pending => Some(Poll::Pending),
+            Poll::Ready(Ok(())) => {
+                flag.set(false);
+                None
+            }
+            Poll::Ready(Err(e)) => {
+                flag.set(false);
+                Some(Poll::Ready(Err(e)))
+            }
+        }
+    }
+
     /// Tries `op`; if it returns `EAGAIN`, waits for `interest` with the task's waker and
     /// returns `Pending`. The registration's own wait slot for that direction is used, so
     /// one task per direction at a time (the `poll_read`/`poll_write` contract).
@@ -77,7 +142,10 @@ impl Registration {
     ) -> Poll<Result<T, Error>> {
         let cell = self.token(interest);
         let mut token = cell.get();
-        let r = self.handle.poll_io(cx, self.fd, interest, &mut token, op);
+        let r = match self.wait_if_drained(cx, interest, &mut token) {
+            Some(r) => r,
+            None => self.handle.poll_io(cx, self.fd, interest, &mut token, op),
+        };
         cell.set(token);
         r
     }
@@ -91,6 +159,9 @@ impl Registration {
         token: &mut u64,
         op: impl FnMut() -> Result<T, Errno>,
     ) -> Poll<Result<T, Error>> {
+        if let Some(r) = self.wait_if_drained(cx, interest, token) {
+            return r;
+        }
         self.handle.poll_io(cx, self.fd, interest, token, op)
     }
 

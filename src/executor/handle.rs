@@ -350,6 +350,11 @@ impl Handle {
     /// ```
     pub fn stats(&self) -> Stats {
         let c = &self.core.counters;
+        // Settle the interest the last dispatch left open, so `fds_registered` counts only
+        // fds that someone waits on (the next wait would do the same).
+        if let Ok(mut reactor) = self.core.reactor.try_borrow_mut() {
+            reactor.flush_interest();
+        }
         let reactor = self.core.reactor.borrow();
         Stats {
             turns: c.turns.get(),

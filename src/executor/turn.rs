@@ -172,6 +172,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         } else {
             timeout
         };
+        // Interest left over from the last dispatch is settled first, so the trace shows
+        // the set exactly as the kernel gets it.
+        self.reactor.borrow_mut().flush_interest();
         self.trace_wait(timeout);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout);

@@ -6,7 +6,9 @@
 //! `poll_recv(&self, cx, buf)` method uses: one task per direction, the `futures-io`
 //! contract), [`Slot::Own`] a wait kept by a future (so several tasks may wait on one socket
 //! at once). Either way the syscall is tried first and the wait is registered only on
-//! `EAGAIN`. This module must never block, allocate, or retry an operation on its own
+//! `EAGAIN`, except right after a short stream recv or send: that one drained the queue, so
+//! the next waits for readiness first (`Registration::set_drained`) instead of making a
+//! syscall that would only say `EAGAIN`. This module must never block, allocate, or retry an operation on its own
 //! beyond `EINTR` (and `ECONNABORTED` for accept, which names a connection already gone).
 
 use crate::error::{Error, ErrorKind};
@@ -101,7 +103,16 @@ impl Socket {
         buf: &mut [u8],
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::recv(fd, buf))
+        let len = buf.len();
+        let polled = self.io(cx, Interest::Readable, slot, || sys::recv(fd, buf));
+        if let Poll::Ready(Ok(n)) = polled {
+            // A stream recv that returns less than asked emptied the receive queue: the
+            // next one waits for readiness instead of a recv that would say EAGAIN.
+            if n > 0 && n < len {
+                self.registration.set_drained(Interest::Readable);
+            }
+        }
+        polled
     }
 
     /// Sends some of `buf` (at least one byte unless `buf` is empty).
@@ -112,7 +123,15 @@ impl Socket {
         buf: &[u8],
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Writable, slot, || sys::send(fd, buf))
+        let len = buf.len();
+        let polled = self.io(cx, Interest::Writable, slot, || sys::send(fd, buf));
+        if let Poll::Ready(Ok(n)) = polled {
+            // A short send filled the send buffer: the next one waits for POLLOUT first.
+            if n < len {
+                self.registration.set_drained(Interest::Writable);
+            }
+        }
+        polled
     }
 
     /// Receives one datagram and its sender's kernel address.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark and no_std daemon (issue 7), kept to seconds of run time:
+#  1. builds the bench workspace member and runs a seconds-long smoke of its driver
+#     (every server, every row, every echoed byte checked; exits non-zero on any failure);
+#  2. builds the #![no_std] #![no_main] daemon in nostd-echo/ (its own workspace and
+#     lockfile), starts it, reads its `listening on IP:PORT` line, makes one echo round
+#     trip, kills it, and checks its stripped size is at most 32 KiB.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+
+echo "--- no_std daemon: build"
+nostd_target="$target/nostd-echo"
+(cd nostd-echo && CARGO_TARGET_DIR="$nostd_target" cargo build --release --locked)
+daemon="$nostd_target/release/nostd-echo"
+stripped="$(mktemp)"
+strip -o "$stripped" "$daemon"
+size=$(stat -c %s "$stripped")
+rm -f "$stripped"
+echo "nostd-echo stripped: $size bytes (limit 32768)"
+if [ "$size" -gt 32768 ]; then
+    echo "FAIL: the no_std daemon is larger than 32 KiB" >&2
+    exit 1
+fi
+
+echo "--- no_std daemon: one echo round trip"
+out="$(mktemp)"
+"$daemon" >"$out" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
+addr=""
+for _ in $(seq 50); do
+    addr="$(sed -n 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$out")"
+    [ -n "$addr" ] && break
+    sleep 0.1
+done
+if [ -z "$addr" ]; then
+    echo "FAIL: no 'listening on IP:PORT' line from the no_std daemon (got: $(cat "$out"))" >&2
+    exit 1
+fi
+echo "daemon: listening on $addr"
+exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}"
+printf 'readyloop no_std echo\n' >&3
+reply=""
+IFS= read -r -t 5 reply <&3 || true
+exec 3>&-
+if [ "$reply" != "readyloop no_std echo" ]; then
+    echo "FAIL: echo round trip returned '$reply'" >&2
+    exit 1
+fi
+echo "daemon echoed: $reply"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+trap - EXIT
+rm -f "$out"
+
+echo "--- benchmark: build"
+cargo build --release -p readyloop-bench
+if [ -f examples/echo_server.rs ]; then
+    cargo build --release --example echo_server
+fi
+
+echo "--- benchmark: smoke run (--quick)"
+NOSTD_ECHO="$daemon" timeout 300 "$target/release/bench" --quick
