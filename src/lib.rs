@@ -53,6 +53,10 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod error;
 mod events;
 mod executor;
@@ -72,6 +76,8 @@ pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
 pub use executor::{Builder, Handle, Loop};
+#[cfg(feature = "macros")]
+pub use readyloop_macros::{main, test};
 pub use registration::Registration;
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
