@@ -16,6 +16,10 @@
 //! | `loop.create_task` | [`Handle::spawn`] → [`JoinHandle`] |
 //! | `loop.run_forever`, `loop.stop` | [`Loop::run_forever`], [`Handle::stop`] |
 //! | `loop.call_soon` | [`Handle::call_soon`] |
+//! | `asyncio.gather`, `wait`, `wait_for` | [`gather`], [`try_gather`], [`Handle::wait`], [`Handle::timeout`] |
+//! | `asyncio.Future`, `add_done_callback` | [`sync::promise`] |
+//! | `asyncio.Queue`, `Event`, `Semaphore`, `Lock` | [`sync::Queue`], [`sync::Event`], [`sync::Semaphore`], [`sync::Mutex`] |
+//! | `loop.run_in_executor`, `loop.getaddrinfo` | `spawn_blocking`, `resolve` (`std`) |
 //!
 //! ## A short tour
 //!
@@ -48,6 +52,11 @@
 //! raw Linux syscalls (no libc). A task that panics then aborts the program (build with
 //! `panic = "abort"`); with `std`, a panicking task is caught and reported through its
 //! [`JoinHandle`] as [`JoinError::Panicked`] while the loop keeps running the others.
+//!
+//! Without `std` there is no `catch_unwind`: a panic in any task runs the program's
+//! `#[panic_handler]`, which never returns, so the loop and every task stop with it and no
+//! `JoinHandle` hears of it. Report failures as values instead: a task whose output is a
+//! `Result` hands its `Err` to its `JoinHandle` (as `Ok(Err(e))`) on every build.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -57,6 +66,9 @@ extern crate alloc;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[cfg(feature = "std")]
+pub mod blocking;
+pub mod combinators;
 mod error;
 mod events;
 mod executor;
@@ -66,11 +78,20 @@ mod registration;
 pub mod signal;
 mod slab;
 mod stats;
+pub mod sync;
 mod sys;
 mod task;
 mod time;
 mod timers;
 
+#[cfg(feature = "std")]
+pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
+pub use combinators::{
+    gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
+    Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
+};
+#[cfg(feature = "std")]
+pub use combinators::{interval, sleep_until, timeout, timeout_at, wait};
 pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;

@@ -58,6 +58,9 @@ pub(crate) struct Core {
     /// The next task id.
     pub(crate) next_id: Cell<u64>,
     pub(crate) counters: Counters,
+    /// This loop's helper threads for `spawn_blocking`, made at first use.
+    #[cfg(feature = "std")]
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
 }
 
 /// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
@@ -110,6 +113,8 @@ impl Handle {
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
                 counters: Counters::default(),
+                #[cfg(feature = "std")]
+                blocking: core::cell::OnceCell::new(),
             }),
         })
     }

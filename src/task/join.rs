@@ -205,6 +205,9 @@ impl<T> JoinHandle<T> {
     }
 }
 
+// A handle holds no `T` inline (the output lives in the task), so moving it is always fine.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 

@@ -1,0 +1,230 @@
+//! `timeout`: give a future a deadline (asyncio.wait_for).
+//!
+//! The inner future is polled first, then a [`Sleep`] until the deadline. If the deadline
+//! passes first, the inner future is dropped at once (which withdraws whatever it waited on)
+//! and the result is [`Elapsed`]. Dropping a `Timeout` drops its `Sleep`, which cancels the
+//! timer: an abandoned timeout leaves nothing armed in the loop.
+
+use crate::error::Error;
+use crate::events::Sleep;
+use crate::executor::Handle;
+use crate::time::Instant;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+/// The deadline of a [`timeout`](crate::timeout) passed before its future finished.
+///
+/// ```
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let r = lp.block_on(h.timeout(Duration::from_millis(5), std::future::pending::<()>()));
+/// let e = r.unwrap_err();
+/// assert!(e.to_string().contains("deadline"));
+/// let as_error: readyloop::Error = e.into();
+/// assert_eq!(as_error.kind(), readyloop::ErrorKind::TimedOut);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed {
+    /// The deadline that passed.
+    deadline: Instant,
+}
+
+impl Elapsed {
+    /// The deadline that passed.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let when = h.now() + Duration::from_millis(1);
+    /// let e = lp.block_on(h.timeout_at(when, std::future::pending::<()>())).unwrap_err();
+    /// assert_eq!(e.deadline(), when);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out: the deadline elapsed before the operation finished")
+    }
+}
+
+impl core::error::Error for Elapsed {}
+
+impl From<Elapsed> for Error {
+    fn from(_: Elapsed) -> Error {
+        Error::new(
+            crate::ErrorKind::TimedOut,
+            "timed out: the deadline elapsed before the operation finished",
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        Error::from(e).into()
+    }
+}
+
+/// The future of [`timeout`](crate::timeout) and [`Handle::timeout`]: the inner output in
+/// `Ok`, or `Err(Elapsed)` if the deadline passed first.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timeout<F> {
+    /// The inner future; `None` once it finished or was dropped at the deadline.
+    future: Option<F>,
+    deadline: Instant,
+    /// The loop whose timer to use; `None` means the current loop, found at the first poll.
+    handle: Option<Handle>,
+    /// Armed at the first poll that finds the inner future pending.
+    sleep: Option<Sleep>,
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("deadline", &self.deadline)
+            .field("finished", &self.future.is_none())
+            .finish()
+    }
+}
+
+impl<F> Timeout<F> {
+    pub(crate) fn new(handle: Option<Handle>, deadline: Instant, future: F) -> Self {
+        Timeout {
+            future: Some(future),
+            deadline,
+            handle,
+            sleep: None,
+        }
+    }
+
+    /// The deadline.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let t = h.timeout(Duration::from_secs(1), async {});
+    /// assert!(t.deadline() > h.now());
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn handle(&self) -> Handle {
+        match &self.handle {
+            Some(h) => h.clone(),
+            #[cfg(feature = "std")]
+            None => Handle::current(),
+            #[cfg(not(feature = "std"))]
+            None => unreachable!("without std a Timeout is always made from a Handle"),
+        }
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is pinned in place (structural pinning) and dropped in place by
+        // assigning `None`; the other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = this
+            .future
+            .as_mut()
+            .expect("readyloop: Timeout polled after it completed");
+        // SAFETY: as above.
+        if let Poll::Ready(v) = unsafe { Pin::new_unchecked(future) }.poll(cx) {
+            this.future = None;
+            this.sleep = None;
+            return Poll::Ready(Ok(v));
+        }
+        if this.sleep.is_none() {
+            this.sleep = Some(Sleep::until(&this.handle(), this.deadline));
+        }
+        let sleep = this.sleep.as_mut().expect("armed above");
+        match Pin::new(sleep).poll(cx) {
+            Poll::Ready(()) => {
+                this.future = None;
+                this.sleep = None;
+                Poll::Ready(Err(Elapsed {
+                    deadline: this.deadline,
+                }))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Handle {
+    /// Runs `future` for at most `duration` (`asyncio.wait_for`): its output in `Ok`, or
+    /// `Err(Elapsed)` with the future dropped if it takes longer.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let quick = lp.block_on(h.timeout(Duration::from_secs(5), async { 1 }));
+    /// assert_eq!(quick, Ok(1));
+    /// let slow = lp.block_on(h.timeout(Duration::from_millis(5), h.sleep(Duration::from_secs(5))));
+    /// assert!(slow.is_err());
+    /// assert_eq!(h.stats().timers_armed, 0);
+    /// ```
+    pub fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<F> {
+        Timeout::new(Some(self.clone()), self.now() + duration, future)
+    }
+
+    /// Like [`timeout`](Handle::timeout) with a deadline instead of a duration.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let r = lp.block_on(h.timeout_at(h.now() + Duration::from_secs(1), async { "in time" }));
+    /// assert_eq!(r, Ok("in time"));
+    /// ```
+    pub fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<F> {
+        Timeout::new(Some(self.clone()), deadline, future)
+    }
+}
+
+/// Runs `future` for at most `duration` on the loop that polls it (`std`): its output in
+/// `Ok`, or `Err(Elapsed)` with the future dropped. The deadline counts from this call; the
+/// loop is found at the first poll, so this may be made before `block_on`.
+///
+/// ```
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let r = lp.block_on(readyloop::timeout(Duration::from_millis(10), std::future::pending::<()>()));
+/// assert!(r.is_err());
+/// ```
+#[cfg(feature = "std")]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout::new(None, now() + duration, future)
+}
+
+/// Like [`timeout`] with a deadline on the loop clock (`std`).
+///
+/// ```
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let when = lp.handle().now() + Duration::from_secs(1);
+/// assert_eq!(lp.block_on(readyloop::timeout_at(when, async { 3 })), Ok(3));
+/// ```
+#[cfg(feature = "std")]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout::new(None, deadline, future)
+}
+
+/// The loop clock (every loop reads the same `CLOCK_MONOTONIC`).
+#[cfg(feature = "std")]
+fn now() -> Instant {
+    Instant(crate::sys::clock::monotonic_nanos())
+}
