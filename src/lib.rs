@@ -66,9 +66,11 @@ extern crate alloc;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod async_fd;
 #[cfg(feature = "std")]
 pub mod blocking;
 pub mod combinators;
+mod compat;
 mod error;
 mod events;
 mod executor;
@@ -84,6 +86,7 @@ mod task;
 mod time;
 mod timers;
 
+pub use async_fd::Async;
 #[cfg(feature = "std")]
 pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
 pub use combinators::{
