@@ -7,5 +7,7 @@
 //! future built on it), so there is one I/O path per type. This module must never hold I/O
 //! logic of its own: no syscalls, no waits, no buffering.
 
+#[cfg(feature = "embedded-io-async")]
+mod embedded_io;
 #[cfg(feature = "futures-io")]
 mod futures_io;
