@@ -222,12 +222,30 @@ impl<T> Future for JoinHandle<T> {
             }
             return out;
         }
+        #[cfg(feature = "std")]
+        check_loop_running(task);
         let local = task.local();
         match &mut local.join_waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+}
+
+/// Panics if `task`'s loop is not the one running on this thread: the task cannot make
+/// progress then, and awaiting it (from another runtime, or another loop) would hang.
+#[cfg(feature = "std")]
+fn check_loop_running(task: &TaskRef) {
+    let running = crate::Handle::try_current()
+        .is_some_and(|h| alloc::sync::Arc::ptr_eq(&h.core.shared, task.shared()));
+    if !running {
+        panic!(
+            "readyloop: a JoinHandle was awaited while its task's loop is not running on this \
+             thread, so the task could never finish: await it inside that loop's \
+             Loop::block_on (or one of its tasks); to get a result to another runtime, send \
+             it over a channel"
+        );
     }
 }
 
