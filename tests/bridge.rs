@@ -2,7 +2,7 @@
 //! (and readyloop's leaves do not run on tokio), but a channel to a tokio thread, or a helper
 //! thread from `spawn_blocking`, bridges the two. Each direction fails loudly, never hangs.
 
-use readyloop::{Handle, JoinError, Loop};
+use readyloop::{net, Handle, JoinError, Loop};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -244,14 +244,39 @@ fn readyloop_leaves_polled_by_tokio_say_so_instead_of_hanging() {
     let msg = panic_text(&*err);
     assert!(msg.contains("Loop::block_on"), "{msg}");
 
-    // I/O leaves return ErrorKind::NoLoop.
+    // I/O leaves return ErrorKind::NoLoop, each with the message naming the fix.
+    let no_loop = |r: Result<(), readyloop::Error>, what: &str| {
+        let err = r.expect_err(what);
+        assert_eq!(err.kind(), readyloop::ErrorKind::NoLoop, "{what}: {err}");
+        assert!(err.to_string().contains("Loop::block_on"), "{what}: {err}");
+    };
     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     let a = readyloop::Async::new(&h, a).unwrap();
+    let (c, d) = net::UnixStream::pair(&h).unwrap();
+    let listener = net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let udp = net::UdpSocket::bind(&h, "127.0.0.1:0").unwrap();
+    let h2 = h.clone();
     within(Box::pin(async move {
         let mut buf = [0u8; 4];
-        let err = a.read(&mut buf).await.unwrap_err();
-        assert_eq!(err.kind(), readyloop::ErrorKind::NoLoop);
-        assert!(err.to_string().contains("Loop::block_on"), "{err}");
+        no_loop(a.read(&mut buf).await.map(drop), "Async::read");
+        no_loop(a.write(b"x").await.map(drop), "Async::write");
+        no_loop(c.recv(&mut buf).await.map(drop), "UnixStream::recv");
+        no_loop(d.send_all(b"x").await, "UnixStream::send_all");
+        no_loop(listener.accept().await.map(drop), "TcpListener::accept");
+        no_loop(
+            net::TcpStream::connect(&h2, addr).await.map(drop),
+            "TcpStream::connect",
+        );
+        no_loop(
+            udp.recv_from(&mut buf).await.map(drop),
+            "UdpSocket::recv_from",
+        );
+        let fd = std::os::fd::AsFd::as_fd(&c);
+        no_loop(
+            readyloop::AsyncRecv::new(&h2, fd, &mut buf).await.map(drop),
+            "AsyncRecv",
+        );
     }))
     .unwrap();
 }
@@ -263,4 +288,38 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+#[readyloop::test(timeout = "20s")]
+async fn a_tokio_client_talks_to_a_readyloop_server(handle: Handle) {
+    // Each runtime drives its own sockets on its own thread; they meet on loopback, and the
+    // tokio side's verdict comes back on a oneshot channel that wakes this loop.
+    let listener = net::TcpListener::bind(&handle, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = handle.spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = stream.recv(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            buf[..n].make_ascii_uppercase();
+            stream.send_all(&buf[..n]).await.unwrap();
+        }
+    });
+    let tokio = TokioThread::start();
+    let (verdict, answer) = tokio::sync::oneshot::channel();
+    tokio.handle.spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"hello from tokio").await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).await.unwrap();
+        let _ = verdict.send(reply);
+    });
+    assert_eq!(answer.await.unwrap(), b"HELLO FROM TOKIO");
+    server.await.unwrap();
+    drop(tokio);
 }

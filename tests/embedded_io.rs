@@ -2,7 +2,7 @@
 //! traits (as a `no_std` crate would be) running over real sockets, plus the error mapping.
 
 use embedded_io_async::{Error, ErrorKind, Read, ReadExactError, Write};
-use readyloop::{Async, Handle};
+use readyloop::{net, Async, Handle};
 use std::os::unix::net::UnixStream;
 
 /// A tiny request/response protocol a `no_std` crate might ship: each message is a one-byte
@@ -55,9 +55,11 @@ fn pair(handle: &Handle) -> (Async<UnixStream>, Async<UnixStream>) {
     )
 }
 
-#[readyloop::test(timeout = "10s")]
-async fn a_trait_only_protocol_runs_over_a_unix_socket(handle: Handle) {
-    let (mut client, mut server) = pair(&handle);
+/// Runs the protocol between two connected streams: four questions, then the stop message.
+async fn converse<S: Read + Write + 'static>(handle: &Handle, mut client: S, mut server: S)
+where
+    S::Error: std::fmt::Debug,
+{
     let server = handle.spawn(async move { serve(&mut server).await });
     for payload in [&b"ping"[..], b"a", &[7u8; 255], b"readyloop"] {
         let answer = ask(&mut client, payload).await.unwrap();
@@ -70,8 +72,30 @@ async fn a_trait_only_protocol_runs_over_a_unix_socket(handle: Handle) {
 }
 
 #[readyloop::test(timeout = "10s")]
+async fn a_trait_only_protocol_runs_over_tcp(handle: Handle) {
+    let listener = net::TcpListener::bind(&handle, "127.0.0.1:0").unwrap();
+    let client = net::TcpStream::connect(&handle, listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    converse(&handle, client, server).await;
+}
+
+#[readyloop::test(timeout = "10s")]
+async fn a_trait_only_protocol_runs_over_a_unix_stream(handle: Handle) {
+    let (client, server) = net::UnixStream::pair(&handle).unwrap();
+    converse(&handle, client, server).await;
+}
+
+#[readyloop::test(timeout = "10s")]
+async fn a_trait_only_protocol_runs_over_an_async_wrapped_fd(handle: Handle) {
+    let (client, server) = pair(&handle);
+    converse(&handle, client, server).await;
+}
+
+#[readyloop::test(timeout = "10s")]
 async fn a_peer_gone_mid_message_is_unexpected_eof(handle: Handle) {
-    let (mut client, mut server) = pair(&handle);
+    let (mut client, mut server) = net::UnixStream::pair(&handle).unwrap();
     client.write_all(&[10, 1, 2, 3]).await.unwrap(); // promises 10 bytes, sends 3
     drop(client);
     match serve(&mut server).await {
@@ -82,7 +106,7 @@ async fn a_peer_gone_mid_message_is_unexpected_eof(handle: Handle) {
 
 #[readyloop::test(timeout = "10s")]
 async fn writing_to_a_closed_peer_maps_to_broken_pipe(handle: Handle) {
-    let (mut client, server) = pair(&handle);
+    let (mut client, server) = net::UnixStream::pair(&handle).unwrap();
     drop(server);
     let err = client.write_all(b"anyone?").await.unwrap_err();
     assert_eq!(err.kind(), readyloop::ErrorKind::BrokenPipe);
@@ -121,4 +145,7 @@ async fn empty_buffers_return_at_once(handle: Handle) {
     let (mut a, _b) = pair(&handle);
     assert_eq!(Read::read(&mut a, &mut []).await.unwrap(), 0);
     assert_eq!(Write::write(&mut a, &[]).await.unwrap(), 0);
+    let (mut c, _d) = net::UnixStream::pair(&handle).unwrap();
+    assert_eq!(Read::read(&mut c, &mut []).await.unwrap(), 0);
+    assert_eq!(Write::write(&mut c, &[]).await.unwrap(), 0);
 }

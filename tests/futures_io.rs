@@ -4,7 +4,7 @@
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use futures_util::{AsyncRead, AsyncWrite};
-use readyloop::{Async, Handle};
+use readyloop::{net, Async, Handle};
 use std::net::{TcpListener, TcpStream};
 use std::time::Instant;
 
@@ -41,7 +41,15 @@ impl Fnv {
     }
 }
 
-/// A connected loopback TCP pair, both ends registered with the loop.
+/// A connected loopback pair of readyloop's own `TcpStream`s.
+async fn net_tcp_pair(handle: &Handle, addr: &str) -> (net::TcpStream, net::TcpStream) {
+    let listener = net::TcpListener::bind(handle, addr).unwrap();
+    let client = net::TcpStream::connect(handle, listener.local_addr().unwrap());
+    let (client, accepted) = futures_util::future::join(client, listener.accept()).await;
+    (client.unwrap(), accepted.unwrap().0)
+}
+
+/// A connected loopback pair of `Async<std::net::TcpStream>`, both ends on the loop.
 fn tcp_pair(handle: &Handle) -> (Async<TcpStream>, Async<TcpStream>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -84,11 +92,11 @@ async fn consume(mut r: impl AsyncRead + Unpin) -> (usize, Fnv) {
     }
 }
 
-#[readyloop::test(timeout = "60s")]
-async fn copy_moves_16_mib_between_two_loopback_connections(handle: Handle) {
-    // producer -> (a1 => b1) -> copy -> (a2 => b2) -> consumer
-    let (a1, b1) = tcp_pair(&handle);
-    let (a2, b2) = tcp_pair(&handle);
+/// producer -> (a1 => b1) -> `futures::io::copy` -> (a2 => b2) -> consumer, checked by hash.
+async fn copy_16_mib<S>(handle: &Handle, what: &str, (a1, b1): (S, S), (a2, b2): (S, S))
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
     let start = Instant::now();
     let producer = handle.spawn(produce(a1, 7, COPY_BYTES));
     let consumer = handle.spawn(consume(b2));
@@ -102,10 +110,31 @@ async fn copy_moves_16_mib_between_two_loopback_connections(handle: Handle) {
     assert_eq!(received, COPY_BYTES);
     assert_eq!(got, sent, "the bytes differ");
     eprintln!(
-        "copied 16 MiB over loopback TCP in {:?} ({} turns)",
+        "copied 16 MiB over {what} in {:?} ({} turns)",
         start.elapsed(),
         handle.stats().turns
     );
+}
+
+#[readyloop::test(timeout = "60s")]
+async fn copy_moves_16_mib_between_two_loopback_tcp_connections(handle: Handle) {
+    let first = net_tcp_pair(&handle, "127.0.0.1:0").await;
+    let second = net_tcp_pair(&handle, "127.0.0.1:0").await;
+    copy_16_mib(&handle, "readyloop TcpStreams (IPv4)", first, second).await;
+}
+
+#[readyloop::test(timeout = "60s")]
+async fn copy_moves_16_mib_between_unix_stream_pairs(handle: Handle) {
+    let first = net::UnixStream::pair(&handle).unwrap();
+    let second = net::UnixStream::pair(&handle).unwrap();
+    copy_16_mib(&handle, "readyloop UnixStreams", first, second).await;
+}
+
+#[readyloop::test(timeout = "60s")]
+async fn copy_moves_16_mib_between_two_async_wrapped_std_connections(handle: Handle) {
+    let first = tcp_pair(&handle);
+    let second = tcp_pair(&handle);
+    copy_16_mib(&handle, "Async<std::net::TcpStream>", first, second).await;
 }
 
 /// Writes each frame as a 4-byte big-endian length and the payload, through a `BufWriter`.
@@ -156,6 +185,18 @@ fn sample_frames() -> Vec<Vec<u8>> {
 
 #[readyloop::test(timeout = "30s")]
 async fn length_prefixed_frames_round_trip_over_tcp(handle: Handle) {
+    let (a, b) = net_tcp_pair(&handle, "127.0.0.1:0").await;
+    let frames = sample_frames();
+    let expected = frames.clone();
+    let writer = handle.spawn(async move { write_frames(a, &frames).await });
+    let got = read_frames(b).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "a frame differs");
+}
+
+#[readyloop::test(timeout = "30s")]
+async fn length_prefixed_frames_round_trip_over_an_async_wrapped_std_socket(handle: Handle) {
     let (a, b) = tcp_pair(&handle);
     let frames = sample_frames();
     let expected = frames.clone();
@@ -170,9 +211,8 @@ async fn length_prefixed_frames_round_trip_over_tcp(handle: Handle) {
 async fn frames_round_trip_over_a_unix_socket_split_by_reference(handle: Handle) {
     // One socket, read and written by two tasks at once through `&Async<T>`: each direction
     // has its own wait.
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let a = std::rc::Rc::new(Async::new(&handle, a).unwrap());
-    let b = Async::new(&handle, b).unwrap();
+    let (a, b) = net::UnixStream::pair(&handle).unwrap();
+    let a = std::rc::Rc::new(a);
     let echo = handle.spawn({
         let a = a.clone();
         async move {
@@ -197,7 +237,7 @@ async fn frames_round_trip_over_a_unix_socket_split_by_reference(handle: Handle)
 
 #[readyloop::test(timeout = "10s")]
 async fn a_frame_cut_short_is_an_unexpected_eof_not_a_hang(handle: Handle) {
-    let (a, b) = tcp_pair(&handle);
+    let (a, b) = net_tcp_pair(&handle, "127.0.0.1:0").await;
     let writer = handle.spawn(async move {
         let mut a = a;
         a.write_all(&1000u32.to_be_bytes()).await.unwrap();
@@ -211,7 +251,7 @@ async fn a_frame_cut_short_is_an_unexpected_eof_not_a_hang(handle: Handle) {
 
 #[readyloop::test(timeout = "10s")]
 async fn writing_after_close_is_broken_pipe_and_the_peer_reads_end_of_file(handle: Handle) {
-    let (mut a, b) = tcp_pair(&handle);
+    let (mut a, b) = net_tcp_pair(&handle, "127.0.0.1:0").await;
     a.close().await.unwrap();
     let err = a.write_all(b"late").await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
@@ -231,6 +271,11 @@ fn polled_outside_its_loop_the_trait_says_no_loop() {
     assert!(err.to_string().contains("Loop::block_on"), "{err}");
     let err = other_executor_block_on(AsyncWriteExt::write(&mut a, b"x")).unwrap_err();
     assert!(err.to_string().contains("Loop::block_on"), "{err}");
+    let (mut c, _d) = net::UnixStream::pair(&lp.handle()).unwrap();
+    let err = other_executor_block_on(AsyncReadExt::read(&mut c, &mut buf)).unwrap_err();
+    assert!(err.to_string().contains("Loop::block_on"), "{err}");
+    let err = other_executor_block_on(AsyncWriteExt::write(&mut c, b"x")).unwrap_err();
+    assert!(err.to_string().contains("Loop::block_on"), "{err}");
 }
 
 /// A minimal executor standing for "some other runtime": polls on this thread with a
@@ -244,4 +289,13 @@ fn other_executor_block_on<F: std::future::Future>(f: F) -> F::Output {
         }
     }
     panic!("still pending after 1000 polls");
+}
+
+#[readyloop::test(timeout = "10s")]
+async fn an_empty_read_returns_at_once(handle: Handle) {
+    let (mut a, _b) = net::UnixStream::pair(&handle).unwrap();
+    assert_eq!(AsyncReadExt::read(&mut a, &mut []).await.unwrap(), 0);
+    let (mut c, _d) = net_tcp_pair(&handle, "127.0.0.1:0").await;
+    assert_eq!(AsyncReadExt::read(&mut c, &mut []).await.unwrap(), 0);
+    assert_eq!(AsyncWriteExt::write(&mut c, &[]).await.unwrap(), 0);
 }
