@@ -4,7 +4,8 @@
 Reads rustdoc's JSON output (cargo +nightly rustdoc --lib --all-features -- -Z unstable-options
 --output-format json) and walks the public API from the crate root: every public type,
 function, trait, macro, constant, and every public method of an inherent impl or trait must
-have a ```rust code block (plain, `no_run` or `should_panic`; `ignore`, `text` and
+have a ```rust code block (trait methods too; associated types and
+constants need docs only) (plain, `no_run` or `should_panic`; `ignore`, `text` and
 `compile_fail` do not count). Modules, fields and enum variants need docs but no example.
 Items marked #[doc(hidden)] are skipped. Usage: doc_examples.py target/doc/CRATE.json
 Exits 1 and prints `path (file:line)` for each item missing an example.
@@ -86,7 +87,8 @@ def main(path):
             check(item, name)
             for m in inner["items"]:
                 method = index.get(str(m))
-                if method and not hidden(method):
+                # Methods need examples; associated types and constants need docs only.
+                if method and "function" in method["inner"] and not hidden(method):
                     check(method, f"{name}::{method['name']}")
         elif kind in ("function", "macro", "proc_macro", "constant", "static", "type_alias"):
             check(item, name)
