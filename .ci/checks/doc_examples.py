@@ -3,10 +3,10 @@
 
 Reads rustdoc's JSON output (cargo +nightly rustdoc --lib --all-features -- -Z unstable-options
 --output-format json) and walks the public API from the crate root: every public type,
-function, trait, macro, constant, and every public method of an inherent impl or trait must
-have a ```rust code block (trait methods too; associated types and
-constants need docs only) (plain, `no_run` or `should_panic`; `ignore`, `text` and
-`compile_fail` do not count). Modules, fields and enum variants need docs but no example.
+function, trait, macro and constant, and every public method of an inherent impl or of a
+trait, must have a ```rust code block (plain, `no_run` or `should_panic`; `ignore`, `text`
+and `compile_fail` do not count). Modules, fields, enum variants, and associated constants
+and types need docs but no example.
 Items marked #[doc(hidden)] are skipped. Usage: doc_examples.py target/doc/CRATE.json
 Exits 1 and prints `path (file:line)` for each item missing an example.
 """
@@ -81,7 +81,12 @@ def main(path):
                     continue
                 for m in imp["items"]:
                     method = index.get(str(m))
-                    if method and method["visibility"] == "public" and not hidden(method):
+                    if (
+                        method
+                        and method["visibility"] == "public"
+                        and "function" in method["inner"]
+                        and not hidden(method)
+                    ):
                         check(method, f"{name}::{method['name']}")
         elif kind == "trait":
             check(item, name)
