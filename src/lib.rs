@@ -184,11 +184,13 @@ pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
 pub use executor::{Builder, Handle, Loop};
-#[cfg(feature = "macros")]
-pub use readyloop_macros::{main, test};
 pub use registration::Registration;
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
 pub use sys::{Interest, RawFd};
 pub use task::{JoinError, JoinHandle};
 pub use time::Instant;
+
+// The attributes of the `macros` feature: `#[readyloop::test]` and `#[readyloop::main]`.
+#[cfg(feature = "macros")]
+pub use readyloop_macros::{main, test};
