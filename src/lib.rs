@@ -160,6 +160,7 @@ mod executor;
 pub mod net;
 mod reactor;
 mod registration;
+mod report;
 #[cfg(feature = "signal")]
 pub mod signal;
 mod slab;
@@ -169,6 +170,7 @@ mod sys;
 mod task;
 mod time;
 mod timers;
+pub mod trace;
 
 pub use async_fd::Async;
 #[cfg(feature = "std")]
@@ -183,8 +185,9 @@ pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
-pub use executor::{Builder, Handle, Loop};
+pub use executor::{Builder, ClockHold, Handle, Loop};
 pub use registration::Registration;
+pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
 pub use sys::{Interest, RawFd};
