@@ -107,8 +107,8 @@
 //!
 //! A test gets a fresh loop; it may take the loop's [`Handle`] as its one argument or call
 //! [`Handle::current`]. One that has not finished by its deadline (30 s unless
-//! `timeout = "..."` says otherwise, in `ms`, `s` or `min`) fails with a message instead of
-//! hanging the test run.
+//! `timeout = "..."` says otherwise, in `ms`, `s` or `min`) fails instead of hanging the test
+//! run, with the report of what every pending task waits for (see [`Loop::block_on_timeout`]).
 //!
 //! ## Beside other runtimes
 //!

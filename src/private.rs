@@ -5,14 +5,12 @@
 //! macros. Nothing here may be called by users, and nothing here may keep state between
 //! calls: each test gets a loop of its own.
 
-use crate::events::Sleep;
 use crate::executor::{Handle, Loop};
-use core::future::{poll_fn, Future};
-use core::pin::pin;
-use core::task::Poll;
+use core::future::Future;
 use core::time::Duration;
 
-/// Runs a test body on a fresh loop; panics if it has not finished after `timeout_ms`.
+/// Runs a test body on a fresh loop; panics if it has not finished after `timeout_ms`, with
+/// the loop's report of what every pending task waits for.
 ///
 /// ```
 /// let n = readyloop::__private::run_test(1_000, "doc", |handle| async move {
@@ -27,25 +25,14 @@ where
 {
     let lp = Loop::new()
         .unwrap_or_else(|e| panic!("readyloop::test `{name}`: cannot create a loop: {e}"));
-    let handle = lp.handle();
     let timeout = Duration::from_millis(timeout_ms);
-    let body = body(handle.clone());
-    let outcome = lp.block_on(async move {
-        let mut body = pin!(body);
-        let mut deadline = pin!(Sleep::new(&handle, timeout));
-        poll_fn(|cx| {
-            if let Poll::Ready(output) = body.as_mut().poll(cx) {
-                return Poll::Ready(Some(output));
-            }
-            deadline.as_mut().poll(cx).map(|()| None)
-        })
-        .await
-    });
-    match outcome {
-        Some(output) => output,
-        None => panic!(
+    let body = body(lp.handle());
+    match lp.block_on_timeout(timeout, body) {
+        Ok(output) => output,
+        Err(stuck) => panic!(
             "readyloop::test `{name}` did not finish within {timeout:?} (the test's deadline; \
-             raise it with #[readyloop::test(timeout = \"...\")] if it is legitimately slow)"
+             raise it with #[readyloop::test(timeout = \"...\")] if it is legitimately slow)\n\
+             {stuck}"
         ),
     }
 }

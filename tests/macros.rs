@@ -178,3 +178,22 @@ fn proc_macro_library() -> Option<std::path::PathBuf> {
     found.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     found.pop()
 }
+
+#[test]
+fn the_failure_reports_what_each_pending_task_waits_for() {
+    let result = std::panic::catch_unwind(|| {
+        readyloop::__private::run_test(100, "report", |handle| async move {
+            let (a, _b) = readyloop::net::UnixStream::pair(&handle).unwrap();
+            let h = handle.clone();
+            handle.spawn_named("hour-sleeper", async move {
+                h.sleep(Duration::from_secs(3600)).await;
+            });
+            let mut buf = [0u8; 4];
+            let _ = a.recv(&mut buf).await; // nobody writes
+        })
+    });
+    let message = *result.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("`report` did not finish"), "{message}");
+    assert!(message.contains("waiting READABLE on fd"), "{message}");
+    assert!(message.contains("(hour-sleeper) waiting on timer"), "{message}");
+}
