@@ -195,5 +195,8 @@ fn the_failure_reports_what_each_pending_task_waits_for() {
     let message = *result.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("`report` did not finish"), "{message}");
     assert!(message.contains("waiting READABLE on fd"), "{message}");
-    assert!(message.contains("(hour-sleeper) waiting on timer"), "{message}");
+    assert!(
+        message.contains("(hour-sleeper) waiting on timer"),
+        "{message}"
+    );
 }
