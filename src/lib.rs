@@ -74,12 +74,17 @@
 //! - The leaves: [`Sleep`], [`AsyncRead`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
 //! - [`net`]: TCP, UDP and Unix sockets, each with future methods (`recv`, `send_all`,
-//!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path.
+//!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path; and
+//!   asyncio's callback style, [`net::Protocol`] and [`net::Transport`] via
+//!   [`net::create_server`].
 //! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
+//!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
+//!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
 //!
 //! ## Features
 //!
