@@ -896,7 +896,7 @@ fn cases() -> u32 {
         return n;
     }
     if std::env::var_os("READYLOOP_UNDER_VALGRIND").is_some() {
-        6
+        24
     } else {
         96
     }
