@@ -11,11 +11,11 @@
 #
 # READYLOOP_UNDER_VALGRIND=1 is set for the runs; tests that read it shrink themselves:
 #   model.rs  -> 24 proptest cases instead of 96
-#   limits.rs -> its million-item runs skip themselves (they are for release builds)
 # Not run at all (not meaningful under valgrind, or too slow for the budget):
 #   examples, coord_examples, net_examples, echo_server: they run example binaries as child
 #     processes, which valgrind does not follow; the loop code they use is covered elsewhere.
-#   limits: sized for release builds (its own check runs it).
+#   limits: sized for release builds (65-limits.sh runs it); a million tasks under
+#     valgrind would take many minutes.
 # Skipped tests (they assert timing: a sleeper woken within N ms, a grid tick exactly on
 # time, who of two sleepers finishes first; valgrind slows code 20-50x, so they fail for
 # timing, not memory, reasons; plain `cargo test` checks them):
