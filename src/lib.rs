@@ -20,6 +20,8 @@
 //! | `asyncio.Future`, `add_done_callback` | [`sync::promise`] |
 //! | `asyncio.Queue`, `Event`, `Semaphore`, `Lock` | [`sync::Queue`], [`sync::Event`], [`sync::Semaphore`], [`sync::Mutex`] |
 //! | `loop.run_in_executor`, `loop.getaddrinfo` | `spawn_blocking`, `resolve` (`std`) |
+//! | `loop.sock_accept`, `sock_recv`, `sock_sendall`, the echo `handler` | [`net::TcpListener::accept`], [`net::TcpStream::recv`], [`net::TcpStream::send_all`], [`net::echo`] |
+//! | `asyncio.open_connection` | [`net::open_connection`] |
 //!
 //! ## A short tour
 //!
@@ -68,6 +70,7 @@ pub mod combinators;
 mod error;
 mod events;
 mod executor;
+pub mod net;
 mod reactor;
 mod registration;
 #[cfg(feature = "signal")]

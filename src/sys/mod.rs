@@ -6,6 +6,7 @@
 pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod fd;
+pub(crate) mod net;
 pub(crate) mod notifier;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;

@@ -1,0 +1,330 @@
+//! Addresses: what the socket constructors accept, and the Unix-domain address type.
+//!
+//! IP addresses are `core::net`'s, so they work without `std`. Text is parsed as `IP:PORT`
+//! (`127.0.0.1:9527`, `[::1]:9527`); text that does not parse is an `InvalidInput` error,
+//! never a panic. This module never resolves host names (that is a blocking lookup; see
+//! [`open_connection`](crate::net::open_connection) for where it slots in).
+
+use crate::error::{Error, ErrorKind};
+use crate::sys::net as sys;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use rustix::net::SocketAddrUnix;
+
+/// The error for text that is not `IP:PORT`.
+pub(crate) const BAD_ADDRESS: Error = Error::new(
+    ErrorKind::InvalidInput,
+    "address does not parse: expected IP:PORT such as 127.0.0.1:9527 or [::1]:9527",
+);
+
+/// Something that names one IP socket address: a `SocketAddr`, an `(IpAddr, port)` pair,
+/// or text such as `"127.0.0.1:9527"` or `"[::1]:0"`.
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// use readyloop::ErrorKind;
+/// assert_eq!("127.0.0.1:80".to_socket_addr().unwrap().port(), 80);
+/// assert_eq!("[::1]:0".to_socket_addr().unwrap().is_ipv6(), true);
+/// let e = "localhost:nope".to_socket_addr().unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidInput);
+/// ```
+pub trait ToSocketAddr {
+    /// The address, or `InvalidInput` if it does not parse.
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error>;
+
+    /// For text of the form `HOST:PORT` whose host is not an IP address: the host and port,
+    /// for a resolver to look up. Everything else says `None`.
+    ///
+    /// ```
+    /// use readyloop::net::ToSocketAddr;
+    /// assert_eq!("example.com:80".host_and_port(), Some(("example.com", 80)));
+    /// assert_eq!("127.0.0.1:80".host_and_port(), None);
+    /// assert_eq!("1.2.3:80".host_and_port(), None); // a malformed address, not a name
+    /// ```
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        None
+    }
+}
+
+impl ToSocketAddr for SocketAddr {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(*self)
+    }
+}
+
+impl ToSocketAddr for SocketAddrV4 {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::V4(*self))
+    }
+}
+
+impl ToSocketAddr for SocketAddrV6 {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::V6(*self))
+    }
+}
+
+impl ToSocketAddr for (IpAddr, u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::new(self.0, self.1))
+    }
+}
+
+impl ToSocketAddr for (Ipv4Addr, u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::new(IpAddr::V4(self.0), self.1))
+    }
+}
+
+impl ToSocketAddr for (Ipv6Addr, u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::new(IpAddr::V6(self.0), self.1))
+    }
+}
+
+impl ToSocketAddr for str {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        self.trim().parse::<SocketAddr>().map_err(|_| BAD_ADDRESS)
+    }
+
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        let text = self.trim();
+        if text.parse::<SocketAddr>().is_ok() {
+            return None;
+        }
+        let (host, port) = text.rsplit_once(':')?;
+        let port = port.parse::<u16>().ok()?;
+        // A name has a letter in it; digits and dots alone are a malformed IPv4 address
+        // (which `getaddrinfo` would read in the old `inet_aton` forms, as 1.2.3 = 1.2.0.3).
+        let plain = host.bytes().any(|b| b.is_ascii_alphabetic())
+            && host.parse::<IpAddr>().is_err()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        plain.then_some((host, port))
+    }
+}
+
+impl ToSocketAddr for alloc::string::String {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        self.as_str().to_socket_addr()
+    }
+
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        self.as_str().host_and_port()
+    }
+}
+
+impl<T: ToSocketAddr + ?Sized> ToSocketAddr for &T {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        (**self).to_socket_addr()
+    }
+
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        (**self).host_and_port()
+    }
+}
+
+/// The address of a Unix-domain socket: a filesystem path, a Linux abstract name, or
+/// unnamed (a socket that never bound, such as most clients).
+///
+/// ```
+/// use readyloop::net::UnixSocketAddr;
+/// let a = UnixSocketAddr::from_path_bytes(b"/tmp/demo.sock").unwrap();
+/// assert_eq!(a.path_bytes(), Some(&b"/tmp/demo.sock"[..]));
+/// let b = UnixSocketAddr::from_abstract_name(b"demo").unwrap();
+/// assert_eq!(b.abstract_name(), Some(&b"demo"[..]));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UnixSocketAddr {
+    /// The kernel's `sockaddr_un`, as rustix keeps it.
+    pub(crate) raw: SocketAddrUnix,
+}
+
+impl UnixSocketAddr {
+    /// A filesystem path address from bytes (works without `std`). Paths longer than the
+    /// kernel's 107 bytes, or holding a NUL byte, are `InvalidInput`.
+    pub fn from_path_bytes(path: &[u8]) -> Result<Self, Error> {
+        if path.is_empty() || path.contains(&0) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "Unix socket path is empty or contains a NUL byte",
+            ));
+        }
+        sys::unix_addr(path)
+            .map(|raw| UnixSocketAddr { raw })
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "Unix socket path is too long (the kernel allows 107 bytes)",
+                )
+            })
+    }
+
+    /// A filesystem path address.
+    ///
+    /// ```
+    /// let a = readyloop::net::UnixSocketAddr::from_pathname("/tmp/x.sock").unwrap();
+    /// assert_eq!(a.as_pathname(), Some(std::path::Path::new("/tmp/x.sock")));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn from_pathname(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        use std::os::unix::ffi::OsStrExt;
+        Self::from_path_bytes(path.as_ref().as_os_str().as_bytes())
+    }
+
+    /// An address in Linux's abstract namespace (no file is created; the name vanishes with
+    /// the socket).
+    pub fn from_abstract_name(name: &[u8]) -> Result<Self, Error> {
+        sys::unix_abstract_addr(name)
+            .map(|raw| UnixSocketAddr { raw })
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "abstract Unix socket name is too long (the kernel allows 107 bytes)",
+                )
+            })
+    }
+
+    /// The filesystem path, as bytes, if this is a path address.
+    pub fn path_bytes(&self) -> Option<&[u8]> {
+        self.raw.path_bytes()
+    }
+
+    /// The filesystem path, if this is a path address.
+    ///
+    /// ```
+    /// let a = readyloop::net::UnixSocketAddr::from_abstract_name(b"x").unwrap();
+    /// assert_eq!(a.as_pathname(), None);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn as_pathname(&self) -> Option<&std::path::Path> {
+        use std::os::unix::ffi::OsStrExt;
+        self.path_bytes()
+            .map(|b| std::path::Path::new(std::ffi::OsStr::from_bytes(b)))
+    }
+
+    /// The name, if this is an abstract address.
+    pub fn abstract_name(&self) -> Option<&[u8]> {
+        self.raw.abstract_name()
+    }
+
+    /// True for the address of a socket that never bound.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, _b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+    /// assert!(a.local_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn is_unnamed(&self) -> bool {
+        self.raw.is_unnamed()
+    }
+}
+
+impl fmt::Debug for UnixSocketAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.path_bytes() {
+            write!(f, "{:?} (pathname)", BytesDisplay(p))
+        } else if let Some(n) = self.abstract_name() {
+            write!(f, "{:?} (abstract)", BytesDisplay(n))
+        } else {
+            f.write_str("(unnamed)")
+        }
+    }
+}
+
+/// Shows bytes as text, escaping what is not printable ASCII.
+struct BytesDisplay<'a>(&'a [u8]);
+
+impl fmt::Debug for BytesDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                write!(f, "{}", c.escape_debug())?;
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// Something that names a Unix-domain socket address: a [`UnixSocketAddr`], a path as
+/// `&str` or bytes, or (with `std`) a `Path`/`PathBuf`.
+///
+/// ```
+/// use readyloop::net::ToUnixAddr;
+/// let a = "/tmp/app.sock".to_unix_addr().unwrap();
+/// assert_eq!(a.path_bytes(), Some(&b"/tmp/app.sock"[..]));
+/// assert!("".to_unix_addr().is_err());
+/// ```
+pub trait ToUnixAddr {
+    /// The address, or `InvalidInput` (empty, too long, or containing NUL).
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error>;
+}
+
+impl ToUnixAddr for UnixSocketAddr {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl ToUnixAddr for str {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        UnixSocketAddr::from_path_bytes(self.as_bytes())
+    }
+}
+
+impl ToUnixAddr for [u8] {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        UnixSocketAddr::from_path_bytes(self)
+    }
+}
+
+impl ToUnixAddr for alloc::string::String {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        self.as_str().to_unix_addr()
+    }
+}
+
+#[cfg(feature = "std")]
+impl ToUnixAddr for std::path::Path {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        UnixSocketAddr::from_pathname(self)
+    }
+}
+
+#[cfg(feature = "std")]
+impl ToUnixAddr for std::path::PathBuf {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        UnixSocketAddr::from_pathname(self)
+    }
+}
+
+impl<T: ToUnixAddr + ?Sized> ToUnixAddr for &T {
+    fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error> {
+        (**self).to_unix_addr()
+    }
+}
+
+/// An IP address out of the kernel's, for accept/recv_from/getsockname results.
+pub(crate) fn inet_from_kernel(
+    addr: Option<rustix::net::SocketAddrAny>,
+) -> Result<SocketAddr, Error> {
+    let addr = addr.ok_or(Error::new(
+        ErrorKind::Other,
+        "the kernel gave no address for an IP socket",
+    ))?;
+    sys::to_inet(addr).map_err(Error::from_errno)
+}
+
+/// A Unix-domain address out of the kernel's (unnamed when it gave none).
+pub(crate) fn unix_from_kernel(
+    addr: Option<rustix::net::SocketAddrAny>,
+) -> Result<UnixSocketAddr, Error> {
+    sys::to_unix(addr)
+        .map(|raw| UnixSocketAddr { raw })
+        .map_err(Error::from_errno)
+}

@@ -1,0 +1,121 @@
+//! Sockets on the loop: TCP, UDP and Unix-domain, plus seed 003's echo handler and seed
+//! 004's `open_connection`.
+//!
+//! Every socket here owns its fd, which is always non-blocking and close-on-exec (set when
+//! the socket is made, not afterwards), and is registered with one loop through a
+//! [`Registration`](crate::Registration) that is dropped before the fd closes. Addresses are
+//! `core::net`'s, so all of this works without `std` (Unix paths then come as bytes).
+//!
+//! | seed 003 / 004 (Python) | readyloop |
+//! |---|---|
+//! | `loop.sock_accept(sock)` | [`TcpListener::accept`] |
+//! | `loop.sock_recv(conn, 1024)` | [`TcpStream::recv`] |
+//! | `loop.sock_sendall(conn, msg)` | [`TcpStream::send_all`] |
+//! | `handler(loop, conn)` (the echo) | [`echo`] |
+//! | `asyncio.open_connection(host, port)` | [`open_connection`] |
+//! | `writer.write(b); await writer.drain()` | [`TcpStream::send_all`] |
+//! | `await reader.read()` | [`TcpStream::read_to_end`] |
+//!
+//! ## Two ways to use a socket: futures and polls
+//!
+//! Each operation is written once, as a poll on the socket's
+//! [`Registration`](crate::Registration): try the syscall, and only on `EAGAIN` register a
+//! wait and return `Pending`. The methods that return futures (`recv`, `send_all`,
+//! `accept`, ...) give each future its own wait, so several tasks may use one socket at
+//! once (one reading while another writes, or two accepting). The `poll_*` methods
+//! (`poll_recv`, `poll_send`, `poll_accept`, ...) use the socket's own wait per direction,
+//! one task at a time: the shape `futures-io` and `embedded-io-async` adapters need. Both
+//! run the same code.
+//!
+//! ## Cancellation
+//!
+//! Dropping a future withdraws its wait. What that means for the data is documented on each
+//! future: `Recv`, `RecvFrom`, `SendOnce`, `SendTo`, `Accept`, `Connect` and `ReadToEnd`
+//! lose nothing; `RecvExact` and `SendAll` may have moved a prefix the caller cannot
+//! measure.
+//!
+//! ## Handles
+//!
+//! Constructors take the [`Handle`](crate::Handle) of the loop the socket belongs to. With
+//! `std`, the `*_current` constructors use `Handle::current()` and
+//! return a `NoLoop` error outside a running loop.
+//!
+//! This module never blocks the loop, never raises `SIGPIPE` (sends use `MSG_NOSIGNAL`),
+//! and never panics on bad input: a non-socket or blocking fd, an address that does not
+//! parse, a port in use, a send on a shut-down stream are all error values.
+
+#[macro_use]
+mod stream_methods;
+
+mod accept;
+mod addr;
+mod client;
+mod connect;
+mod datagram_io;
+mod echo;
+pub(crate) mod socket;
+pub(crate) mod stream;
+mod stream_io;
+mod tcp_listener;
+mod tcp_stream;
+mod udp;
+mod unix_datagram;
+mod unix_listener;
+mod unix_stream;
+
+pub use accept::{Accept, Listener};
+pub use addr::{ToSocketAddr, ToUnixAddr, UnixSocketAddr};
+pub use client::open_connection;
+#[cfg(feature = "std")]
+pub use client::open_connection_current;
+pub use connect::{Connect, Connectable};
+pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
+pub use echo::echo;
+pub use stream::StreamSocket;
+pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix_datagram::UnixDatagram;
+pub use unix_listener::UnixListener;
+pub use unix_stream::UnixStream;
+
+pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+/// Which half (or both) of a connection [`TcpStream::shutdown`] closes.
+///
+/// ```
+/// use readyloop::net::{Shutdown, UnixStream};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (a, b) = UnixStream::pair(&lp.handle()).unwrap();
+/// a.shutdown(Shutdown::Write).unwrap();
+/// let mut buf = [0u8; 4];
+/// assert_eq!(lp.block_on(b.recv(&mut buf)).unwrap(), 0); // end of file
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shutdown {
+    /// No more receiving.
+    Read,
+    /// No more sending; the peer reads end of file once it has what was sent.
+    Write,
+    /// Both.
+    Both,
+}
+
+/// The listen backlog [`TcpListener::bind`] and [`UnixListener::bind`] use (the kernel
+/// caps it at `net.core.somaxconn`).
+///
+/// ```
+/// assert!(readyloop::net::DEFAULT_BACKLOG >= 128);
+/// ```
+pub const DEFAULT_BACKLOG: u32 = 1024;
+
+/// The loop of this thread for the `*_current` constructors, or `NoLoop`.
+#[cfg(feature = "std")]
+pub(crate) fn current_handle() -> Result<crate::Handle, crate::Error> {
+    crate::Handle::try_current().ok_or(crate::Error::new(
+        crate::ErrorKind::NoLoop,
+        "no readyloop loop is running on this thread: call this inside Loop::block_on or a \
+         task spawned on a Loop, or use the constructor that takes a Handle",
+    ))
+}

@@ -1,0 +1,63 @@
+//! The socket examples run as programs: `http_get` (seed 004's two concurrent requests)
+//! and `read_socket` (seed 002 §4's interleaved run). Bounded in time.
+
+mod common;
+
+use common::run_example;
+use std::time::Duration;
+
+#[test]
+fn http_get_fetches_twice_concurrently() {
+    let (out, took) = run_example("http_get", Duration::from_secs(30));
+    let ones = out.matches("HTTP/1.0 200 OK").count();
+    assert_eq!(ones, 2, "{out}");
+    assert!(out.contains("Response one: HTTP/1.0 200 OK"), "{out}");
+    assert!(out.contains("Response two: HTTP/1.0 200 OK"), "{out}");
+    assert!(
+        out.contains("request #1") && out.contains("request #2"),
+        "{out}"
+    );
+    assert!(out.contains("\"GET / HTTP/1.0\""), "{out}");
+    // Each answer takes 0.3 s; made one after the other they would take 0.6 s.
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let together: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("both took "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("timing line");
+    assert!(
+        (0.29..0.55).contains(&together),
+        "requests did not overlap: {together} s"
+    );
+}
+
+#[test]
+fn read_socket_interleaves_like_seed_002() {
+    let (out, _) = run_example("read_socket", Duration::from_secs(30));
+    let lines: Vec<&str> = out.lines().collect();
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{out}"))
+    };
+    let round = |n: u32| pos(&format!("id background round {n} "));
+    let socket_done = pos("done localhost:");
+    assert!(lines[socket_done].ends_with("got 32768 B"), "{out}");
+    assert!(
+        lines[pos("done /dev/urandom")].ends_with("got 32768 B"),
+        "{out}"
+    );
+    assert!(pos("read localhost:") < socket_done);
+    // The socket's bytes arrive while the sleeper is between rounds: interleaved.
+    assert!(round(1) < socket_done && socket_done < round(5), "{out}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("id background"))
+            .count(),
+        5
+    );
+}
