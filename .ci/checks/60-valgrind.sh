@@ -12,7 +12,7 @@
 # READYLOOP_UNDER_VALGRIND=1 is set for the runs; tests that read it shrink themselves:
 #   model.rs  -> 24 proptest cases instead of 96
 # Not run at all (not meaningful under valgrind, or too slow for the budget):
-#   examples, coord_examples, net_examples, echo_server: they run example binaries as child
+#   examples, coord_examples, net_examples, echo_server, shutdown: they run example binaries as child
 #     processes, which valgrind does not follow; the loop code they use is covered elsewhere.
 #   limits: sized for release builds (65-limits.sh runs it); a million tasks under
 #     valgrind would take many minutes.
@@ -55,7 +55,7 @@ export READYLOOP_UNDER_VALGRIND=1
 VALGRIND=(valgrind --error-exitcode=1 -q --leak-check=full
     --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no)
 
-skip_binaries=" examples coord_examples net_examples echo_server limits accept_emfile "
+skip_binaries=" examples coord_examples net_examples echo_server shutdown limits accept_emfile "
 skip_tests=(
     aborting_a_task_parked_on_a_timer_disarms_it
     runs_off_the_loop_thread_while_the_loop_keeps_serving
