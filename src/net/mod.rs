@@ -12,6 +12,7 @@
 //! | `loop.sock_recv(conn, 1024)` | [`TcpStream::recv`] |
 //! | `loop.sock_sendall(conn, msg)` | [`TcpStream::send_all`] |
 //! | `handler(loop, conn)` (the echo) | [`echo`] |
+//! | `loop.create_server(EchoProtocol, host, port)` | [`create_server`], [`Protocol`], [`Transport`] |
 //! | `asyncio.open_connection(host, port)` | [`open_connection`] |
 //! | `writer.write(b); await writer.drain()` | [`TcpStream::send_all`] |
 //! | `await reader.read()` | [`TcpStream::read_to_end`] |
@@ -53,11 +54,14 @@ mod client;
 mod connect;
 mod datagram_io;
 mod echo;
+mod output_buffer;
+mod protocol;
 pub(crate) mod socket;
 pub(crate) mod stream;
 mod stream_io;
 mod tcp_listener;
 mod tcp_stream;
+mod transport;
 mod udp;
 mod unix_datagram;
 mod unix_listener;
@@ -71,14 +75,25 @@ pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use protocol::{create_server, Protocol, Server};
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
+pub use transport::Transport;
 pub use udp::UdpSocket;
 pub use unix_datagram::UnixDatagram;
 pub use unix_listener::UnixListener;
 pub use unix_stream::UnixStream;
+
+/// The write buffer of [`Transport`], public only so a fuzz target can drive it; not part
+/// of the stable API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use super::output_buffer::{
+        Flow, OutputBuffer, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER, HARD_LIMIT_FACTOR,
+    };
+}
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
