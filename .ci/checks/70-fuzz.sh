@@ -3,6 +3,8 @@
 # for a bounded time (FUZZ_SECONDS, default 20) from an empty corpus.
 #   queue   readyloop::sync::Queue: put/get (nowait and awaited), cancel, task_done, join
 #   timers  the timer heap through Sleep: arm, drop, reset, spurious polls, time passing
+#   transport_buffer  the Transport's OutputBuffer against a model: set_limits, push,
+#           consume, clear, front (contents, all-or-nothing hard limit, water marks)
 # A crash fails the check and prints the input (`cargo fuzz fmt`); it then becomes a
 # regression test in tests/. Budget: cargo-fuzz install ~30 s (skipped when present),
 # build ~1 min, 20 s per target.
