@@ -17,6 +17,8 @@
 //! - no wakeup is lost: the program ends (a watchdog thread kills the process, printing the
 //!   program, if a case is wedged for 20 s; the final wait has no timer that could mask a
 //!   lost wake);
+//! - dropping the loop mid-program (a quarter of the programs) cancels what still runs, each
+//!   future dropped once and never polled again, and the drivers' later wakes are no-ops;
 //! - no wait outlives its waiter: `fd_waiters()`, `fds_registered`, `timers_armed` and
 //!   `tasks_alive` are back to baseline, even though the pipes of aborted readers are still
 //!   open and were never written.
@@ -106,6 +108,9 @@ struct Program {
     spurious: Vec<(u8, usize, bool)>,
     /// Which driver thread performs each pipe write / flag set (cycled).
     threads: Vec<bool>,
+    /// Drop the loop at `base + ms` with whatever is still running (its tasks are cancelled,
+    /// and the drivers' later wakes find no loop), instead of waiting for every task.
+    drop_loop_at: Option<u8>,
 }
 
 fn grid() -> impl Strategy<Value = u8> {
@@ -157,11 +162,13 @@ fn program() -> impl Strategy<Value = Program> {
         prop::collection::vec(task(), 1..10),
         prop::collection::vec((grid(), 0usize..64, any::<bool>()), 0..8),
         prop::collection::vec(any::<bool>(), 1..8),
+        prop::option::weighted(0.25, grid()),
     )
-        .prop_map(|(tasks, spurious, threads)| Program {
+        .prop_map(|(tasks, spurious, threads, drop_loop_at)| Program {
             tasks,
             spurious,
             threads,
+            drop_loop_at,
         })
 }
 
@@ -241,6 +248,7 @@ struct TaskRecord {
     last_poll_seq: u64,
     ready_seq: Option<u64>,
     drops: u32,
+    drop_seq: u64,
     abort_seq: Option<u64>,
 }
 
@@ -353,7 +361,11 @@ impl Future for Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        self.world.tasks.borrow_mut()[self.id].drops += 1;
+        let seq = self.world.next_seq();
+        let mut tasks = self.world.tasks.borrow_mut();
+        tasks[self.id].drops += 1;
+        tasks[self.id].drop_seq = seq;
+        drop(tasks);
         // The wakers the drivers keep would otherwise hold the task until the case ends.
         self.world.wakers[self.id].lock().unwrap().take();
         self.world.alive.set(self.world.alive.get() - 1);
@@ -721,6 +733,10 @@ fn run(prog: &Program) -> Result<(), String> {
             }
         }
         timed.sort_by_key(|t| t.0);
+        // With an early loop drop, the actions due from then on do not happen; an
+        // abort-on-drop handle among them is dropped on the way out, which asks its abort.
+        let end = prog.drop_loop_at.unwrap_or(u8::MAX);
+        let late = timed.split_off(timed.partition_point(|t| t.0 < end));
         let mut aborted = Vec::new();
         for (at, id, fate, handle) in timed {
             Sleep::until(&world.handle, base + Duration::from_millis(u64::from(at))).await;
@@ -738,6 +754,18 @@ fn run(prog: &Program) -> Result<(), String> {
                 }
                 _ => drop(handle),
             }
+        }
+        if let Some(end) = prog.drop_loop_at {
+            // Leave the rest running; the loop is dropped right after this returns.
+            Sleep::until(&world.handle, base + Duration::from_millis(u64::from(end))).await;
+            for (_, id, fate, handle) in late {
+                if let Fate::AbortOnDropAt(_) = fate {
+                    let seq = world.next_seq();
+                    world.tasks.borrow_mut()[id].abort_seq = Some(seq);
+                }
+                drop(handle);
+            }
+            return;
         }
         for (id, handle) in awaited {
             if let Err(e) = handle.await {
@@ -765,15 +793,19 @@ fn run(prog: &Program) -> Result<(), String> {
         })
         .await;
     });
+    let loop_dropped = prog.drop_loop_at.map(|_| {
+        let seq = world.next_seq();
+        drop(lp);
+        seq
+    });
     for d in drivers {
         d.join()
             .map_err(|_| "a driver thread panicked".to_string())?;
     }
     let after = h.stats();
     let fd_waiters = h.fd_waiters();
-    drop(lp);
     let _ = done.send(());
-    check(&world, baseline, after, fd_waiters)
+    check(&world, baseline, after, fd_waiters, loop_dropped)
 }
 
 fn check(
@@ -781,6 +813,7 @@ fn check(
     baseline: readyloop::Stats,
     after: readyloop::Stats,
     fd_waiters: usize,
+    loop_dropped: Option<u64>,
 ) -> Result<(), String> {
     let mut errors = world.errors.borrow().clone();
     for (id, t) in world.tasks.borrow().iter().enumerate() {
@@ -790,12 +823,18 @@ fn check(
         if t.drops != 1 {
             errors.push(format!("task {id} dropped {} times", t.drops));
         }
+        let by_loop_drop = loop_dropped.is_some_and(|l| t.drop_seq > l);
+        if loop_dropped.is_some_and(|l| t.polls > 0 && t.last_poll_seq > l) {
+            errors.push(format!("task {id} was polled after its loop was dropped"));
+        }
         match (t.ready_seq, t.abort_seq) {
-            (None, None) => errors.push(format!("task {id} was cancelled without an abort")),
+            (None, None) if !by_loop_drop => {
+                errors.push(format!("task {id} was cancelled without an abort"))
+            }
             (Some(_), _) if t.waits_forever => {
                 errors.push(format!("task {id} finished a wait that never ends"))
             }
-            (None, Some(_)) if !t.abortable => {
+            (None, Some(_)) if !t.abortable && !by_loop_drop => {
                 errors.push(format!("task {id} (not abortable) was cancelled"))
             }
             _ => {}
@@ -975,6 +1014,13 @@ fn a_fixed_program_with_ties_aborts_and_forever_waits() {
         ],
         spurious: vec![(1, 0, false), (3, 1, true), (5, 2, false), (7, 3, true)],
         threads: vec![false, true],
+        drop_loop_at: None,
     };
     run(&prog).unwrap();
+    // The same, with the loop dropped while most of it is still running.
+    run(&Program {
+        drop_loop_at: Some(4),
+        ..prog
+    })
+    .unwrap();
 }
