@@ -283,10 +283,13 @@ impl Handle {
         let completion = Completion {
             slot: Some(slot.clone()),
         };
+        // A virtual clock must not skip ahead while this job may still wake the loop.
+        let hold = self.hold_virtual_clock();
         let job: Job = Box::new(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
                 .map_err(JoinError::panicked);
             completion.finish(Some(result));
+            drop(hold);
         });
         self.core.blocking.get_or_init(Pool::new).submit(job);
         Blocking { slot }

@@ -73,6 +73,7 @@ mod executor;
 pub mod net;
 mod reactor;
 mod registration;
+mod report;
 #[cfg(feature = "signal")]
 pub mod signal;
 mod slab;
@@ -82,6 +83,7 @@ mod sys;
 mod task;
 mod time;
 mod timers;
+pub mod trace;
 
 #[cfg(feature = "std")]
 pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
@@ -95,8 +97,9 @@ pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
-pub use executor::{Builder, Handle, Loop};
+pub use executor::{Builder, ClockHold, Handle, Loop};
 pub use registration::Registration;
+pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
 pub use sys::{Interest, RawFd};

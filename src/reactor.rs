@@ -26,7 +26,6 @@ pub(crate) struct Waiter {
     /// What to wake.
     pub(crate) waker: Waker,
     /// When the wait began (loop clock, ns), for stuck-task reports.
-    #[allow(dead_code)]
     pub(crate) since: u64,
 }
 
@@ -72,13 +71,7 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
-        backend.set(
-            notifier_fd,
-            Wanted {
-                read: true,
-                write: false,
-            },
-        )?;
+        backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
             backend,
             fds: Vec::new(),
@@ -178,32 +171,33 @@ impl Reactor {
         Ok(())
     }
 
-    /// Waits in the backend; results land in `self.events`.
-    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<(), Error> {
+    /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
+    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<usize, Error> {
         self.events.clear();
-        self.backend.wait(timeout_ns, &mut self.events)
+        self.backend.wait(timeout_ns, &mut self.events)?;
+        Ok(self.events.len())
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
-    /// the notifier fired. `on_event` sees each (fd, readiness, woken count) for traces.
+    /// the notifier fired. `on_event` sees each event with the wakers it released (traces).
     pub(crate) fn dispatch(
         &mut self,
         wake: &mut Vec<Waker>,
-        on_event: &mut dyn FnMut(&Event, usize),
+        mut on_event: impl FnMut(&Event, &[Waker]),
     ) -> bool {
         let mut notified = false;
         let events = core::mem::take(&mut self.events);
         for event in &events {
             if event.fd == self.notifier_fd {
                 notified = true;
-                on_event(event, 0);
+                on_event(event, &[]);
                 continue;
             }
             let index = event.fd as usize;
             let Some(entry) = self.fds.get_mut(index) else {
                 continue;
             };
-            let r = event.readiness;
+            let r = event.revents.readiness();
             let both = r.error_or_hangup || r.invalid;
             let before = wake.len();
             if r.readable || both {
@@ -212,19 +206,15 @@ impl Reactor {
             if r.writable || both {
                 wake.extend(entry.writers.drain(..).map(|w| w.waker));
             }
-            let woken = wake.len() - before;
-            self.waiters -= woken;
+            self.waiters -= wake.len() - before;
             if r.invalid {
-                // The fd is closed: drop it from the kernel's set whatever else waits on it.
+                // The fd is closed: drop it from the kernel's set (both lists are empty now).
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
-                self.waiters -= entry.readers.len() + entry.writers.len();
-                wake.extend(entry.readers.drain(..).map(|w| w.waker));
-                wake.extend(entry.writers.drain(..).map(|w| w.waker));
             } else {
                 let _ = self.sync(index);
             }
-            on_event(event, woken);
+            on_event(event, &wake[before..]);
         }
         self.events = events;
         notified
@@ -241,7 +231,6 @@ impl Reactor {
     }
 
     /// Calls `f` for each fd with its interest, as the kernel is asked this turn.
-    #[allow(dead_code)]
     pub(crate) fn for_each_interest(&self, f: &mut dyn FnMut(RawFd, Wanted)) {
         f(
             self.notifier_fd,
@@ -258,7 +247,6 @@ impl Reactor {
     }
 
     /// Calls `f` for each waiter: (fd, interest, waiter).
-    #[allow(dead_code)]
     pub(crate) fn for_each_waiter(&self, f: &mut dyn FnMut(RawFd, Interest, &Waiter)) {
         for (fd, e) in self.fds.iter().enumerate() {
             for w in &e.readers {

@@ -59,6 +59,17 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Every value with its index (for stuck-task reports).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Entry::Occupied(v) => Some((i, v)),
+                Entry::Vacant(_) => None,
+            })
+    }
+
     /// Empties the slab, handing back every value (for teardown).
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> {
         self.next_free = 0;

@@ -42,8 +42,14 @@ pub struct Stats {
     pub tasks_peak: u64,
     /// Fds currently handed to the kernel (the loop's own notifier included).
     pub fds_registered: u64,
+    /// Task waits currently registered on fds (several may share one fd).
+    pub fd_waiters: u64,
     /// Timers currently armed.
     pub timers_armed: u64,
+    /// Times a virtual clock jumped ahead (see `Builder::virtual_clock`).
+    pub clock_jumps: u64,
+    /// Total time a virtual clock skipped.
+    pub time_skipped: Duration,
 }
 
 /// The live counters (loop thread only).
@@ -60,6 +66,7 @@ pub(crate) struct Counters {
     pub(crate) task_polls: Cell<u64>,
     pub(crate) budget_yields: Cell<u64>,
     pub(crate) tasks_peak: Cell<u64>,
+    pub(crate) clock_jumps: Cell<u64>,
 }
 
 pub(crate) fn bump(c: &Cell<u64>, by: u64) {

@@ -99,13 +99,14 @@ impl Timers {
             .is_some_and(|s| s.armed && s.generation == key.generation)
     }
 
-    /// Replaces the waker of an armed timer (the task moved or the waker changed).
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(s) = self.slot(key) {
-            if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                s.waker = Some(waker.clone());
-            }
+    /// Replaces the waker of an armed timer (the task moved or the waker changed); returns
+    /// its deadline if it is still armed.
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<u64> {
+        let s = self.slot(key)?;
+        if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            s.waker = Some(waker.clone());
         }
+        Some(s.deadline)
     }
 
     /// Disarms the timer (no effect if it already fired).
@@ -157,8 +158,14 @@ impl Timers {
     }
 
     /// Fires every timer due at `now`, in deadline order (FIFO among equals), handing
-    /// their wakers to `wake`. Returns how many fired.
-    pub(crate) fn fire(&mut self, now: u64, wake: &mut Vec<Waker>) -> usize {
+    /// their wakers to `wake` and each deadline to `on_fire` (for traces). Returns how many
+    /// fired.
+    pub(crate) fn fire(
+        &mut self,
+        now: u64,
+        wake: &mut Vec<Waker>,
+        mut on_fire: impl FnMut(u64),
+    ) -> usize {
         let mut fired = 0;
         while let Some(Reverse(top)) = self.heap.peek() {
             if top.deadline > now {
@@ -171,6 +178,7 @@ impl Timers {
             }
             fired += 1;
             if let Some(w) = self.disarm_fired(top.slot) {
+                on_fire(top.deadline);
                 wake.push(w);
             }
         }
@@ -182,12 +190,15 @@ impl Timers {
         self.live
     }
 
-    /// Calls `f` with (deadline, since, waker) for every armed timer.
-    #[allow(dead_code)]
-    pub(crate) fn for_each(&self, f: &mut dyn FnMut(u64, u64, &Waker)) {
-        for s in &self.slots {
+    /// Calls `f` with (key, deadline, since, waker) for every armed timer.
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(TimerKey, u64, u64, &Waker)) {
+        for (slot, s) in self.slots.iter().enumerate() {
             if let (true, Some(w)) = (s.armed, &s.waker) {
-                f(s.deadline, s.since, w);
+                let key = TimerKey {
+                    slot: slot as u32,
+                    generation: s.generation,
+                };
+                f(key, s.deadline, s.since, w);
             }
         }
     }

@@ -5,8 +5,10 @@
 //! and under any combinator); with `std`, [`Handle::current`] finds the running loop of this
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
+use super::loop_clock::{ClockHold, LoopClock};
 use crate::error::{Error, ErrorKind};
 use crate::reactor::Reactor;
+use crate::report::Report;
 use crate::slab::Slab;
 use crate::stats::{bump, Counters, Stats};
 use crate::sys::backend::BackendKind;
@@ -14,6 +16,8 @@ use crate::sys::{clock, Interest, RawFd};
 use crate::task::{JoinHandle, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
+use crate::trace::tracer::Tracer;
+use crate::trace::{TraceEvent, TraceSink, Wait, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -58,9 +62,53 @@ pub(crate) struct Core {
     /// The next task id.
     pub(crate) next_id: Cell<u64>,
     pub(crate) counters: Counters,
+    /// The tracer; `None` unless the loop was built with a trace sink.
+    pub(crate) trace: Option<Box<Tracer>>,
+    /// The loop clock (real, or virtual for tests).
+    pub(crate) clock: LoopClock,
+    /// When the `block_on` future was last polled (loop clock, ns).
+    pub(crate) main_polled_at: Cell<u64>,
+    /// The last wait was asked to block and returned with nothing ready (reset by the
+    /// turn's timer step, which counts it as spurious if no timer was due either).
+    pub(crate) idle_return: Cell<bool>,
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
+}
+
+impl Core {
+    /// Registers a new task and queues its first poll (the part of `spawn` that does not
+    /// depend on the future's type).
+    fn start(&self, task: &TaskRef, name: Option<Cow<'static, str>>) {
+        self.trace(|| TraceEvent::Spawned {
+            task: task.id(),
+            name: name.as_deref(),
+        });
+        task.local().name = name;
+        if self.closed.get() {
+            task.cancel();
+            task.set_complete();
+            return;
+        }
+        let alive = {
+            let mut tasks = self.tasks.borrow_mut();
+            task.local().slot = tasks.insert(task.clone());
+            tasks.len() as u64
+        };
+        if alive > self.counters.tasks_peak.get() {
+            self.counters.tasks_peak.set(alive);
+        }
+        let traced = self.tracing();
+        let previous = if traced {
+            self.set_cause(WakeCause::Spawn)
+        } else {
+            0
+        };
+        task.schedule();
+        if traced {
+            self.shared.set_cause(previous);
+        }
+    }
 }
 
 /// A reference to a loop, for spawning tasks and making leaves. Cheap to clone; `!Send`.
@@ -93,13 +141,23 @@ std::thread_local! {
 }
 
 impl Handle {
-    pub(crate) fn new(backend: BackendKind) -> Result<Handle, Error> {
+    pub(crate) fn new(
+        backend: BackendKind,
+        trace: Option<Box<dyn TraceSink>>,
+        virtual_clock: bool,
+    ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
         let notifier_fd = notifier.fd();
         let reactor = Reactor::new(crate::sys::backend::Backend::new(backend)?, notifier_fd)?;
+        let tracing = trace.is_some();
+        let shared = Arc::new(Shared::new(notifier, tracing));
+        if tracing {
+            // A loop is `!Send`: the thread that builds it is the one that runs it.
+            shared.set_loop_thread();
+        }
         Ok(Handle {
             core: Rc::new(Core {
-                shared: Arc::new(Shared::new(notifier)),
+                shared,
                 reactor: RefCell::new(reactor),
                 timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
@@ -113,6 +171,10 @@ impl Handle {
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
                 counters: Counters::default(),
+                trace: trace.map(|sink| Box::new(Tracer::new(sink))),
+                clock: LoopClock::new(virtual_clock),
+                main_polled_at: Cell::new(0),
+                idle_return: Cell::new(false),
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
             }),
@@ -193,21 +255,7 @@ impl Handle {
         let id = core.next_id.get();
         core.next_id.set(id + 1);
         let task = TaskRef::new(future, core.shared.clone(), id);
-        task.local().name = name;
-        if core.closed.get() {
-            task.cancel();
-            task.set_complete();
-            return JoinHandle::new(task);
-        }
-        let alive = {
-            let mut tasks = core.tasks.borrow_mut();
-            task.local().slot = tasks.insert(task.clone());
-            tasks.len() as u64
-        };
-        if alive > core.counters.tasks_peak.get() {
-            core.counters.tasks_peak.set(alive);
-        }
-        task.schedule();
+        core.start(&task, name);
         JoinHandle::new(task)
     }
 
@@ -236,17 +284,70 @@ impl Handle {
         self.core.stop.set(true);
     }
 
-    /// The loop clock now.
+    /// The loop clock now: `CLOCK_MONOTONIC`, or with
+    /// [`Builder::virtual_clock`](crate::Builder::virtual_clock) the virtual time that
+    /// every `Sleep` of this loop follows.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let a = h.now();
+    /// assert!(h.now() >= a);
+    /// ```
     pub fn now(&self) -> Instant {
-        Instant(clock::monotonic_nanos())
+        Instant(self.core.clock_now())
+    }
+
+    /// Keeps a virtual clock from jumping ahead until the returned guard is dropped (see
+    /// [`ClockHold`]); no effect on a real clock. Hold one while another thread may wake a
+    /// task of this loop.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().virtual_clock().build().unwrap();
+    /// let hold = lp.handle().hold_virtual_clock();
+    /// drop(hold);
+    /// ```
+    pub fn hold_virtual_clock(&self) -> ClockHold {
+        self.core.clock.hold(&self.core.shared)
+    }
+
+    /// A report of every pending task: what it waits on (an fd and direction, a timer, or
+    /// nothing the loop knows) and for how long. `Display` gives one line per task.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::Loop;
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let _napper = h.spawn_named("napper", { let h = h.clone(); async move {
+    ///     h.sleep(Duration::from_secs(60)).await
+    /// }});
+    /// lp.block_on(readyloop::yield_now());
+    /// let report = h.pending_report().to_string();
+    /// assert!(report.contains("task 1 (napper) waiting on timer due in 59.9"), "{report}");
+    /// ```
+    pub fn pending_report(&self) -> Report {
+        self.core.report(None, false)
     }
 
     /// Which backend this loop waits with.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().backend(readyloop::BackendKind::Epoll).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), readyloop::BackendKind::Epoll);
+    /// ```
     pub fn backend(&self) -> BackendKind {
         self.core.reactor.borrow().backend.kind()
     }
 
     /// A snapshot of the loop's counters.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// lp.block_on(readyloop::yield_now());
+    /// let s = lp.handle().stats();
+    /// assert!(s.turns >= 1 && s.fds_registered == 1);
+    /// ```
     pub fn stats(&self) -> Stats {
         let c = &self.core.counters;
         let reactor = self.core.reactor.borrow();
@@ -264,11 +365,19 @@ impl Handle {
             tasks_alive: self.core.tasks.borrow().len() as u64,
             tasks_peak: c.tasks_peak.get(),
             fds_registered: reactor.registered_fds() as u64,
+            fd_waiters: reactor.waiter_count() as u64,
             timers_armed: self.core.timers.borrow().len() as u64,
+            clock_jumps: c.clock_jumps.get(),
+            time_skipped: Duration::from_nanos(self.core.clock.skipped()),
         }
     }
 
     /// Number of (task, fd, interest) waits currently registered.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// assert_eq!(lp.handle().fd_waiters(), 0);
+    /// ```
     pub fn fd_waiters(&self) -> usize {
         self.core.reactor.borrow().waiter_count()
     }
@@ -372,7 +481,9 @@ impl Handle {
         self.core
             .reactor
             .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)
+            .wait(fd, interest, token, cx.waker(), now)?;
+        self.core.note_wait(|| Wait::Fd { fd, interest });
+        Ok(())
     }
 
     /// Withdraws a registered wait (leaves call this on drop).
@@ -384,9 +495,18 @@ impl Handle {
         }
     }
 
+    #[inline]
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
         let now = self.core.now.get();
+        self.note_timer(deadline);
         self.core.timers.borrow_mut().insert(deadline, waker, now)
+    }
+
+    fn note_timer(&self, deadline: u64) {
+        self.core.note_wait(|| Wait::Timer {
+            deadline: Instant(deadline),
+            due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
+        });
     }
 
     pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
@@ -394,7 +514,10 @@ impl Handle {
     }
 
     pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        self.core.timers.borrow_mut().update_waker(key, waker);
+        let deadline = self.core.timers.borrow_mut().update_waker(key, waker);
+        if let Some(deadline) = deadline {
+            self.note_timer(deadline);
+        }
     }
 
     pub(crate) fn timer_cancel(&self, key: TimerKey) {

@@ -10,6 +10,7 @@ pub(crate) mod net;
 pub(crate) mod notifier;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;
+pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;
 

@@ -17,7 +17,7 @@ use core::future::Future;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// The first field of every task allocation; `repr(C)` so a pointer to the allocation is a
@@ -36,6 +36,9 @@ pub(crate) struct Header {
     vtable: &'static TaskVTable,
     /// The task's number, unique within its loop, for traces and reports.
     pub(crate) id: u64,
+    /// While tracing: the encoded cause of the wake that last scheduled the task (written
+    /// by `Shared::push`).
+    pub(crate) woken_by: AtomicU64,
     /// Touched only on the loop's thread.
     local: UnsafeCell<Local>,
 }
@@ -52,11 +55,14 @@ pub(crate) struct Local {
     pub(crate) slot: usize,
     /// How many times the future was polled.
     pub(crate) polls: u64,
+    /// When it was last polled (loop clock, ns), for stuck-task reports.
+    pub(crate) polled_at: u64,
 }
 
 struct TaskVTable {
-    /// Polls the future; on completion stores the output and returns Ready.
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    /// Polls the future; on completion stores the output and returns Ready (true if the
+    /// future panicked).
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<bool>,
     /// Drops the future and stores `Cancelled` as the output.
     cancel: unsafe fn(NonNull<Header>),
     /// Moves the output into `*out` (a `Poll<Result<T, JoinError>>`).
@@ -108,12 +114,14 @@ impl TaskRef {
                 shared,
                 vtable: &VTableFor::<F>::VTABLE,
                 id,
+                woken_by: AtomicU64::new(0),
                 local: UnsafeCell::new(Local {
                     join_waker: None,
                     join_alive: true,
                     name: None,
                     slot: usize::MAX,
                     polls: 0,
+                    polled_at: 0,
                 }),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -176,8 +184,13 @@ impl TaskRef {
         self.header().state.fetch_and(!SCHEDULED, AcqRel)
     }
 
-    /// Polls the future with this task's waker.
-    pub(crate) fn poll(&self) -> Poll<()> {
+    /// While tracing: the encoded cause of the wake that last scheduled the task.
+    pub(crate) fn woken_by(&self) -> u64 {
+        self.header().woken_by.load(Relaxed)
+    }
+
+    /// Polls the future with this task's waker; `Ready(true)` means it panicked.
+    pub(crate) fn poll(&self) -> Poll<bool> {
         let waker = ManuallyDrop::new(
             // SAFETY: the vtable's functions expect a header pointer with a counted
             // reference per Waker; this one is borrowed (ManuallyDrop) while `self` holds one.
@@ -236,7 +249,6 @@ impl core::fmt::Debug for TaskRef {
     }
 }
 
-#[allow(dead_code)]
 /// The task id behind a waker, if the waker is one of readyloop's task wakers.
 pub(crate) fn task_id_of(waker: &Waker) -> Option<u64> {
     if core::ptr::eq(waker.vtable(), &WAKER) {
@@ -314,11 +326,11 @@ fn stage<F: Future>(ptr: NonNull<Header>) -> *mut Stage<F> {
     unsafe { (*cell).stage.get() }
 }
 
-unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bool> {
     // SAFETY: loop thread only; no other borrow of the stage is live during a poll.
     let stage = unsafe { &mut *stage::<F>(ptr) };
     let Stage::Running(future) = stage else {
-        return Poll::Ready(());
+        return Poll::Ready(false);
     };
     // SAFETY: the future lives in a heap cell that is never moved until it is dropped.
     let future = unsafe { Pin::new_unchecked(future) };
@@ -327,8 +339,9 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
         Ok(Poll::Ready(output)) => Ok(output),
         Err(error) => Err(error),
     };
+    let panicked = result.is_err();
     *stage = Stage::Finished(result);
-    Poll::Ready(())
+    Poll::Ready(panicked)
 }
 
 #[cfg(feature = "std")]

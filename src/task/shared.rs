@@ -15,7 +15,7 @@ use crate::sys::notifier::Notifier;
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering::*};
 
 /// The loop's cross-thread wake queue, its notifier, and the main future's wake flag.
 #[derive(Debug)]
@@ -32,6 +32,16 @@ pub(crate) struct Shared {
     pub(crate) notifications: AtomicU64,
     /// Makes a blocked wait return.
     pub(crate) notifier: Notifier,
+    /// Tracing is on: wakes record their cause (set when the loop is built, never changed).
+    tracing: bool,
+    /// While tracing: the cause a wake on the loop's own thread records now (an encoded
+    /// `trace::WakeCause`, set by the loop around each task poll, callback and dispatch).
+    cause: AtomicU64,
+    /// While tracing: the thread id of the loop's thread (a wake from any other thread is a
+    /// cross-thread wake).
+    loop_thread: AtomicI32,
+    /// While tracing: the cause recorded by the wake that set `main_woken`.
+    main_cause: AtomicU64,
 }
 
 /// The marker stored in `head` after the loop is dropped: pushes fail from then on.
@@ -40,7 +50,7 @@ fn closed() -> *mut Header {
 }
 
 impl Shared {
-    pub(crate) fn new(notifier: Notifier) -> Self {
+    pub(crate) fn new(notifier: Notifier, tracing: bool) -> Self {
         Shared {
             head: AtomicPtr::new(ptr::null_mut()),
             parked: AtomicBool::new(false),
@@ -48,6 +58,10 @@ impl Shared {
             main_woken: AtomicBool::new(true),
             notifications: AtomicU64::new(0),
             notifier,
+            tracing,
+            cause: AtomicU64::new(0),
+            loop_thread: AtomicI32::new(0),
+            main_cause: AtomicU64::new(0),
         }
     }
 
@@ -55,6 +69,9 @@ impl Shared {
     pub(crate) fn push(&self, task: NonNull<Header>) -> bool {
         // SAFETY: the caller owns a reference to `task`, so its header is alive.
         let header = unsafe { task.as_ref() };
+        if self.tracing {
+            self.record_cause(header);
+        }
         let mut head = self.head.load(Acquire);
         loop {
             if head == closed() {
@@ -74,6 +91,7 @@ impl Shared {
     }
 
     /// Takes every pushed task, oldest first, calling `f` with the reference each carried.
+    #[inline(always)]
     pub(crate) fn take_all(&self, mut f: impl FnMut(NonNull<Header>)) {
         if self.head.load(Relaxed).is_null() {
             return;
@@ -131,7 +149,8 @@ impl Shared {
         self.notifier.drain();
     }
 
-    fn notify_if_parked(&self) {
+    /// Writes the notifier if the loop is blocked in a wait (any thread).
+    pub(crate) fn notify_if_parked(&self) {
         if self.parked.load(SeqCst) && !self.notified.swap(true, AcqRel) {
             self.notifications.fetch_add(1, Relaxed);
             self.notifier.notify();
@@ -156,8 +175,49 @@ impl Shared {
 
     /// Sets the main future's wake flag (block_on sets it before its first poll).
     pub(crate) fn wake_main(&self) {
+        if self.tracing && !self.main_woken.load(Relaxed) {
+            self.main_cause.store(self.wake_cause(), Relaxed);
+        }
         self.main_woken.store(true, SeqCst);
         self.notify_if_parked();
+    }
+}
+
+/// Wake causes, recorded only while tracing (see `trace::tracer`).
+impl Shared {
+    /// Records in `header` what is waking its task (out of line: the wake path stays
+    /// small when tracing is off).
+    #[cold]
+    #[inline(never)]
+    fn record_cause(&self, header: &Header) {
+        header.woken_by.store(self.wake_cause(), Relaxed);
+    }
+
+    /// The cause a wake made now, on this thread, records.
+    pub(crate) fn wake_cause(&self) -> u64 {
+        let here = crate::sys::thread::current_id();
+        if here == self.loop_thread.load(Relaxed) {
+            self.cause.load(Relaxed)
+        } else {
+            crate::trace::tracer::ENCODED_CROSS_THREAD
+        }
+    }
+
+    /// Sets the cause that wakes on the loop's thread record from now on; returns the
+    /// previous one.
+    pub(crate) fn set_cause(&self, code: u64) -> u64 {
+        self.cause.swap(code, Relaxed)
+    }
+
+    /// Records the calling thread as the loop's thread.
+    pub(crate) fn set_loop_thread(&self) {
+        let here = crate::sys::thread::current_id();
+        self.loop_thread.store(here, Relaxed);
+    }
+
+    /// The cause recorded by the wake of the main future.
+    pub(crate) fn main_cause(&self) -> u64 {
+        self.main_cause.load(Relaxed)
     }
 }
 

@@ -1,10 +1,23 @@
 //! The wait backends: one small interface, chosen when the loop is built.
 //!
 //! A backend keeps the set of (fd, interest) pairs the reactor asked for and waits on it
-//! with a nanosecond timeout, reporting each ready fd once per wait. It knows nothing of
-//! tasks. poll(2) is the default; every backend behaves the same to the layers above.
+//! with a nanosecond timeout, reporting each ready fd once per wait as poll(2)-style
+//! [`IoEvents`]. It knows nothing of tasks. Three are offered and behave the same to the
+//! layers above:
+//!
+//! - `poll.rs`: poll(2) through `ppoll`, the default;
+//! - `select.rs`: select(2) through `pselect6`, the literal port of Python's `select.select`
+//!   (fds of 1024 and more are refused with [`ErrorKind::FdTooLarge`](crate::ErrorKind));
+//! - `epoll.rs`: epoll(7), registrations kept in the kernel between waits.
+//!
+//! The default a plain `Loop::new()` uses is chosen at build time from the environment
+//! variable `READYLOOP_BACKEND` (`poll`, `select` or `epoll`; see `build.rs`), so the whole
+//! test suite can be rerun against each backend. A fd closed while registered is reported
+//! as `NVAL` by all three (select and epoll find it themselves; see their module docs).
 
+mod epoll;
 mod poll;
+mod select;
 
 use super::{Interest, RawFd, Readiness};
 use crate::error::Error;
@@ -14,27 +27,199 @@ use alloc::vec::Vec;
 ///
 /// ```
 /// use readyloop::{BackendKind, Loop};
-/// let lp = Loop::builder().backend(BackendKind::Poll).build().unwrap();
-/// assert_eq!(lp.handle().backend(), BackendKind::Poll);
+/// let lp = Loop::builder().backend(BackendKind::Epoll).build().unwrap();
+/// assert_eq!(lp.handle().backend(), BackendKind::Epoll);
+/// assert_eq!(BackendKind::Select.name(), "select");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BackendKind {
     /// `poll(2)` through `ppoll` (nanosecond timeouts); the default.
     Poll,
+    /// `select(2)` through `pselect6` (nanosecond timeouts): the articles' `select.select`.
+    /// File descriptors of `FD_SETSIZE` (1024) and above are refused with
+    /// [`ErrorKind::FdTooLarge`](crate::ErrorKind::FdTooLarge), as Python refuses them.
+    Select,
+    /// `epoll(7)`: interest stays registered in the kernel between waits, so a wait costs
+    /// O(ready fds) instead of O(registered fds), plus one `epoll_ctl` to re-arm an fd per
+    /// wait on it. Timeouts keep nanosecond precision (a fractional millisecond is waited in
+    /// `ppoll` on the epoll fd).
+    Epoll,
 }
 
 impl BackendKind {
-    /// The backend a plain `Loop::new()` uses.
+    /// The backend a plain `Loop::new()` uses: poll, unless the crate was built with
+    /// `READYLOOP_BACKEND=select` or `READYLOOP_BACKEND=epoll` in the environment.
+    ///
+    /// ```
+    /// let kind = readyloop::BackendKind::default_kind();
+    /// assert!(["poll", "select", "epoll"].contains(&kind.name()));
+    /// ```
     pub fn default_kind() -> Self {
-        BackendKind::Poll
+        if cfg!(readyloop_backend = "select") {
+            BackendKind::Select
+        } else if cfg!(readyloop_backend = "epoll") {
+            BackendKind::Epoll
+        } else {
+            BackendKind::Poll
+        }
     }
 
-    /// A short lowercase name ("poll").
+    /// A short lowercase name ("poll", "select", "epoll").
+    ///
+    /// ```
+    /// assert_eq!(readyloop::BackendKind::Poll.name(), "poll");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Poll => "poll",
+            BackendKind::Select => "select",
+            BackendKind::Epoll => "epoll",
         }
+    }
+
+    /// Every backend, in the order above (for tests that run on each).
+    ///
+    /// ```
+    /// assert_eq!(readyloop::BackendKind::ALL.len(), 3);
+    /// ```
+    pub const ALL: [BackendKind; 3] = [BackendKind::Poll, BackendKind::Select, BackendKind::Epoll];
+}
+
+impl core::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// poll(2)-style event bits: what a wait was asked for (`events`) or what it reported
+/// (`revents`). Every backend speaks in these bits, so traces read the same whichever one
+/// runs (select's read, write and except sets map to `IN`, `OUT` and `PRI`).
+///
+/// ```
+/// use readyloop::trace::IoEvents;
+/// let ev = IoEvents::IN | IoEvents::HUP;
+/// assert!(ev.contains(IoEvents::IN) && !ev.contains(IoEvents::OUT));
+/// assert_eq!(ev.to_string(), "IN|HUP");
+/// assert_eq!(IoEvents::EMPTY.to_string(), "-");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IoEvents(u16);
+
+impl IoEvents {
+    /// No bits.
+    pub const EMPTY: IoEvents = IoEvents(0);
+    /// Readable (`POLLIN`).
+    pub const IN: IoEvents = IoEvents(0x001);
+    /// Urgent data (`POLLPRI`; select's except set).
+    pub const PRI: IoEvents = IoEvents(0x002);
+    /// Writable (`POLLOUT`).
+    pub const OUT: IoEvents = IoEvents(0x004);
+    /// An error is pending (`POLLERR`).
+    pub const ERR: IoEvents = IoEvents(0x008);
+    /// The peer hung up (`POLLHUP`).
+    pub const HUP: IoEvents = IoEvents(0x010);
+    /// The fd is not open (`POLLNVAL`).
+    pub const NVAL: IoEvents = IoEvents(0x020);
+
+    const NAMES: [(IoEvents, &'static str); 6] = [
+        (IoEvents::IN, "IN"),
+        (IoEvents::PRI, "PRI"),
+        (IoEvents::OUT, "OUT"),
+        (IoEvents::ERR, "ERR"),
+        (IoEvents::HUP, "HUP"),
+        (IoEvents::NVAL, "NVAL"),
+    ];
+
+    /// The raw bits (poll(2)'s values).
+    ///
+    /// ```
+    /// assert_eq!(readyloop::trace::IoEvents::OUT.bits(), 0x004);
+    /// ```
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// Keeps the known bits of `bits`.
+    pub(crate) const fn from_bits_truncate(bits: u16) -> IoEvents {
+        IoEvents(bits & 0x3f)
+    }
+
+    /// True if every bit of `other` is set.
+    ///
+    /// ```
+    /// use readyloop::trace::IoEvents;
+    /// assert!((IoEvents::IN | IoEvents::OUT).contains(IoEvents::OUT));
+    /// ```
+    pub const fn contains(self, other: IoEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True if any bit of `other` is set.
+    ///
+    /// ```
+    /// use readyloop::trace::IoEvents;
+    /// assert!(IoEvents::HUP.intersects(IoEvents::ERR | IoEvents::HUP));
+    /// ```
+    pub const fn intersects(self, other: IoEvents) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// True if no bit is set.
+    ///
+    /// ```
+    /// assert!(readyloop::trace::IoEvents::EMPTY.is_empty());
+    /// ```
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The events asked for an interest set.
+    pub(crate) fn wanted(wanted: Wanted) -> IoEvents {
+        let mut e = IoEvents::EMPTY;
+        if wanted.read {
+            e = e | IoEvents::IN;
+        }
+        if wanted.write {
+            e = e | IoEvents::OUT;
+        }
+        e
+    }
+
+    /// What the reactor does with these bits.
+    pub(crate) fn readiness(self) -> Readiness {
+        Readiness {
+            readable: self.intersects(IoEvents::IN | IoEvents::PRI),
+            writable: self.contains(IoEvents::OUT),
+            error_or_hangup: self.intersects(IoEvents::ERR | IoEvents::HUP),
+            invalid: self.contains(IoEvents::NVAL),
+        }
+    }
+}
+
+impl core::ops::BitOr for IoEvents {
+    type Output = IoEvents;
+    fn bitor(self, rhs: IoEvents) -> IoEvents {
+        IoEvents(self.0 | rhs.0)
+    }
+}
+
+impl core::fmt::Display for IoEvents {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("-");
+        }
+        let mut first = true;
+        for (bit, name) in IoEvents::NAMES {
+            if self.contains(bit) {
+                if !first {
+                    f.write_str("|")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -42,7 +227,7 @@ impl BackendKind {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Event {
     pub(crate) fd: RawFd,
-    pub(crate) readiness: Readiness,
+    pub(crate) revents: IoEvents,
 }
 
 /// The interest currently registered for one fd.
@@ -70,30 +255,53 @@ impl Wanted {
 #[derive(Debug)]
 pub(crate) enum Backend {
     Poll(poll::PollBackend),
+    Select(select::SelectBackend),
+    Epoll(epoll::EpollBackend),
 }
 
 impl Backend {
     pub(crate) fn new(kind: BackendKind) -> Result<Self, Error> {
         match kind {
             BackendKind::Poll => Ok(Backend::Poll(poll::PollBackend::new())),
+            BackendKind::Select => Ok(Backend::Select(select::SelectBackend::new())),
+            BackendKind::Epoll => Ok(Backend::Epoll(epoll::EpollBackend::new()?)),
         }
     }
 
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             Backend::Poll(_) => BackendKind::Poll,
+            Backend::Select(_) => BackendKind::Select,
+            Backend::Epoll(_) => BackendKind::Epoll,
         }
     }
 
-    /// Sets the interest for `fd`; an empty `Wanted` removes it.
+    /// Registers the loop's notifier for reading, for the backend's whole life.
+    pub(crate) fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
+        let read = Wanted {
+            read: true,
+            write: false,
+        };
+        match self {
+            Backend::Poll(b) => b.set(fd, read),
+            Backend::Select(b) => b.set(fd, read),
+            Backend::Epoll(b) => b.add_notifier(fd),
+        }
+    }
+
+    /// Sets the interest for `fd`; an empty `Wanted` removes it (removing never fails).
+    #[inline]
     pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.set(fd, wanted),
+            Backend::Select(b) => b.set(fd, wanted),
+            Backend::Epoll(b) => b.set(fd, wanted),
         }
     }
 
     /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
     /// An interrupted wait (EINTR) returns with no events.
+    #[inline]
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
@@ -101,6 +309,8 @@ impl Backend {
     ) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.wait(timeout_ns, events),
+            Backend::Select(b) => b.wait(timeout_ns, events),
+            Backend::Epoll(b) => b.wait(timeout_ns, events),
         }
     }
 
@@ -108,6 +318,8 @@ impl Backend {
     pub(crate) fn len(&self) -> usize {
         match self {
             Backend::Poll(b) => b.len(),
+            Backend::Select(b) => b.len(),
+            Backend::Epoll(b) => b.len(),
         }
     }
 }
@@ -118,6 +330,14 @@ pub(crate) fn timespec(nanos: u64) -> rustix::event::Timespec {
         tv_sec: (nanos / 1_000_000_000) as i64,
         tv_nsec: (nanos % 1_000_000_000) as _,
     }
+}
+
+/// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select and epoll use it to
+/// find fds closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
+pub(crate) fn is_open(fd: RawFd) -> bool {
+    // SAFETY: the number is only passed to fcntl, which answers EBADF if it is not open.
+    let borrowed = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    rustix::io::fcntl_getfd(borrowed).is_ok()
 }
 
 /// Pauses the thread for a millisecond after a wait failed (ENOMEM and the like), so a

@@ -4,9 +4,9 @@
 //! change of interest edits one entry and a removal is a swap-remove: nothing is rebuilt
 //! per turn. After the wait, the scan stops once the kernel's count of ready fds is reached.
 
-use super::{timespec, Event, Wanted};
+use super::{timespec, Event, IoEvents, Wanted};
 use crate::error::Error;
-use crate::sys::{RawFd, Readiness};
+use crate::sys::RawFd;
 use alloc::vec::Vec;
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::BorrowedFd;
@@ -38,6 +38,21 @@ fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
     // POLLNVAL (never undefined behaviour), and the reactor then drops the entry.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
+}
+
+/// poll(2)'s own bits, as readyloop's `IoEvents`.
+fn revents_of(flags: PollFlags) -> IoEvents {
+    const MAP: [(PollFlags, IoEvents); 6] = [
+        (PollFlags::IN, IoEvents::IN),
+        (PollFlags::PRI, IoEvents::PRI),
+        (PollFlags::OUT, IoEvents::OUT),
+        (PollFlags::ERR, IoEvents::ERR),
+        (PollFlags::HUP, IoEvents::HUP),
+        (PollFlags::NVAL, IoEvents::NVAL),
+    ];
+    MAP.iter()
+        .filter(|(p, _)| flags.contains(*p))
+        .fold(IoEvents::EMPTY, |acc, (_, e)| acc | *e)
 }
 
 impl PollBackend {
@@ -100,12 +115,7 @@ impl PollBackend {
             ready -= 1;
             events.push(Event {
                 fd: rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(pfd)),
-                readiness: Readiness {
-                    readable: revents.intersects(PollFlags::IN | PollFlags::PRI),
-                    writable: revents.contains(PollFlags::OUT),
-                    error_or_hangup: revents.intersects(PollFlags::ERR | PollFlags::HUP),
-                    invalid: revents.contains(PollFlags::NVAL),
-                },
+                revents: revents_of(revents),
             });
         }
         Ok(())

@@ -1,0 +1,233 @@
+//! One turn of the loop, as seed 002's `run()` does it.
+//!
+//! ```text
+//! run the call_soon callbacks queued before this turn
+//! take the tasks woken since the last turn (from this thread or others)
+//! run them (a bounded batch, so a task that wakes itself cannot starve I/O)
+//! timeout = 0 if work is ready, else the nearest deadline, else forever
+//! one wait in the backend (poll / select / epoll)
+//! wake the tasks whose fds are ready, then the sleepers whose deadline passed
+//! ```
+//!
+//! A turn is run by a [`Turn`], which is the loop's `Core` plus one compile-time fact:
+//! whether tracing is on. `Core::turn` picks the traced or the plain instance once per
+//! turn; in the plain one every trace hook (see `hooks.rs`) is `if false`, so tracing off
+//! costs that single branch. A turn never calls a waker while it holds a borrow of the
+//! loop's tables, never blocks when work is ready, and allocates nothing once its buffers
+//! have grown.
+
+use super::{Core, BUDGET};
+use crate::stats::bump;
+use crate::sys::clock;
+use crate::task::TaskRef;
+use crate::trace::{TraceEvent, WakeCause};
+use core::ops::Deref;
+
+/// How many tasks one turn polls before it looks at I/O and timers again.
+const BATCH: usize = 256;
+
+/// The loop's core, running a turn with tracing on (`TRACED`) or off.
+pub(crate) struct Turn<'a, const TRACED: bool>(pub(crate) &'a Core);
+
+impl<const TRACED: bool> Deref for Turn<'_, TRACED> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        self.0
+    }
+}
+
+impl Core {
+    /// One turn of the loop.
+    pub(crate) fn turn(&self) {
+        if self.trace.is_some() {
+            Turn::<true>(self).run();
+        } else {
+            Turn::<false>(self).run();
+        }
+    }
+}
+
+impl<const TRACED: bool> Turn<'_, TRACED> {
+    fn run(&self) {
+        self.begin_turn();
+        self.run_callbacks();
+        self.take_woken();
+        self.run_ready();
+        let timeout = self.timeout();
+        self.wait(timeout);
+        self.wake_ready_fds();
+        self.fire_timers();
+    }
+
+    /// Counts the turn (and traces its start).
+    fn begin_turn(&self) {
+        bump(&self.counters.turns, 1);
+        self.trace(|| TraceEvent::TurnStart {
+            turn: self.counters.turns.get(),
+        });
+    }
+
+    /// Runs the callbacks queued before this turn began (later ones wait a turn).
+    fn run_callbacks(&self) {
+        let queued = self.callbacks.borrow().len();
+        for _ in 0..queued {
+            let Some(callback) = self.callbacks.borrow_mut().pop_front() else {
+                break;
+            };
+            bump(&self.counters.callbacks, 1);
+            self.trace(|| TraceEvent::Callback);
+            self.waking_as(WakeCause::CallSoon, callback);
+        }
+    }
+
+    /// Moves the tasks woken since the last turn onto the run queue, in wake order.
+    fn take_woken(&self) {
+        let mut run_queue = self.run_queue.borrow_mut();
+        self.shared.take_all(|task| {
+            // SAFETY: each queued task carries the reference its wake counted.
+            let task = unsafe { TaskRef::from_raw(task) };
+            self.trace_woken(&task);
+            run_queue.push_back(task);
+        });
+    }
+
+    /// Polls up to BATCH ready tasks.
+    fn run_ready(&self) {
+        for _ in 0..BATCH {
+            let Some(task) = self.run_queue.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_task(task);
+        }
+    }
+
+    fn run_task(&self, task: TaskRef) {
+        let state = task.unschedule();
+        if state & crate::task::state::COMPLETE != 0 {
+            return;
+        }
+        if state & crate::task::state::ABORT != 0 {
+            self.waking_as(WakeCause::Task(task.id()), || {
+                task.cancel();
+                self.complete(&task);
+            });
+            self.trace(|| TraceEvent::Aborted { task: task.id() });
+            return;
+        }
+        bump(&self.counters.task_polls, 1);
+        self.budget.set(BUDGET);
+        task.local().polled_at = self.now.get();
+        self.begin_poll(task.id());
+        let result = task.poll();
+        if result.is_ready() {
+            self.complete(&task);
+        }
+        self.end_poll(task.id(), result);
+    }
+
+    /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.
+    fn complete(&self, task: &TaskRef) {
+        task.set_complete();
+        let local = task.local();
+        let join_waker = local.join_waker.take();
+        let slot = local.slot;
+        if !local.join_alive {
+            task.drop_stage();
+        }
+        let registry_ref = self.tasks.borrow_mut().remove(slot);
+        drop(registry_ref);
+        if let Some(w) = join_waker {
+            w.wake();
+        }
+    }
+
+    /// Zero if anything is ready to run; else until the nearest deadline; else forever.
+    /// With a virtual clock whose rule allows it (see `loop_clock.rs`), the clock jumps to
+    /// the nearest deadline instead and the wait only looks.
+    fn timeout(&self) -> Option<u64> {
+        let ready = !self.run_queue.borrow().is_empty()
+            || !self.callbacks.borrow().is_empty()
+            || self.shared.has_woken()
+            || self.shared.main_woken();
+        if ready {
+            return Some(0);
+        }
+        let deadline = self.timers.borrow_mut().next_deadline()?;
+        if deadline == u64::MAX {
+            return None;
+        }
+        let now = self.clock_now();
+        if deadline > now && self.may_skip_time() {
+            self.skip_time(now, deadline);
+            return Some(0);
+        }
+        Some(deadline.saturating_sub(now))
+    }
+
+    /// One wait in the backend. Wakes from other threads that raced with the decision to
+    /// block are caught by `park` (see `task/shared.rs`).
+    fn wait(&self, timeout: Option<u64>) {
+        let timeout = if timeout != Some(0) && self.shared.park() {
+            Some(0)
+        } else {
+            timeout
+        };
+        self.trace_wait(timeout);
+        let before = clock::monotonic_nanos();
+        let result = self.reactor.borrow_mut().poll(timeout);
+        self.shared.unpark();
+        let after = clock::monotonic_nanos();
+        self.now.set(self.clock.at(after));
+        bump(&self.counters.polls, 1);
+        bump(&self.counters.blocked_ns, after - before);
+        let ready = *result.as_ref().unwrap_or(&0);
+        if ready == 0 && timeout != Some(0) {
+            self.idle_return.set(true);
+        }
+        self.trace_waited(after - before, ready, result.is_err());
+        if result.is_err() {
+            // poll(2) fails only on EFAULT/EINVAL/ENOMEM: a bug or exhaustion, not input.
+            // Back off instead of spinning, and keep serving.
+            crate::sys::backend::backoff();
+        }
+    }
+
+    /// Calls the wakers of the tasks whose fds the wait reported ready.
+    fn wake_ready_fds(&self) {
+        let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+        let notified = {
+            let mut reactor = self.reactor.borrow_mut();
+            let nothing = reactor.events.is_empty();
+            if nothing {
+                false
+            } else {
+                reactor.dispatch(&mut wake, |event, woken| self.trace_ready(event, woken))
+            }
+        };
+        if notified {
+            bump(&self.counters.wakeups_remote, 1);
+            self.shared.drain_notifier();
+            self.trace(|| TraceEvent::Notified);
+        }
+        bump(&self.counters.wakeups_fd, wake.len() as u64);
+        self.call_wakers(wake);
+    }
+
+    /// Wakes the sleepers whose deadline has passed, nearest first.
+    fn fire_timers(&self) {
+        let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+        let now = self.now.get();
+        let fired = self
+            .timers
+            .borrow_mut()
+            .fire(now, &mut wake, |deadline| self.trace_timer(deadline, now));
+        bump(&self.counters.wakeups_timer, fired as u64);
+        if self.idle_return.get() {
+            self.idle_return.set(false);
+            if fired == 0 {
+                bump(&self.counters.spurious, 1);
+            }
+        }
+        self.call_wakers(wake);
+    }
+}

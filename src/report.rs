@@ -1,0 +1,390 @@
+//! Stuck-task reports: every pending task, what it waits on, and for how long.
+//!
+//! A report is a snapshot built from the loop's own tables: the reactor's waiters and the
+//! timer heap name the task behind each waker (the loop recognises its own wakers), and the
+//! task registry gives names and the time of each task's last poll. A task that is pending
+//! but filed nothing with the loop waits on something only its code knows (a channel, a
+//! `JoinHandle`, another thread); the report says so rather than guessing.
+//!
+//! [`Stuck`] is what [`Loop::block_on_timeout`](crate::Loop::block_on_timeout) returns when
+//! its deadline passes: the report, ready to fail a test with. Building a report allocates;
+//! nothing here runs unless asked, and it never changes the loop's state or calls a waker.
+
+use crate::executor::Core;
+use crate::sys::{Interest, RawFd};
+use crate::task::task_id_of;
+use crate::time::Instant;
+use crate::timers::TimerKey;
+use crate::trace::format::TaskLabel;
+use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+use core::task::Waker;
+use core::time::Duration;
+
+/// One thing a pending task waits on, with how long it has waited.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{Interest, Loop, WaitReport};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let (r, _w) = std::io::pipe().unwrap();
+/// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
+///     let mut buf = [0u8; 1];
+///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+/// }});
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let task = report.task(1).unwrap();
+/// assert!(matches!(task.waits[0], WaitReport::Fd { interest: Interest::Readable, .. }));
+/// assert!(task.waits[0].to_string().starts_with("READABLE on fd "));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitReport {
+    /// Waiting until `fd` is ready for `interest`.
+    Fd {
+        /// The fd.
+        fd: RawFd,
+        /// Reading or writing.
+        interest: Interest,
+        /// How long it has waited so far.
+        waited: Duration,
+    },
+    /// Waiting for a timer.
+    Timer {
+        /// When it fires.
+        deadline: Instant,
+        /// How long until then (zero if it is due).
+        due_in: Duration,
+        /// How long it has waited so far.
+        waited: Duration,
+    },
+}
+
+/// One pending task in a [`Report`].
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{Interest, Loop, WaitReport};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let (r, _w) = std::io::pipe().unwrap();
+/// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
+///     let mut buf = [0u8; 1];
+///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+/// }});
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let task = &report.tasks()[0];
+/// assert_eq!((task.id, task.name.as_deref(), task.ready), (1, Some("reader"), false));
+/// assert!(task.to_string().starts_with("task 1 (reader) waiting READABLE on fd "));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskReport {
+    /// The task's id (as [`JoinHandle::id`](crate::JoinHandle::id)); 0 is the `block_on`
+    /// future.
+    pub id: u64,
+    /// The name given with [`Handle::spawn_named`](crate::Handle::spawn_named).
+    pub name: Option<Cow<'static, str>>,
+    /// Woken and queued to run (not waiting).
+    pub ready: bool,
+    /// The fds and timers it waits on; empty if it waits on nothing the loop knows.
+    pub waits: Vec<WaitReport>,
+    /// Time since the loop last polled it.
+    pub since_poll: Duration,
+}
+
+/// Every pending task of a loop, and what it waits on
+/// ([`Handle::pending_report`](crate::Handle::pending_report)).
+///
+/// `Display` gives one line per task, such as
+/// `task 7 (handler) waiting READABLE on fd 12 for 2.031 s` or
+/// `task 3 waiting on timer due in 1.500 s`.
+///
+/// ```
+/// let lp = readyloop::Loop::new().unwrap();
+/// let report = lp.handle().pending_report();
+/// assert!(report.tasks().is_empty());
+/// assert_eq!(report.to_string(), "no pending tasks\n");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    tasks: Vec<TaskReport>,
+    foreign: Vec<WaitReport>,
+}
+
+impl Report {
+    /// The pending tasks, by id (the `block_on` future first, when it is included).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let _t = lp.handle().spawn(core::future::pending::<()>());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert_eq!(lp.handle().pending_report().tasks().len(), 1);
+    /// ```
+    pub fn tasks(&self) -> &[TaskReport] {
+        &self.tasks
+    }
+
+    /// Waits registered with a waker that is not a readyloop task's (a combinator's own
+    /// waker, such as one from `FuturesUnordered`), so no task can be named for them.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// assert!(lp.handle().pending_report().foreign_waits().is_empty());
+    /// ```
+    pub fn foreign_waits(&self) -> &[WaitReport] {
+        &self.foreign
+    }
+
+    /// The task with this id, if it is pending.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let t = lp.handle().spawn(core::future::pending::<()>());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert!(lp.handle().pending_report().task(t.id()).is_some());
+    /// ```
+    pub fn task(&self, id: u64) -> Option<&TaskReport> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+}
+
+/// Seconds with milliseconds: `2.031 s`.
+struct Millis(Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03} s", self.0.as_secs(), self.0.subsec_millis())
+    }
+}
+
+impl fmt::Display for WaitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            WaitReport::Fd {
+                fd,
+                interest,
+                waited,
+            } => write!(f, "{} on fd {fd} for {}", interest.name(), Millis(waited)),
+            WaitReport::Timer { due_in, .. } => write!(f, "on timer due in {}", Millis(due_in)),
+        }
+    }
+}
+
+impl fmt::Display for TaskReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = TaskLabel(self.id, self.name.as_deref());
+        if self.id == 0 {
+            f.write_str("block_on future")?;
+        } else {
+            write!(f, "{label}")?;
+        }
+        if self.ready {
+            return f.write_str(" ready to run (woken, not yet polled)");
+        }
+        if self.waits.is_empty() {
+            return write!(
+                f,
+                " waiting on nothing the loop knows for {} (its waker is held elsewhere: \
+                 a channel, a JoinHandle, another thread)",
+                Millis(self.since_poll)
+            );
+        }
+        f.write_str(" waiting ")?;
+        for (i, w) in self.waits.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" and ")?;
+            }
+            write!(f, "{w}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.tasks.is_empty() && self.foreign.is_empty() {
+            return f.write_str("no pending tasks\n");
+        }
+        for t in &self.tasks {
+            writeln!(f, "{t}")?;
+        }
+        for w in &self.foreign {
+            writeln!(f, "a waker that is not a readyloop task's waiting {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The error of [`Loop::block_on_timeout`](crate::Loop::block_on_timeout): the future was
+/// not done when the deadline passed. Carries the [`Report`] of what was pending then;
+/// `Display` and `Debug` both print it, so `.unwrap()` in a test shows what was stuck.
+///
+/// ```
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let never = core::future::pending::<()>();
+/// let stuck = lp.block_on_timeout(Duration::from_millis(10), never).unwrap_err();
+/// assert_eq!(stuck.timeout(), Duration::from_millis(10));
+/// assert!(stuck.report().task(0).is_some());
+/// assert!(stuck.to_string().contains("block_on future waiting on nothing the loop knows"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stuck {
+    timeout: Duration,
+    report: Report,
+}
+
+impl Stuck {
+    pub(crate) fn new(timeout: Duration, report: Report) -> Self {
+        Stuck { timeout, report }
+    }
+
+    /// The timeout that passed.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// assert_eq!(stuck.timeout(), d);
+    /// ```
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// What was pending when it passed.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// assert_eq!(stuck.report().tasks()[0].id, 0);
+    /// ```
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The report, owned.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let d = core::time::Duration::from_millis(1);
+    /// let stuck = lp.block_on_timeout(d, core::future::pending::<()>()).unwrap_err();
+    /// let report = stuck.into_report();
+    /// assert!(report.to_string().starts_with("block_on future waiting on nothing"));
+    /// ```
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+}
+
+impl fmt::Display for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "block_on_timeout: not done after {}; pending then:",
+            Millis(self.timeout)
+        )?;
+        write!(f, "{}", self.report)
+    }
+}
+
+impl fmt::Debug for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl core::error::Error for Stuck {}
+
+impl Core {
+    /// Builds the report of every pending task; `skip` is a timer not to list (the
+    /// deadline of `block_on_timeout`), `with_main` lists the `block_on` future even if it
+    /// files no wait.
+    pub(crate) fn report(&self, skip: Option<TimerKey>, with_main: bool) -> Report {
+        let now = self.clock_now();
+        let since = |t: u64| Duration::from_nanos(now.saturating_sub(t));
+        let mut tasks: BTreeMap<u64, TaskReport> = BTreeMap::new();
+        for (_, task) in self.tasks.borrow().iter() {
+            let local = task.local();
+            tasks.insert(
+                task.id(),
+                TaskReport {
+                    id: task.id(),
+                    name: local.name.clone(),
+                    ready: task.state() & crate::task::state::SCHEDULED != 0,
+                    waits: Vec::new(),
+                    since_poll: since(local.polled_at),
+                },
+            );
+        }
+        let main_waker_data = alloc::sync::Arc::as_ptr(&self.shared) as *const ();
+        let main = |tasks: &mut BTreeMap<u64, TaskReport>| -> TaskReport {
+            let mut t = tasks.remove(&0).unwrap_or(TaskReport {
+                id: 0,
+                name: None,
+                ready: false,
+                waits: Vec::new(),
+                since_poll: since(self.main_polled_at.get()),
+            });
+            t.ready = false;
+            t
+        };
+        if with_main {
+            let t = main(&mut tasks);
+            tasks.insert(0, t);
+        }
+        let mut foreign = Vec::new();
+        let mut file = |waker: &Waker, wait: WaitReport| {
+            let id = if waker.data() == main_waker_data {
+                Some(0)
+            } else {
+                task_id_of(waker)
+            };
+            match id {
+                Some(0) if !tasks.contains_key(&0) => {
+                    let mut t = main(&mut tasks);
+                    t.waits.push(wait);
+                    tasks.insert(0, t);
+                }
+                Some(id) => match tasks.get_mut(&id) {
+                    Some(t) => t.waits.push(wait),
+                    None => foreign.push(wait),
+                },
+                None => foreign.push(wait),
+            }
+        };
+        self.reactor
+            .borrow()
+            .for_each_waiter(&mut |fd, interest, waiter| {
+                let wait = WaitReport::Fd {
+                    fd,
+                    interest,
+                    waited: since(waiter.since),
+                };
+                file(&waiter.waker, wait);
+            });
+        self.timers
+            .borrow()
+            .for_each(&mut |key, deadline, armed_at, waker| {
+                if Some(key) == skip {
+                    return;
+                }
+                let wait = WaitReport::Timer {
+                    deadline: Instant(deadline),
+                    due_in: Duration::from_nanos(deadline.saturating_sub(now)),
+                    waited: since(armed_at),
+                };
+                file(waker, wait);
+            });
+        Report {
+            tasks: tasks.into_values().collect(),
+            foreign,
+        }
+    }
+}

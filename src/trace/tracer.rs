@@ -1,0 +1,118 @@
+//! The loop's side of tracing: the sink, scratch buffers for events that carry slices, and
+//! the compact encoding of a [`WakeCause`] that a waker stores in its task's header.
+//!
+//! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
+//! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
+
+use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
+use crate::sys::RawFd;
+use crate::time::Instant;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+/// The tracer of one loop.
+pub(crate) struct Tracer {
+    /// Where events go. Borrowed for each event; an event the sink causes itself is dropped.
+    sink: RefCell<Box<dyn TraceSink>>,
+    /// What the task being polled filed with the loop during this poll.
+    pub(crate) waits: RefCell<Vec<Wait>>,
+    /// The cause of each waker in the loop's wake buffer, in the same order.
+    pub(crate) causes: RefCell<Vec<u64>>,
+    /// The fd set of the coming wait.
+    pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
+}
+
+impl core::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tracer").finish_non_exhaustive()
+    }
+}
+
+impl Tracer {
+    pub(crate) fn new(sink: Box<dyn TraceSink>) -> Self {
+        Tracer {
+            sink: RefCell::new(sink),
+            waits: RefCell::new(Vec::new()),
+            causes: RefCell::new(Vec::new()),
+            fds: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Hands one event to the sink (dropped if the sink is busy: it caused this event).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
+        if let Ok(mut sink) = self.sink.try_borrow_mut() {
+            sink.record(at, event);
+        }
+    }
+}
+
+const KIND_SHIFT: u32 = 56;
+const PAYLOAD: u64 = (1 << KIND_SHIFT) - 1;
+const OTHER: u64 = 0;
+const FD: u64 = 1;
+const TIMER: u64 = 2;
+const CROSS_THREAD: u64 = 3;
+const CALL_SOON: u64 = 4;
+const TASK: u64 = 5;
+const SPAWN: u64 = 6;
+
+/// Packs a cause into a `u64` (kind in the top byte) so a waker can store it atomically.
+pub(crate) fn encode(cause: WakeCause) -> u64 {
+    let (kind, payload) = match cause {
+        WakeCause::Other => (OTHER, 0),
+        WakeCause::Fd { fd, revents } => (FD, (fd as u32 as u64) << 16 | revents.bits() as u64),
+        WakeCause::Timer => (TIMER, 0),
+        WakeCause::CrossThread => (CROSS_THREAD, 0),
+        WakeCause::CallSoon => (CALL_SOON, 0),
+        WakeCause::Task(id) => (TASK, id & PAYLOAD),
+        WakeCause::Spawn => (SPAWN, 0),
+    };
+    kind << KIND_SHIFT | payload
+}
+
+/// The code a wake from another thread records.
+pub(crate) const ENCODED_CROSS_THREAD: u64 = CROSS_THREAD << KIND_SHIFT;
+
+/// Unpacks [`encode`].
+pub(crate) fn decode(code: u64) -> WakeCause {
+    let payload = code & PAYLOAD;
+    match code >> KIND_SHIFT {
+        FD => WakeCause::Fd {
+            fd: (payload >> 16) as u32 as RawFd,
+            revents: IoEvents::from_bits_truncate(payload as u16),
+        },
+        TIMER => WakeCause::Timer,
+        CROSS_THREAD => WakeCause::CrossThread,
+        CALL_SOON => WakeCause::CallSoon,
+        TASK => WakeCause::Task(payload),
+        SPAWN => WakeCause::Spawn,
+        _ => WakeCause::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_round_trip() {
+        for cause in [
+            WakeCause::Other,
+            WakeCause::Fd {
+                fd: 1023,
+                revents: IoEvents::IN | IoEvents::HUP,
+            },
+            WakeCause::Timer,
+            WakeCause::CrossThread,
+            WakeCause::CallSoon,
+            WakeCause::Task(0),
+            WakeCause::Task(123_456_789),
+            WakeCause::Spawn,
+        ] {
+            assert_eq!(decode(encode(cause)), cause);
+        }
+    }
+}
