@@ -33,6 +33,11 @@
 #             are 20 ms after arming starts; model.rs checks the same order without that),
 #             the_wait_is_as_long_as_the_nearest_deadline_with_nanosecond_timeouts
 #   wait:     all_completed_like_seed_003
+#   virtual_clock: an_hour_of_timeouts_in_milliseconds_with_a_real_socket, one_virtual_hour,
+#             block_on_timeout_in_virtual_time (a virtual hour must take under 1 s of real
+#             time; the report's "due in" is read to the millisecond)
+#   trace:    virtual_clock_jumps_are_traced (the jump is the deadline minus the real time
+#             spent before it, which valgrind stretches)
 # Skipped as too slow for the budget (the same code runs in their smaller siblings):
 #   tcp/unix: transfer_64mib_v4, transfer_64mib_v6, transfer_64mib_unix (~20 s each),
 #             thousand_concurrent_clients_v6 (the v4 and unix ones run)
@@ -78,6 +83,10 @@ skip_tests=(
     transfer_64mib_v6
     transfer_64mib_unix
     thousand_concurrent_clients_v6
+    an_hour_of_timeouts_in_milliseconds_with_a_real_socket
+    one_virtual_hour
+    block_on_timeout_in_virtual_time
+    virtual_clock_jumps_are_traced
     output_buffer_matches_a_vecdeque
     echo_to_a_peer_that_never_reads_pauses_then_resumes
     producer_pauses_on_high_water_and_close_flushes_everything
