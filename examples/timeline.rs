@@ -1,7 +1,8 @@
 //! A picture of the loop: tasks over time, drawn from the trace, as an SVG.
 //!
-//! Three sleepers and an echo pair (a client sending a line over a Unix socket pair every
-//! 150 ms, a server echoing it after 40 ms) share one loop with tracing on. Each task gets a row with
+//! Three sleepers and an echo pair over TCP on 127.0.0.1 (a client sending a line every
+//! 150 ms, a server accepting it and echoing each line after 40 ms) share one loop with
+//! tracing on. Each task gets a row with
 //! bands for running (red), waiting on an fd (blue), waiting on a timer (orange), waiting
 //! on another task (grey) and queued to run (green). The bottom row is the loop itself:
 //! a tick for each `poll` call, the time it blocked as a solid line and the timeout it asked
@@ -9,14 +10,12 @@
 //!
 //! Run: `cargo run --example timeline -- timeline.svg` (the path defaults to timeline.svg)
 
+use readyloop::net::{TcpListener, TcpStream};
 use readyloop::trace::{TraceEvent, Wait};
-use readyloop::{AsyncRecv, Instant, Loop};
+use readyloop::{Instant, Loop};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -277,20 +276,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }));
     }
-    let (client, server) = UnixStream::pair()?;
-    client.set_nonblocking(true)?;
-    server.set_nonblocking(true)?;
+    let listener = TcpListener::bind(&h, "127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
     tasks.push(h.spawn_named("echo server", {
         let h = h.clone();
         async move {
+            let (conn, _peer) = listener.accept().await.expect("accept");
             let mut buf = [0u8; 64];
             loop {
-                match AsyncRecv::new(&h, server.as_fd(), &mut buf).await {
+                match conn.recv(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         // Think a little before answering, so the client's fd wait shows.
                         h.sleep(Duration::from_millis(40)).await;
-                        (&server).write_all(&buf[..n]).expect("echo");
+                        conn.send_all(&buf[..n]).await.expect("echo");
                     }
                 }
             }
@@ -299,17 +298,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tasks.push(h.spawn_named("echo client", {
         let h = h.clone();
         async move {
+            let conn = TcpStream::connect(&h, addr).await.expect("connect");
             for i in 0..5 {
                 h.sleep(Duration::from_millis(150)).await;
                 let line = format!("line {i}\n");
-                (&client).write_all(line.as_bytes()).expect("send");
+                conn.send_all(line.as_bytes()).await.expect("send");
                 let mut buf = [0u8; 64];
-                let n = AsyncRecv::new(&h, client.as_fd(), &mut buf)
-                    .await
-                    .expect("recv");
+                let n = conn.recv(&mut buf).await.expect("recv");
                 assert_eq!(&buf[..n], line.as_bytes());
             }
-            // Dropping the client ends the server's loop (recv returns 0).
+            // Dropping the connection ends the server's loop (recv returns 0).
         }
     }));
     lp.block_on(async move {

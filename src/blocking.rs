@@ -32,9 +32,29 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// The most helper threads one loop's pool runs at once.
+///
+/// ```
+/// // Eight jobs of 20 ms on at most MAX_THREADS (4) threads: at least two rounds.
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let start = std::time::Instant::now();
+/// let jobs: Vec<_> = (0..8)
+///     .map(|_| h.spawn_blocking(|| std::thread::sleep(Duration::from_millis(20))))
+///     .collect();
+/// for job in jobs {
+///     lp.block_on(job).unwrap();
+/// }
+/// assert_eq!(readyloop::blocking::MAX_THREADS, 4);
+/// assert!(start.elapsed() >= Duration::from_millis(40));
+/// ```
 pub const MAX_THREADS: usize = 4;
 
 /// How long a helper thread waits for a job before it exits.
+///
+/// ```
+/// assert!(readyloop::blocking::IDLE_TIMEOUT >= core::time::Duration::from_secs(1));
+/// ```
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -226,6 +246,13 @@ impl<T> Drop for Completion<T> {
 ///
 /// Dropping it does not stop the closure (a thread cannot be interrupted): the closure runs
 /// to the end and its value is dropped on the helper thread.
+///
+/// ```
+/// use readyloop::{blocking::Blocking, Loop};
+/// let lp = Loop::new().unwrap();
+/// let work: Blocking<u64> = lp.handle().spawn_blocking(|| (1..=10u64).product());
+/// assert_eq!(lp.block_on(work).unwrap(), 3_628_800);
+/// ```
 #[must_use = "the closure runs anyway; await this to get its value"]
 pub struct Blocking<T> {
     slot: Arc<Slot<T>>,
@@ -367,6 +394,13 @@ enum ResolveState {
 }
 
 /// The future of [`resolve`] and [`Handle::resolve`].
+///
+/// ```
+/// use readyloop::{blocking::Resolve, Loop};
+/// let lp = Loop::new().unwrap();
+/// let lookup: Resolve = lp.handle().resolve("::1", 443);
+/// assert_eq!(lp.block_on(lookup).unwrap(), vec!["[::1]:443".parse().unwrap()]);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Resolve {
     state: ResolveState,

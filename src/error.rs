@@ -9,6 +9,15 @@ use core::fmt;
 pub use rustix::io::Errno;
 
 /// What went wrong, as a category a caller can match on.
+///
+/// ```
+/// use readyloop::{Errno, Error, ErrorKind};
+/// let e = Error::from_errno(Errno::PIPE);
+/// match e.kind() {
+///     ErrorKind::BrokenPipe => {} // the peer is gone: stop writing
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -65,6 +74,13 @@ pub struct Error {
 
 impl Error {
     /// An error of readyloop's own, with a message for a person.
+    ///
+    /// ```
+    /// use readyloop::{Error, ErrorKind};
+    /// const NO_ANSWER: Error = Error::new(ErrorKind::TimedOut, "the server did not answer in time");
+    /// assert_eq!(NO_ANSWER.kind(), ErrorKind::TimedOut);
+    /// assert_eq!(NO_ANSWER.errno(), None);
+    /// ```
     pub const fn new(kind: ErrorKind, message: &'static str) -> Self {
         Error {
             kind,
@@ -74,6 +90,12 @@ impl Error {
     }
 
     /// Wraps an OS error number, choosing the matching kind.
+    ///
+    /// ```
+    /// use readyloop::{Errno, Error, ErrorKind};
+    /// assert_eq!(Error::from_errno(Errno::ADDRINUSE).kind(), ErrorKind::AddrInUse);
+    /// assert_eq!(Error::from_errno(Errno::NOENT).kind(), ErrorKind::Other);
+    /// ```
     pub fn from_errno(errno: Errno) -> Self {
         let (kind, message) = match errno {
             Errno::CONNREFUSED => (ErrorKind::ConnectionRefused, "connection refused"),
@@ -103,16 +125,33 @@ impl Error {
     }
 
     /// The category of this error.
+    ///
+    /// ```
+    /// use readyloop::{Errno, Error, ErrorKind};
+    /// assert_eq!(Error::from(Errno::CONNRESET).kind(), ErrorKind::ConnectionReset);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The OS error number, when the error came from a system call.
+    ///
+    /// ```
+    /// use readyloop::{Errno, Error};
+    /// assert_eq!(Error::from_errno(Errno::MFILE).errno(), Some(Errno::MFILE));
+    /// ```
     pub fn errno(&self) -> Option<Errno> {
         self.errno
     }
 
     /// The human-readable message, without the error number.
+    ///
+    /// ```
+    /// use readyloop::{Errno, Error};
+    /// let e = Error::from_errno(Errno::CONNREFUSED);
+    /// assert_eq!(e.message(), "connection refused");
+    /// assert_eq!(e.to_string(), "connection refused (os error 111)");
+    /// ```
     pub fn message(&self) -> &'static str {
         self.message
     }
@@ -174,4 +213,14 @@ impl From<Error> for std::io::Error {
 }
 
 /// The result type of readyloop's operations.
+///
+/// ```
+/// fn parse_port(text: &str) -> readyloop::Result<u16> {
+///     text.parse().map_err(|_| {
+///         readyloop::Error::new(readyloop::ErrorKind::InvalidInput, "not a port number")
+///     })
+/// }
+/// assert_eq!(parse_port("8080").unwrap(), 8080);
+/// assert!(parse_port("http").is_err());
+/// ```
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -40,6 +40,92 @@
 //! assert_eq!(total, 5);
 //! ```
 //!
+//! Seed 003's echo server and a client, on one loop: the server task accepts and echoes,
+//! the client sends a line and reads it back, and a deadline bounds the whole exchange.
+//!
+//! ```
+//! use core::time::Duration;
+//! use readyloop::net::{Shutdown, TcpListener, TcpStream};
+//! use readyloop::Loop;
+//!
+//! let lp = Loop::new().unwrap();
+//! let h = lp.handle();
+//! let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+//! let addr = listener.local_addr().unwrap();
+//! h.spawn(async move {
+//!     let (conn, _peer) = listener.accept().await.unwrap();
+//!     let mut buf = [0u8; 1024];
+//!     readyloop::net::echo(&conn, &mut buf).await // until the client closes
+//! });
+//! let reply = lp.block_on(h.timeout(Duration::from_secs(5), async {
+//!     let conn = TcpStream::connect(&h, addr).await.unwrap();
+//!     conn.send_all(b"hello, loop\n").await.unwrap();
+//!     conn.shutdown(Shutdown::Write).unwrap();
+//!     let mut reply = Vec::new();
+//!     conn.read_to_end(&mut reply).await.unwrap();
+//!     reply
+//! }));
+//! assert_eq!(reply.unwrap(), b"hello, loop\n");
+//! ```
+//!
+//! ## Where things are
+//!
+//! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
+//! - The leaves: [`Sleep`], [`AsyncRead`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
+//!   pollable fd you own; [`Registration`] to write your own leaf.
+//! - [`net`]: TCP, UDP and Unix sockets, each with future methods (`recv`, `send_all`,
+//!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path; and
+//!   asyncio's callback style, [`net::Protocol`] and [`net::Transport`] via
+//!   [`net::create_server`].
+//! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
+//!   (promises, queues, events, semaphores, a mutex), all single-threaded.
+//! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
+//!   pool per loop.
+//! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
+//!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
+//!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | [`Handle::current`], caught task panics, `spawn_blocking`, `readyloop::sleep` |
+//! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
+//! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
+//! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
+//!
+//! With `macros`, a test reads:
+//!
+//! ```
+//! # #[cfg(feature = "macros")]
+//! #[readyloop::test(timeout = "5s")]
+//! async fn echoes(handle: readyloop::Handle) {
+//!     let (a, b) = readyloop::net::UnixStream::pair(&handle).unwrap();
+//!     a.send_all(b"ping").await.unwrap();
+//!     let mut buf = [0u8; 4];
+//!     b.recv_exact(&mut buf).await.unwrap();
+//!     assert_eq!(&buf, b"ping");
+//! }
+//! ```
+//!
+//! A test gets a fresh loop; it may take the loop's [`Handle`] as its one argument or call
+//! [`Handle::current`]. One that has not finished by its deadline (30 s unless
+//! `timeout = "..."` says otherwise, in `ms`, `s` or `min`) fails instead of hanging the test
+//! run, with the report of what every pending task waits for (see [`Loop::block_on_timeout`]).
+//!
+//! ## Beside other runtimes
+//!
+//! Futures that need tokio's or smol's reactor (`tokio::net`, `tokio::time`, `async-io`)
+//! do not run on readyloop, and readyloop's leaves do not run on theirs: polled outside a
+//! running readyloop loop, I/O returns [`ErrorKind::NoLoop`] and `Sleep` or an unfinished
+//! `JoinHandle` panics, each naming the fix. Runtime-agnostic futures (channels,
+//! `futures-util`, code written against the I/O traits above) run anywhere. To use the
+//! other runtime, run it on its own thread and send it requests over a channel, awaiting
+//! the answer (a oneshot receiver) on readyloop, or block on it from
+//! [`Handle::spawn_blocking`]; the README shows both.
+//!
 //! ## How a leaf reaches the loop
 //!
 //! A leaf future (`Sleep`, `AsyncRead`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
@@ -65,8 +151,14 @@
 extern crate alloc;
 
 #[cfg(feature = "std")]
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+mod async_fd;
+#[cfg(feature = "std")]
 pub mod blocking;
 pub mod combinators;
+mod compat;
 mod error;
 mod events;
 mod executor;
@@ -85,6 +177,7 @@ mod time;
 mod timers;
 pub mod trace;
 
+pub use async_fd::Async;
 #[cfg(feature = "std")]
 pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
 pub use combinators::{
@@ -105,3 +198,7 @@ pub use sys::backend::BackendKind;
 pub use sys::{Interest, RawFd};
 pub use task::{JoinError, JoinHandle};
 pub use time::Instant;
+
+// The attributes of the `macros` feature: `#[readyloop::test]` and `#[readyloop::main]`.
+#[cfg(feature = "macros")]
+pub use readyloop_macros::{main, test};

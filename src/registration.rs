@@ -44,6 +44,16 @@ pub struct Registration {
 
 impl Registration {
     /// Registers `fd` (which should be non-blocking) with the loop behind `handle`.
+    ///
+    /// ```
+    /// use readyloop::{Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// // The fd must outlive the registration: drop `reg` before `r`.
+    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// assert_eq!(reg.fd(), r.as_raw_fd());
+    /// ```
     pub fn new(handle: &Handle, fd: RawFd) -> Self {
         Registration {
             handle: handle.clone(),
@@ -56,11 +66,27 @@ impl Registration {
     }
 
     /// The loop this fd is registered with.
+    ///
+    /// ```
+    /// use readyloop::{Loop, Registration};
+    /// let lp = Loop::new().unwrap();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// let reg = Registration::new(&lp.handle(), std::os::fd::AsRawFd::as_raw_fd(&r));
+    /// assert_eq!(reg.handle().backend(), lp.handle().backend());
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// The registered fd.
+    ///
+    /// ```
+    /// use readyloop::{Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// assert_eq!(Registration::new(&lp.handle(), r.as_raw_fd()).fd(), r.as_raw_fd());
+    /// ```
     pub fn fd(&self) -> RawFd {
         self.fd
     }
@@ -134,6 +160,26 @@ impl Registration {
     /// Tries `op`; if it returns `EAGAIN`, waits for `interest` with the task's waker and
     /// returns `Pending`. The registration's own wait slot for that direction is used, so
     /// one task per direction at a time (the `poll_read`/`poll_write` contract).
+    ///
+    /// ```
+    /// use readyloop::{Interest, Loop, Registration};
+    /// use std::io::Write;
+    /// use std::os::fd::AsRawFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
+    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// let writer = lp.spawn(async move { w.write_all(b"late").unwrap() });
+    /// let mut buf = [0u8; 8];
+    /// // EAGAIN at first: the task waits until the writer task has run.
+    /// let n = lp
+    ///     .block_on(core::future::poll_fn(|cx| {
+    ///         reg.poll_io(cx, Interest::Readable, || rustix::io::read(&r, &mut buf))
+    ///     }))
+    ///     .unwrap();
+    /// assert_eq!(&buf[..n], b"late");
+    /// lp.block_on(writer).unwrap();
+    /// ```
     pub fn poll_io<T>(
         &self,
         cx: &mut Context<'_>,
@@ -152,6 +198,39 @@ impl Registration {
 
     /// Like [`poll_io`](Registration::poll_io) with a wait slot the caller keeps (a future
     /// per operation), so several tasks may wait on the same fd and direction at once.
+    ///
+    /// ```
+    /// use readyloop::{Interest, Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// use std::rc::Rc;
+    /// let lp = Loop::new().unwrap();
+    /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let a = Rc::new(a);
+    /// let reg = Rc::new(Registration::new(&lp.handle(), a.as_raw_fd()));
+    /// // Two readers wait at once, each with its own token.
+    /// let readers: Vec<_> = (0..2)
+    ///     .map(|_| {
+    ///         let (a, reg) = (a.clone(), reg.clone());
+    ///         lp.spawn(async move {
+    ///             let mut token = 0;
+    ///             let mut buf = [0u8; 1];
+    ///             core::future::poll_fn(|cx| {
+    ///                 reg.poll_io_with(cx, Interest::Readable, &mut token, || {
+    ///                     rustix::io::read(&*a, &mut buf)
+    ///                 })
+    ///             })
+    ///             .await
+    ///         })
+    ///     })
+    ///     .collect();
+    /// lp.block_on(readyloop::yield_now());
+    /// assert_eq!(lp.handle().fd_waiters(), 2);
+    /// std::io::Write::write_all(&mut &b, b"xy").unwrap();
+    /// for r in readers {
+    ///     assert_eq!(lp.block_on(r).unwrap().unwrap(), 1);
+    /// }
+    /// ```
     pub fn poll_io_with<T>(
         &self,
         cx: &mut Context<'_>,
@@ -167,6 +246,16 @@ impl Registration {
 
     /// Ready once the kernel has reported the fd ready for `interest` since this wait was
     /// registered (the first call registers and returns `Pending`).
+    ///
+    /// ```
+    /// use readyloop::{Interest, Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, w) = std::io::pipe().unwrap();
+    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// lp.spawn(async move { std::io::Write::write_all(&mut &w, b"!").unwrap() });
+    /// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Readable))).unwrap();
+    /// ```
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Result<(), Error>> {
         let cell = self.token(interest);
         let mut token = cell.get();
@@ -176,6 +265,28 @@ impl Registration {
     }
 
     /// Withdraws a wait kept by the caller (see [`poll_io_with`](Registration::poll_io_with)).
+    ///
+    /// ```
+    /// use core::task::{Context, Poll, Waker};
+    /// use readyloop::{Interest, Loop, Registration};
+    /// use std::os::fd::AsRawFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
+    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// let mut token = 0;
+    /// let mut buf = [0u8; 1];
+    /// lp.block_on(core::future::poll_fn(|cx| {
+    ///     let first = reg.poll_io_with(cx, Interest::Readable, &mut token, || {
+    ///         rustix::io::read(&r, &mut buf)
+    ///     });
+    ///     assert!(first.is_pending()); // nothing to read: a wait is registered
+    ///     Poll::Ready(())
+    /// }));
+    /// assert_eq!(lp.handle().fd_waiters(), 1);
+    /// reg.cancel(Interest::Readable, &mut token); // what a future's Drop does
+    /// assert_eq!(lp.handle().fd_waiters(), 0);
+    /// ```
     pub fn cancel(&self, interest: Interest, token: &mut u64) {
         self.handle.cancel_io(self.fd, interest, token);
     }

@@ -47,12 +47,14 @@ fn assert_hog_cannot_starve(make_hog: impl FnOnce(readyloop::Handle, Rc<Cell<boo
     let took = start.elapsed();
     stop.set(true);
     lp.block_on(h.sleep(Duration::from_millis(1)));
+    // Generous bounds: a starved sleeper would never fire at all, while a shared 2-core
+    // machine can deschedule the loop thread for tens of milliseconds.
     assert_eq!(&buf, b"ping");
     assert!(
-        worst < Duration::from_millis(40),
+        worst < Duration::from_millis(250),
         "a sleeper was {worst:?} late"
     );
-    assert!(took < Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
 }
 
 #[test]

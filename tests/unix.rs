@@ -249,3 +249,19 @@ fn stream_pair_concurrent_directions() {
         assert!(from_b.len() == 2 << 20 && from_b.iter().all(|&x| x == 2));
     }));
 }
+
+#[test]
+fn recv_into_an_empty_buffer_returns_zero_at_once() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let (a, _b) = UnixStream::pair(&h).unwrap();
+    let n = lp
+        .block_on(within(
+            &h,
+            Duration::from_secs(2),
+            "empty recv",
+            a.recv(&mut []),
+        ))
+        .unwrap();
+    assert_eq!(n, 0);
+}

@@ -273,3 +273,29 @@ fn spawn_blocking_holds_the_clock() {
     );
     assert!(sleep_done_at - start >= Duration::from_secs(3600));
 }
+
+/// `timeout` and `wait` made inside a virtual-clock loop take their deadlines from that
+/// clock: after an hour of skipped time, a 10 s timeout around a 1 s sleep still succeeds.
+#[test]
+fn free_timeout_and_wait_follow_the_virtual_clock() {
+    let lp = Loop::builder().virtual_clock().build().unwrap();
+    let h = lp.handle();
+    lp.block_on(h.sleep(Duration::from_secs(3600)));
+    let out = lp.block_on(async {
+        readyloop::timeout(Duration::from_secs(10), h.sleep(Duration::from_secs(1))).await
+    });
+    assert!(out.is_ok(), "the timeout must not fire at once");
+    let (done, pending) = lp.block_on(async {
+        let t = h.spawn({
+            let h = h.clone();
+            async move { h.sleep(Duration::from_secs(1)).await }
+        });
+        readyloop::wait(
+            vec![t],
+            readyloop::ReturnWhen::AllCompleted,
+            Some(Duration::from_secs(10)),
+        )
+        .await
+    });
+    assert_eq!((done.len(), pending.len()), (1, 0));
+}

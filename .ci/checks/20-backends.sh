@@ -4,8 +4,12 @@
 # backend builds into its own target dir so switching does not rebuild the others.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for backend in select epoll; do
-    echo "--- READYLOOP_BACKEND=$backend cargo test"
-    READYLOOP_BACKEND=$backend CARGO_TARGET_DIR=target/backend-$backend \
-        timeout 900 cargo test --quiet
-done
+# select(2) refuses fds >= 1024 (ErrorKind::FdTooLarge, tested in tests/backends.rs), so the
+# tests that hold more than a thousand sockets at once cannot run on it.
+select_skip=(--skip thousand_concurrent_clients)
+echo "--- READYLOOP_BACKEND=select cargo test"
+READYLOOP_BACKEND=select CARGO_TARGET_DIR=target/backend-select \
+    timeout 900 cargo test --quiet -- "${select_skip[@]}"
+echo "--- READYLOOP_BACKEND=epoll cargo test"
+READYLOOP_BACKEND=epoll CARGO_TARGET_DIR=target/backend-epoll \
+    timeout 900 cargo test --quiet

@@ -11,17 +11,46 @@ use core::future::Future;
 
 /// What [`gather`] accepts: a `Vec` of futures of one type, or a tuple of 1 to 12 futures of
 /// any types.
+///
+/// ```
+/// use readyloop::{gather, Loop};
+/// let lp = Loop::new().unwrap();
+/// // A tuple of futures of different types...
+/// let (n, s) = lp.block_on(gather((async { 1 }, async { "one" })));
+/// assert_eq!((n, s), (1, "one"));
+/// // ...or a Vec of futures of one type.
+/// let all = lp.block_on(gather((1..=3).map(|i| async move { i * 2 }).collect::<Vec<_>>()));
+/// assert_eq!(all, vec![2, 4, 6]);
+/// ```
 pub trait Gather {
     /// The outputs, in input order: a `Vec`, or a tuple.
     type Output;
     /// The joining future.
     type Future: Future<Output = Self::Output>;
     /// Makes the joining future.
+    ///
+    /// ```
+    /// use readyloop::{combinators::Gather, Loop};
+    /// let lp = Loop::new().unwrap();
+    /// let joined = (async { 'a' }, async { 'b' }).into_gather();
+    /// assert_eq!(lp.block_on(joined), ('a', 'b'));
+    /// ```
     fn into_gather(self) -> Self::Future;
 }
 
 /// What [`try_gather`] accepts: a `Vec` or a tuple (1 to 12) of futures giving `Result`s
 /// with one error type.
+///
+/// ```
+/// use readyloop::{try_gather, Loop};
+/// let lp = Loop::new().unwrap();
+/// let ok = lp.block_on(try_gather((async { Ok::<_, &str>(1) }, async { Ok("x") })));
+/// assert_eq!(ok, Ok((1, "x")));
+/// let checks: Vec<_> = [1, 0, 3].into_iter().map(|n| async move {
+///     if n > 0 { Ok(n) } else { Err("zero") }
+/// }).collect();
+/// assert_eq!(lp.block_on(try_gather(checks)), Err("zero"));
+/// ```
 pub trait TryGather {
     /// The values, in input order: a `Vec`, or a tuple.
     type Ok;
@@ -30,6 +59,13 @@ pub trait TryGather {
     /// The joining future.
     type Future: Future<Output = Result<Self::Ok, Self::Error>>;
     /// Makes the joining future.
+    ///
+    /// ```
+    /// use readyloop::{combinators::TryGather, Loop};
+    /// let lp = Loop::new().unwrap();
+    /// let joined = (async { Ok::<u8, ()>(1) }, async { Ok("b") }).into_try_gather();
+    /// assert_eq!(lp.block_on(joined), Ok((1, "b")));
+    /// ```
     fn into_try_gather(self) -> Self::Future;
 }
 

@@ -15,6 +15,24 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 
 /// What an [`Interval`] does when the task polls it after one or more ticks were due.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{combinators::Interval, Loop, MissedTickBehavior};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let mut every = Interval::new(&h, Duration::from_millis(10));
+/// every.set_missed_tick_behavior(MissedTickBehavior::Burst);
+/// lp.block_on(async {
+///     every.tick().await; // at once
+///     std::thread::sleep(Duration::from_millis(35)); // miss three ticks
+///     let start = h.now();
+///     for _ in 0..3 {
+///         every.tick().await; // Burst: the missed ticks fire without waiting
+///     }
+///     assert!(h.now() - start < Duration::from_millis(10));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum MissedTickBehavior {
     /// Fire every missed tick at once, one per poll, until caught up; the schedule stays
@@ -167,6 +185,16 @@ impl Interval {
     }
 
     /// The poll form of [`tick`](Interval::tick), for hand-written futures.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{combinators::Interval, Loop};
+    /// let lp = Loop::new().unwrap();
+    /// let mut every = Interval::new(&lp.handle(), Duration::from_millis(5));
+    /// let first = lp.block_on(core::future::poll_fn(|cx| every.poll_tick(cx)));
+    /// let second = lp.block_on(core::future::poll_fn(|cx| every.poll_tick(cx)));
+    /// assert_eq!(second - first, Duration::from_millis(5));
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
@@ -204,6 +232,15 @@ fn next_on_grid(start: Instant, period: Duration, now: Instant) -> Instant {
 }
 
 /// The future of [`Interval::tick`].
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{combinators::{Interval, Tick}, Loop};
+/// let lp = Loop::new().unwrap();
+/// let mut every = Interval::new(&lp.handle(), Duration::from_millis(1));
+/// let tick: Tick<'_> = every.tick();
+/// let _when: readyloop::Instant = lp.block_on(tick);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Tick<'a> {

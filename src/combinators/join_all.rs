@@ -89,6 +89,13 @@ where
 }
 
 /// The future of [`join_all`] (and of [`gather`](crate::gather) over a `Vec`).
+///
+/// ```
+/// use readyloop::{combinators::JoinAll, join_all, Loop};
+/// let lp = Loop::new().unwrap();
+/// let all: JoinAll<_> = join_all((1..=3).map(|i| async move { i * 10 }));
+/// assert_eq!(lp.block_on(all), vec![10, 20, 30]);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct JoinAll<F: Future> {
     children: Pin<Box<[MaybeDone<F>]>>,
@@ -126,6 +133,15 @@ impl<F: Future> Future for JoinAll<F> {
 }
 
 /// The future of [`try_join_all`] (and of [`try_gather`](crate::try_gather) over a `Vec`).
+///
+/// ```
+/// use readyloop::{combinators::TryJoinAll, try_join_all, Loop};
+/// let lp = Loop::new().unwrap();
+/// let all: TryJoinAll<_> = try_join_all((1..=3).map(|i| async move {
+///     if i < 3 { Ok(i) } else { Err("three") }
+/// }));
+/// assert_eq!(lp.block_on(all), Err("three"));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryJoinAll<F: Future> {
     children: Pin<Box<[MaybeDone<F>]>>,

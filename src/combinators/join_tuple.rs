@@ -13,6 +13,13 @@ use core::task::{Context, Poll};
 macro_rules! join_tuple {
     ($count:literal, $Join:ident, $TryJoin:ident; $($F:ident $T:ident $idx:tt),+) => {
         #[doc = concat!("The future of [`gather`](crate::gather) over a tuple of ", $count, " futures.")]
+        ///
+        /// ```
+        /// let lp = readyloop::Loop::new().unwrap();
+        #[doc = concat!("// A ", stringify!($Join), ":")]
+        #[doc = concat!("let joined = readyloop::gather((", $("async { ", stringify!($idx), "u8 }, ",)+ "));")]
+        #[doc = concat!("assert_eq!(lp.block_on(joined), (", $(stringify!($idx), "u8, ",)+ "));")]
+        /// ```
         #[must_use = "futures do nothing unless awaited"]
         pub struct $Join<$($F: Future),+> {
             children: ($(MaybeDone<$F>,)+),
@@ -58,6 +65,13 @@ macro_rules! join_tuple {
         }
 
         #[doc = concat!("The future of [`try_gather`](crate::try_gather) over a tuple of ", $count, " futures.")]
+        ///
+        /// ```
+        /// let lp = readyloop::Loop::new().unwrap();
+        #[doc = concat!("// A ", stringify!($TryJoin), ":")]
+        #[doc = concat!("let joined = readyloop::try_gather((", $("async { Ok::<u8, ()>(", stringify!($idx), ") }, ",)+ "));")]
+        #[doc = concat!("assert_eq!(lp.block_on(joined), Ok((", $(stringify!($idx), ", ",)+ ")));")]
+        /// ```
         #[must_use = "futures do nothing unless awaited"]
         pub struct $TryJoin<$($F: Future),+> {
             children: ($(MaybeDone<$F>,)+),

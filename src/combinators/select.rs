@@ -12,6 +12,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 /// The output of [`select`]: which of the two futures finished first, with its output.
+///
+/// ```
+/// use readyloop::{select, Either, Loop};
+/// let lp = Loop::new().unwrap();
+/// let out: Either<u8, &str> = lp.block_on(select(async { 1u8 }, async { "two" }));
+/// assert_eq!(out, Either::Left(1)); // both ready: the first listed wins
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Either<L, R> {
     /// The first future won.
@@ -57,6 +64,14 @@ pub fn select<A: Future, B: Future>(a: A, b: B) -> Select<A, B> {
 }
 
 /// The future of [`select`].
+///
+/// ```
+/// use readyloop::combinators::Select;
+/// use readyloop::{select, Either, Loop};
+/// let lp = Loop::new().unwrap();
+/// let race: Select<_, _> = select(core::future::pending::<()>(), async { "ready" });
+/// assert_eq!(lp.block_on(race), Either::Right("ready"));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Select<A, B> {
     a: Option<A>,
@@ -126,6 +141,22 @@ where
 }
 
 /// The future of [`select_all`].
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{combinators::SelectAll, select_all, Loop};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let sleepers: Vec<_> = [30u64, 10, 20]
+///     .into_iter()
+///     .map(|ms| {
+///         let h = h.clone();
+///         Box::pin(async move { h.sleep(Duration::from_millis(ms)).await; ms })
+///     })
+///     .collect();
+/// let first: SelectAll<_> = select_all(sleepers);
+/// assert_eq!(lp.block_on(first), Some((1, 10)));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SelectAll<F> {
     children: Pin<Box<[Option<F>]>>,

@@ -75,6 +75,17 @@ impl From<Elapsed> for std::io::Error {
 
 /// The future of [`timeout`](crate::timeout) and [`Handle::timeout`]: the inner output in
 /// `Ok`, or `Err(Elapsed)` if the deadline passed first.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{combinators::Timeout, Loop};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let late: Timeout<_> = h.timeout(Duration::from_millis(5), core::future::pending::<()>());
+/// assert!(lp.block_on(late).is_err());
+/// let quick = h.timeout(Duration::from_secs(5), async { 1 });
+/// assert_eq!(lp.block_on(quick).unwrap(), 1);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     /// The inner future; `None` once it finished or was dropped at the deadline.
@@ -223,8 +234,11 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout::new(None, deadline, future)
 }
 
-/// The loop clock (every loop reads the same `CLOCK_MONOTONIC`).
+/// The clock of the loop running this thread (it may be virtual), else `CLOCK_MONOTONIC`.
 #[cfg(feature = "std")]
 fn now() -> Instant {
-    Instant(crate::sys::clock::monotonic_nanos())
+    crate::Handle::try_current().map_or_else(
+        || Instant(crate::sys::clock::monotonic_nanos()),
+        |h| h.now(),
+    )
 }

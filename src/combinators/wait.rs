@@ -18,6 +18,22 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 
 /// When [`wait`](crate::wait) returns.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{wait, Loop, ReturnWhen};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let slow = h.spawn({
+///     let h = h.clone();
+///     async move { h.sleep(Duration::from_secs(60)).await; Ok(()) }
+/// });
+/// let failing = h.spawn(async { Err::<(), &str>("refused") });
+/// // FirstError returns as soon as one task fails, without waiting for the slow one.
+/// let (done, pending) = lp.block_on(wait(vec![slow, failing], ReturnWhen::FirstError, None));
+/// assert_eq!((done.len(), pending.len()), (1, 1));
+/// pending[0].abort();
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ReturnWhen {
     /// As soon as any task finishes (`FIRST_COMPLETED`).
@@ -44,6 +60,17 @@ pub enum ReturnWhen {
 /// ```
 pub trait TaskOutcome {
     /// True if this output means the task failed.
+    ///
+    /// ```
+    /// use readyloop::TaskOutcome;
+    /// struct Reply { status: u16 }
+    /// impl TaskOutcome for Reply {
+    ///     fn is_failure(&self) -> bool { self.status >= 500 }
+    /// }
+    /// assert!(Reply { status: 503 }.is_failure());
+    /// assert!(!Reply { status: 200 }.is_failure());
+    /// assert!(Err::<u8, ()>(()).is_failure());
+    /// ```
     fn is_failure(&self) -> bool;
 }
 
@@ -96,6 +123,16 @@ impl<T> TaskOutcome for Option<T> {
 
 /// A task that finished during a [`wait`](crate::wait): its place in the input and its
 /// result. Awaiting it gives the result at once, as awaiting a finished `JoinHandle` does.
+///
+/// ```
+/// use readyloop::{wait, Loop, ReturnWhen};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let tasks = vec![h.spawn(async { "a" }), h.spawn(async { "b" })];
+/// let (done, _) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
+/// let first = lp.block_on(async { done.into_iter().next().unwrap().await });
+/// assert!(matches!(first, Ok("a" | "b")));
+/// ```
 pub struct Finished<T> {
     index: usize,
     id: u64,
@@ -113,11 +150,29 @@ impl<T> fmt::Debug for Finished<T> {
 
 impl<T> Finished<T> {
     /// The task's position in the list given to `wait`.
+    ///
+    /// ```
+    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// let lp = Loop::new().unwrap();
+    /// let tasks = vec![lp.spawn(core::future::pending::<()>()), lp.spawn(async {})];
+    /// let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::FirstCompleted, None));
+    /// assert_eq!(done[0].index(), 1);
+    /// pending[0].abort();
+    /// ```
     pub fn index(&self) -> usize {
         self.index
     }
 
     /// The task's id (as [`JoinHandle::id`]).
+    ///
+    /// ```
+    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// let lp = Loop::new().unwrap();
+    /// let task = lp.spawn(async {});
+    /// let id = task.id();
+    /// let (done, _) = lp.block_on(wait(vec![task], ReturnWhen::AllCompleted, None));
+    /// assert_eq!(done[0].id(), id);
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -126,6 +181,14 @@ impl<T> Finished<T> {
     ///
     /// # Panics
     /// If the result was already taken by awaiting this `Finished`.
+    ///
+    /// ```
+    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// let lp = Loop::new().unwrap();
+    /// let failing = lp.spawn(async { Err::<(), &str>("bad input") });
+    /// let (done, _) = lp.block_on(wait(vec![failing], ReturnWhen::FirstError, None));
+    /// assert_eq!(done[0].result().as_ref().unwrap(), &Err("bad input"));
+    /// ```
     pub fn result(&self) -> &Result<T, JoinError> {
         self.result
             .as_ref()
@@ -136,6 +199,13 @@ impl<T> Finished<T> {
     ///
     /// # Panics
     /// If the result was already taken by awaiting this `Finished`.
+    ///
+    /// ```
+    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// let lp = Loop::new().unwrap();
+    /// let (done, _) = lp.block_on(wait(vec![lp.spawn(async { 7 })], ReturnWhen::AllCompleted, None));
+    /// assert_eq!(done.into_iter().next().unwrap().into_result().unwrap(), 7);
+    /// ```
     pub fn into_result(self) -> Result<T, JoinError> {
         self.result
             .expect("readyloop: Finished result already taken by .await")
@@ -165,6 +235,16 @@ fn failed<T: TaskOutcome>(result: &Result<T, JoinError>) -> bool {
 
 /// The future of [`wait`](crate::wait) and [`Handle::wait`]: `(done, pending)`, `done` in
 /// the order the tasks finished, `pending` in input order.
+///
+/// ```
+/// use readyloop::combinators::Wait;
+/// use readyloop::{wait, Loop, ReturnWhen};
+/// let lp = Loop::new().unwrap();
+/// let tasks = vec![lp.spawn(async { 1 })];
+/// let waiting: Wait<i32> = wait(tasks, ReturnWhen::AllCompleted, None);
+/// let (done, pending) = lp.block_on(waiting);
+/// assert_eq!((done.len(), pending.len()), (1, 0));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     tasks: Vec<Option<JoinHandle<T>>>,
@@ -319,6 +399,11 @@ pub fn wait<T, I>(tasks: I, when: ReturnWhen, timeout: Option<Duration>) -> Wait
 where
     I: IntoIterator<Item = JoinHandle<T>>,
 {
-    let deadline = timeout.map(|d| Instant(crate::sys::clock::monotonic_nanos()) + d);
+    // The running loop's clock (it may be virtual), else CLOCK_MONOTONIC.
+    let now = crate::Handle::try_current().map_or_else(
+        || Instant(crate::sys::clock::monotonic_nanos()),
+        |h| h.now(),
+    );
+    let deadline = timeout.map(|d| now + d);
     Wait::new(None, tasks, when, deadline)
 }

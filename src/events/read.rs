@@ -58,11 +58,36 @@ pub struct AsyncRead<'a> {
 
 impl<'a> AsyncRead<'a> {
     /// Reads up to `buf.len()` bytes (one successful read).
+    ///
+    /// ```
+    /// use readyloop::{AsyncRead, Loop};
+    /// use std::io::Write;
+    /// use std::os::fd::AsFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// w.write_all(b"abc").unwrap();
+    /// let mut buf = [0u8; 16];
+    /// let n = lp.block_on(AsyncRead::new(&lp.handle(), r.as_fd(), &mut buf)).unwrap();
+    /// assert_eq!(&buf[..n], b"abc");
+    /// ```
     pub fn new(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8]) -> Self {
         Self::make(handle, fd, buf, false)
     }
 
     /// Reads exactly `buf.len()` bytes; fewer at end of file is `ErrorKind::UnexpectedEof`.
+    ///
+    /// ```
+    /// use readyloop::{AsyncRead, ErrorKind, Loop};
+    /// use std::io::Write;
+    /// use std::os::fd::AsFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// w.write_all(b"short").unwrap();
+    /// drop(w); // end of file after 5 bytes
+    /// let mut buf = [0u8; 8];
+    /// let err = lp.block_on(AsyncRead::exact(&lp.handle(), r.as_fd(), &mut buf)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    /// ```
     pub fn exact(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8]) -> Self {
         Self::make(handle, fd, buf, true)
     }

@@ -43,6 +43,20 @@ pub struct AsyncRecv<'a> {
 
 impl<'a> AsyncRecv<'a> {
     /// Receives into `buf` from the socket `fd`.
+    ///
+    /// ```
+    /// use readyloop::{AsyncRecv, ErrorKind, Loop};
+    /// use std::os::fd::AsFd;
+    /// let lp = Loop::new().unwrap();
+    /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// // A blocking socket is refused with an error value (the article's assert).
+    /// let mut buf = [0u8; 4];
+    /// let err = lp.block_on(AsyncRecv::new(&lp.handle(), a.as_fd(), &mut buf)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Blocking);
+    /// a.set_nonblocking(true).unwrap();
+    /// drop(b); // the peer closes: recv gives 0
+    /// assert_eq!(lp.block_on(AsyncRecv::new(&lp.handle(), a.as_fd(), &mut buf)).unwrap(), 0);
+    /// ```
     pub fn new(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8]) -> Self {
         AsyncRecv {
             handle: handle.clone(),

@@ -35,11 +35,31 @@ pub struct Sleep {
 
 impl Sleep {
     /// Sleeps for `duration` from now.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Loop, Sleep};
+    /// let lp = Loop::new().unwrap();
+    /// let sleep = Sleep::new(&lp.handle(), Duration::from_millis(5));
+    /// let deadline = sleep.deadline();
+    /// lp.block_on(sleep);
+    /// assert!(lp.handle().now() >= deadline);
+    /// ```
     pub fn new(handle: &Handle, duration: Duration) -> Sleep {
         Sleep::until(handle, handle.now() + duration)
     }
 
     /// Sleeps until `deadline`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Loop, Sleep};
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let deadline = h.now() + Duration::from_millis(5);
+    /// lp.block_on(Sleep::until(&h, deadline));
+    /// assert!(h.now() >= deadline);
+    /// ```
     pub fn until(handle: &Handle, deadline: Instant) -> Sleep {
         Sleep {
             handle: handle.clone(),
@@ -49,11 +69,32 @@ impl Sleep {
     }
 
     /// The deadline this sleep waits for.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Loop, Sleep};
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let deadline = h.now() + Duration::from_secs(1);
+    /// assert_eq!(Sleep::until(&h, deadline).deadline(), deadline);
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Moves the deadline (re-arming reuses the timer's slot: no allocation).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Loop, Sleep};
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let mut sleep = Sleep::new(&h, Duration::from_secs(3600));
+    /// let sooner = h.now() + Duration::from_millis(5);
+    /// sleep.reset(sooner); // an hour becomes 5 ms
+    /// lp.block_on(sleep);
+    /// assert!(h.now() >= sooner);
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         if let Some(key) = self.key.take() {
             self.handle.timer_cancel(key);
@@ -62,6 +103,17 @@ impl Sleep {
     }
 
     /// True once the deadline has passed (or the timer fired).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Loop, Sleep};
+    /// let lp = Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let sleep = Sleep::new(&h, Duration::from_millis(5));
+    /// assert!(!sleep.is_elapsed());
+    /// lp.block_on(h.sleep(Duration::from_millis(10)));
+    /// assert!(sleep.is_elapsed());
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         match self.key {
             Some(key) => !self.handle.timer_is_armed(key),

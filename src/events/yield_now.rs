@@ -5,6 +5,18 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 /// Returns `Pending` once after waking its own task (seed 001's `yield` with no event).
+///
+/// ```
+/// use readyloop::{Loop, YieldNow};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let other = h.spawn(async { "the other task ran" });
+/// lp.block_on(async move {
+///     let step: YieldNow = readyloop::yield_now();
+///     step.await; // the spawned task runs here
+///     assert!(other.is_finished());
+/// });
+/// ```
 #[derive(Debug, Default)]
 #[must_use = "YieldNow does nothing unless awaited"]
 pub struct YieldNow {

@@ -188,6 +188,13 @@ impl Handle {
     }
 
     /// The loop running on this thread, if any (`std` only).
+    ///
+    /// ```
+    /// use readyloop::{Handle, Loop};
+    /// assert!(Handle::try_current().is_none());
+    /// let lp = Loop::new().unwrap();
+    /// assert!(lp.block_on(async { Handle::try_current().is_some() }));
+    /// ```
     #[cfg(feature = "std")]
     pub fn try_current() -> Option<Handle> {
         CURRENT.with(|c| c.borrow().clone())
@@ -197,6 +204,17 @@ impl Handle {
     ///
     /// # Panics
     /// Outside `Loop::block_on` / `run_forever`, with a message naming the fix.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::{Handle, Loop};
+    /// fn pause() -> readyloop::Sleep {
+    ///     // Library code that needs the loop without a parameter for it.
+    ///     Handle::current().sleep(Duration::from_millis(1))
+    /// }
+    /// let lp = Loop::new().unwrap();
+    /// lp.block_on(async { pause().await });
+    /// ```
     #[cfg(feature = "std")]
     pub fn current() -> Handle {
         Self::try_current().expect(
@@ -286,6 +304,17 @@ impl Handle {
     }
 
     /// Makes `run_forever` return at the end of the current turn.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let h2 = h.clone();
+    /// h.call_soon(move || h2.stop());
+    /// let start = std::time::Instant::now();
+    /// lp.run_forever(); // returns after the callback's turn
+    /// assert!(start.elapsed() < Duration::from_secs(1));
+    /// ```
     pub fn stop(&self) {
         self.core.stop.set(true);
     }

@@ -191,6 +191,11 @@ impl Builder {
     }
 
     /// Builds the loop.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().build().unwrap();
+    /// assert_eq!(lp.block_on(async { 1 + 1 }), 2);
+    /// ```
     pub fn build(self) -> Result<Loop, Error> {
         if let Some(ns) = self.timer_slack_ns {
             clock::set_timer_slack(Some(ns.max(1)))?;
@@ -203,11 +208,22 @@ impl Builder {
 
 impl Loop {
     /// A loop with the default backend.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// assert_eq!(lp.handle().backend(), readyloop::BackendKind::default_kind());
+    /// ```
     pub fn new() -> Result<Loop, Error> {
         Self::builder().build()
     }
 
     /// A builder for a loop with options.
+    ///
+    /// ```
+    /// use readyloop::{BackendKind, Loop};
+    /// let lp = Loop::builder().backend(BackendKind::Poll).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), BackendKind::Poll);
+    /// ```
     pub fn builder() -> Builder {
         Builder {
             backend: BackendKind::default_kind(),
@@ -219,11 +235,24 @@ impl Loop {
     }
 
     /// A handle to this loop, for spawning and making leaves from inside tasks.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle(); // cheap to clone; moves into tasks
+    /// let task = h.spawn({ let h = h.clone(); async move { h.now() } });
+    /// assert!(lp.block_on(task).is_ok());
+    /// ```
     pub fn handle(&self) -> Handle {
         self.handle.clone()
     }
 
     /// Starts a task; see [`Handle::spawn`].
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let task = lp.spawn(async { "spawned before the loop runs" });
+    /// assert_eq!(lp.block_on(task).unwrap(), "spawned before the loop runs");
+    /// ```
     pub fn spawn<F: Future + 'static>(&self, future: F) -> crate::JoinHandle<F::Output> {
         self.handle.spawn(future)
     }
@@ -235,6 +264,17 @@ impl Loop {
     /// # Panics
     /// If called while this loop is already running (from inside one of its tasks), or if
     /// `future` itself panics.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let answer = lp.block_on(async move {
+    ///     h.sleep(Duration::from_millis(1)).await;
+    ///     42
+    /// });
+    /// assert_eq!(answer, 42);
+    /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self.run_main(future, None) {
             Ok(output) => output,
@@ -303,6 +343,21 @@ impl Loop {
     }
 
     /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// lp.spawn({
+    ///     let h = h.clone();
+    ///     async move {
+    ///         h.sleep(Duration::from_millis(5)).await;
+    ///         h.stop(); // run_forever returns at the end of this turn
+    ///     }
+    /// });
+    /// lp.run_forever();
+    /// assert_eq!(h.stats().tasks_alive, 0);
+    /// ```
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _running = self.handle.enter();
@@ -314,12 +369,30 @@ impl Loop {
     }
 
     /// Runs exactly one turn (waiting at most until the nearest deadline).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// lp.spawn(async move { r.set(true) });
+    /// lp.run_once(); // the spawned task runs in this turn
+    /// assert!(ran.get());
+    /// ```
     pub fn run_once(&self) {
         let _running = self.handle.enter();
         self.handle.core.turn();
     }
 
     /// Makes `run_forever` return at the end of the current turn.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let lp = Rc::new(readyloop::Loop::new().unwrap());
+    /// let lp2 = lp.clone();
+    /// lp.handle().call_soon(move || lp2.stop());
+    /// lp.run_forever(); // returns at the end of the callback's turn
+    /// ```
     pub fn stop(&self) {
         self.handle.stop();
     }

@@ -30,6 +30,14 @@ pub(crate) const BAD_ADDRESS: Error = Error::new(
 /// ```
 pub trait ToSocketAddr {
     /// The address, or `InvalidInput` if it does not parse.
+    ///
+    /// ```
+    /// use readyloop::net::ToSocketAddr;
+    /// assert_eq!("127.0.0.1:80".to_socket_addr().unwrap().port(), 80);
+    /// assert!("[::1]:8080".to_socket_addr().unwrap().is_ipv6());
+    /// let err = "localhost:80".to_socket_addr().unwrap_err(); // names need resolve()
+    /// assert_eq!(err.kind(), readyloop::ErrorKind::InvalidInput);
+    /// ```
     fn to_socket_addr(&self) -> Result<SocketAddr, Error>;
 
     /// For text of the form `HOST:PORT` whose host is not an IP address: the host and port,
@@ -144,6 +152,13 @@ pub struct UnixSocketAddr {
 impl UnixSocketAddr {
     /// A filesystem path address from bytes (works without `std`). Paths longer than the
     /// kernel's 107 bytes, or holding a NUL byte, are `InvalidInput`.
+    ///
+    /// ```
+    /// use readyloop::net::UnixSocketAddr;
+    /// assert!(UnixSocketAddr::from_path_bytes(b"/run/app.sock").is_ok());
+    /// assert!(UnixSocketAddr::from_path_bytes(&[b'a'; 200]).is_err());
+    /// assert!(UnixSocketAddr::from_path_bytes(b"nul\0inside").is_err());
+    /// ```
     pub fn from_path_bytes(path: &[u8]) -> Result<Self, Error> {
         if path.is_empty() || path.contains(&0) {
             return Err(Error::new(
@@ -175,6 +190,17 @@ impl UnixSocketAddr {
 
     /// An address in Linux's abstract namespace (no file is created; the name vanishes with
     /// the socket).
+    ///
+    /// ```
+    /// use readyloop::net::{UnixListener, UnixSocketAddr, UnixStream};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let name = format!("readyloop-doc-{}", std::process::id());
+    /// let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let listener = UnixListener::bind(&h, addr.clone()).unwrap();
+    /// let client = lp.block_on(UnixStream::connect(&h, addr)).unwrap();
+    /// # drop((listener, client));
+    /// ```
     pub fn from_abstract_name(name: &[u8]) -> Result<Self, Error> {
         sys::unix_abstract_addr(name)
             .map(|raw| UnixSocketAddr { raw })
@@ -187,6 +213,12 @@ impl UnixSocketAddr {
     }
 
     /// The filesystem path, as bytes, if this is a path address.
+    ///
+    /// ```
+    /// use readyloop::net::UnixSocketAddr;
+    /// let addr = UnixSocketAddr::from_path_bytes(b"/run/app.sock").unwrap();
+    /// assert_eq!(addr.path_bytes(), Some(&b"/run/app.sock"[..]));
+    /// ```
     pub fn path_bytes(&self) -> Option<&[u8]> {
         self.raw.path_bytes()
     }
@@ -205,6 +237,13 @@ impl UnixSocketAddr {
     }
 
     /// The name, if this is an abstract address.
+    ///
+    /// ```
+    /// use readyloop::net::UnixSocketAddr;
+    /// let addr = UnixSocketAddr::from_abstract_name(b"readyloop-doc").unwrap();
+    /// assert_eq!(addr.abstract_name(), Some(&b"readyloop-doc"[..]));
+    /// assert_eq!(addr.path_bytes(), None);
+    /// ```
     pub fn abstract_name(&self) -> Option<&[u8]> {
         self.raw.abstract_name()
     }
@@ -262,6 +301,13 @@ impl fmt::Debug for BytesDisplay<'_> {
 /// ```
 pub trait ToUnixAddr {
     /// The address, or `InvalidInput` (empty, too long, or containing NUL).
+    ///
+    /// ```
+    /// use readyloop::net::ToUnixAddr;
+    /// let addr = "/tmp/readyloop.sock".to_unix_addr().unwrap();
+    /// assert_eq!(addr.path_bytes(), Some(&b"/tmp/readyloop.sock"[..]));
+    /// assert!("".to_unix_addr().is_err());
+    /// ```
     fn to_unix_addr(&self) -> Result<UnixSocketAddr, Error>;
 }
 

@@ -104,6 +104,10 @@ impl Socket {
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
         let len = buf.len();
+        if len == 0 {
+            // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
+            return Poll::Ready(Ok(0));
+        }
         let polled = self.io(cx, Interest::Readable, slot, || sys::recv(fd, buf));
         if let Poll::Ready(Ok(n)) = polled {
             // A stream recv that returns less than asked emptied the receive queue: the
@@ -124,6 +128,10 @@ impl Socket {
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
         let len = buf.len();
+        if len == 0 {
+            // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
+            return Poll::Ready(Ok(0));
+        }
         let polled = self.io(cx, Interest::Writable, slot, || sys::send(fd, buf));
         if let Poll::Ready(Ok(n)) = polled {
             // A short send filled the send buffer: the next one waits for POLLOUT first.

@@ -135,6 +135,16 @@ impl Event {
 }
 
 /// The future of [`Event::wait`].
+///
+/// ```
+/// use readyloop::sync::{Event, EventWait};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let ev = Event::new();
+/// lp.spawn({ let ev = ev.clone(); async move { ev.set() } });
+/// let wait: EventWait = ev.wait();
+/// lp.block_on(wait);
+/// assert!(ev.is_set());
+/// ```
 #[must_use = "a wait does nothing unless awaited"]
 #[derive(Debug)]
 pub struct EventWait {

@@ -169,6 +169,17 @@ impl<T: ?Sized> Mutex<T> {
 }
 
 /// Access to the data of a locked [`Mutex`]; unlocks when dropped.
+///
+/// ```
+/// use readyloop::sync::{Mutex, MutexGuard};
+/// let m = Mutex::new(vec![1]);
+/// {
+///     let mut guard: MutexGuard<'_, Vec<i32>> = m.try_lock().unwrap();
+///     guard.push(2);
+///     assert!(m.is_locked());
+/// }
+/// assert!(!m.is_locked());
+/// ```
 #[must_use = "dropping a MutexGuard unlocks at once"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
@@ -207,6 +218,15 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 }
 
 /// The future of [`Mutex::lock`].
+///
+/// ```
+/// use readyloop::sync::{Lock, Mutex};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let m = Mutex::new(0);
+/// let lock: Lock<'_, i32> = m.lock();
+/// *lp.block_on(lock) += 1;
+/// assert_eq!(m.into_inner(), 1);
+/// ```
 #[must_use = "a lock does nothing unless awaited"]
 pub struct Lock<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,

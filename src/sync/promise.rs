@@ -17,6 +17,17 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 /// Why a [`SharedFuture`] holds no value.
+///
+/// ```
+/// use readyloop::sync::{promise, FutureError};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (p, f) = promise::<u8, &str>();
+/// p.set_error("disk full").unwrap();
+/// assert_eq!(lp.block_on(f), Err(FutureError::Failed("disk full")));
+/// let (p, f) = promise::<u8, &str>();
+/// drop(p); // dropped without an outcome: cancelled
+/// assert_eq!(lp.block_on(f), Err(FutureError::Cancelled));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FutureError<E> {
     /// The promise set an error (`set_exception`).
@@ -49,6 +60,13 @@ impl<E: fmt::Debug + fmt::Display> core::error::Error for FutureError<E> {}
 
 /// A promise's outcome was already set (asyncio's `InvalidStateError`); carries back the
 /// value that could not be set.
+///
+/// ```
+/// use readyloop::sync::{promise, AlreadySet};
+/// let (p, _f) = promise::<u8, ()>();
+/// p.set_result(1).unwrap();
+/// assert_eq!(p.set_result(2), Err(AlreadySet(2)));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AlreadySet<V>(pub V);
 
@@ -67,6 +85,15 @@ impl<V> fmt::Display for AlreadySet<V> {
 impl<V> core::error::Error for AlreadySet<V> {}
 
 /// What awaiting a [`SharedFuture`] gives.
+///
+/// ```
+/// use readyloop::sync::{promise, Outcome};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (p, f) = promise::<&str, ()>();
+/// p.set_result("done").unwrap();
+/// let outcome: Outcome<&str, ()> = lp.block_on(f);
+/// assert_eq!(outcome, Ok("done"));
+/// ```
 pub type Outcome<T, E> = Result<T, FutureError<E>>;
 
 type Callback<T, E> = Box<dyn FnOnce(&Outcome<T, E>)>;
@@ -163,6 +190,14 @@ fn add_callback<T, E>(shared: &Shared<T, E>, callback: impl FnOnce(&Outcome<T, E
 
 /// The setting half of a hand-set future (see [`promise`]). Dropping it without setting an
 /// outcome cancels the future.
+///
+/// ```
+/// use readyloop::sync::{promise, Promise};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (p, f): (Promise<u32, ()>, _) = promise();
+/// lp.spawn(async move { p.set_result(42).unwrap() });
+/// assert_eq!(lp.block_on(f), Ok(42));
+/// ```
 pub struct Promise<T, E> {
     shared: Shared<T, E>,
 }
@@ -277,6 +312,17 @@ impl<T, E> Drop for Promise<T, E> {
 /// The awaiting half of a hand-set future (see [`promise`]). Clone it for each waiter; each
 /// gets its own copy of the outcome (`T` and `E` must be `Clone`; wrap them in `Rc`
 /// otherwise).
+///
+/// ```
+/// use readyloop::sync::promise;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (p, f) = promise::<&str, ()>();
+/// let waiters: Vec<_> = (0..3).map(|_| lp.spawn(f.clone())).collect();
+/// p.set_result("for everyone").unwrap();
+/// for w in waiters {
+///     assert_eq!(lp.block_on(w).unwrap(), Ok("for everyone"));
+/// }
+/// ```
 pub struct SharedFuture<T, E> {
     shared: Shared<T, E>,
     key: Option<WaitKey>,

@@ -19,14 +19,33 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 /// `put_nowait` found the queue full; the item is given back.
+///
+/// ```
+/// use readyloop::sync::{Full, Queue};
+/// let q = Queue::new(1);
+/// q.put_nowait('a').unwrap();
+/// assert_eq!(q.put_nowait('b'), Err(Full('b')));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Full<T>(pub T);
 
 /// `get_nowait` found the queue empty.
+///
+/// ```
+/// use readyloop::sync::{Empty, Queue};
+/// let q = Queue::<u8>::unbounded();
+/// assert_eq!(q.get_nowait(), Err(Empty));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Empty;
 
 /// `task_done` was called more times than items were put (asyncio's `ValueError`).
+///
+/// ```
+/// use readyloop::sync::{Queue, TaskDoneError};
+/// let q = Queue::<u8>::unbounded();
+/// assert_eq!(q.task_done(), Err(TaskDoneError));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TaskDoneError;
 
@@ -422,6 +441,15 @@ impl<T> Queue<T> {
 }
 
 /// The future of [`Queue::put`].
+///
+/// ```
+/// use readyloop::sync::{Put, Queue};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let q = Queue::new(1);
+/// let put: Put<u8> = q.put(5);
+/// lp.block_on(put);
+/// assert_eq!(q.get_nowait(), Ok(5));
+/// ```
 #[must_use = "a put does nothing unless awaited"]
 pub struct Put<T> {
     queue: Queue<T>,
@@ -491,6 +519,15 @@ impl<T> Drop for Put<T> {
 }
 
 /// The future of [`Queue::get`].
+///
+/// ```
+/// use readyloop::sync::{Get, Queue};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let q = Queue::unbounded();
+/// lp.spawn({ let q = q.clone(); async move { q.put("item").await } });
+/// let get: Get<&str> = q.get();
+/// assert_eq!(lp.block_on(get), "item");
+/// ```
 #[must_use = "a get does nothing unless awaited"]
 pub struct Get<T> {
     queue: Queue<T>,
@@ -557,6 +594,20 @@ impl<T> Drop for Get<T> {
 }
 
 /// The future of [`Queue::join`].
+///
+/// ```
+/// use readyloop::sync::{Queue, QueueJoin};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let q = Queue::unbounded();
+/// q.put_nowait(1).unwrap();
+/// lp.spawn({
+///     let q = q.clone();
+///     async move { let _item = q.get().await; q.task_done().unwrap(); }
+/// });
+/// let all_done: QueueJoin<i32> = q.join();
+/// lp.block_on(all_done);
+/// assert_eq!(q.unfinished(), 0);
+/// ```
 #[must_use = "a join does nothing unless awaited"]
 pub struct QueueJoin<T> {
     queue: Queue<T>,

@@ -166,6 +166,16 @@ impl Semaphore {
 }
 
 /// One permit of a [`Semaphore`]; dropping it releases the permit.
+///
+/// ```
+/// use readyloop::sync::{Permit, Semaphore};
+/// let sem = Semaphore::new(2);
+/// let a: Permit = sem.try_acquire().unwrap();
+/// let _b = sem.try_acquire().unwrap();
+/// assert!(sem.try_acquire().is_none());
+/// drop(a);
+/// assert!(sem.try_acquire().is_some());
+/// ```
 #[must_use = "dropping a Permit releases it at once"]
 #[derive(Debug)]
 pub struct Permit {
@@ -192,6 +202,17 @@ impl Drop for Permit {
 }
 
 /// The future of [`Semaphore::acquire`].
+///
+/// ```
+/// use readyloop::sync::{Acquire, Semaphore};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let sem = Semaphore::new(1);
+/// let first: Acquire = sem.acquire();
+/// let permit = lp.block_on(first);
+/// assert_eq!(sem.available_permits(), 0);
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
 #[must_use = "an acquire does nothing unless awaited"]
 #[derive(Debug)]
 pub struct Acquire {

@@ -36,3 +36,25 @@ pub(crate) fn check_socket(fd: RawFd) -> Result<(), Error> {
         .map(|_| ())
         .map_err(Error::from_errno)
 }
+
+/// `write(2)` from `buf`.
+pub(crate) fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
+    rustix::io::write(borrow(fd), buf)
+}
+
+/// Puts the fd's file description in non-blocking mode (shared with every dup of it).
+pub(crate) fn set_nonblocking(fd: RawFd) -> Result<(), Error> {
+    let flags = rustix::fs::fcntl_getfl(borrow(fd))?;
+    if !flags.contains(rustix::fs::OFlags::NONBLOCK) {
+        rustix::fs::fcntl_setfl(borrow(fd), flags | rustix::fs::OFlags::NONBLOCK)?;
+    }
+    Ok(())
+}
+
+/// Shuts the writing half if the fd is a socket; anything else has no half to shut.
+pub(crate) fn shutdown_write_if_socket(fd: RawFd) -> Result<(), Errno> {
+    match rustix::net::shutdown(borrow(fd), rustix::net::Shutdown::Write) {
+        Err(Errno::NOTSOCK) => Ok(()),
+        other => other,
+    }
+}

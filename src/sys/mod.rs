@@ -15,6 +15,17 @@ pub(crate) mod thread;
 pub use rustix::fd::RawFd;
 
 /// Which readiness a task waits for on a file descriptor.
+///
+/// ```
+/// use readyloop::{Interest, Loop, Registration};
+/// use std::os::fd::AsRawFd;
+/// let lp = Loop::new().unwrap();
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+/// // An empty socket buffer has room: the wait for Writable ends on the first turn.
+/// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Writable))).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Interest {
     /// Data can be read, a connection accepted, or the peer hung up (`POLLIN`).
@@ -25,6 +36,10 @@ pub enum Interest {
 
 impl Interest {
     /// The name used in traces and stuck-task reports.
+    ///
+    /// ```
+    /// assert_eq!(readyloop::Interest::Readable.name(), "READABLE");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Interest::Readable => "READABLE",

@@ -8,6 +8,15 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 /// Why a task produced no output.
+///
+/// ```
+/// use readyloop::{JoinError, Loop};
+/// let lp = Loop::new().unwrap();
+/// let task = lp.spawn(core::future::pending::<()>());
+/// task.abort();
+/// let err: JoinError = lp.block_on(task).unwrap_err();
+/// assert!(err.is_cancelled());
+/// ```
 #[non_exhaustive]
 pub enum JoinError {
     /// The task was aborted, or its loop was dropped before it finished.
@@ -26,16 +35,37 @@ impl JoinError {
     }
 
     /// True if the task was cancelled.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let task = lp.spawn(core::future::pending::<()>());
+    /// task.abort();
+    /// assert!(lp.block_on(task).unwrap_err().is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, JoinError::Cancelled)
     }
 
     /// True if the task panicked.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let task = lp.spawn(async { panic!("boom") });
+    /// let err = lp.block_on(task).unwrap_err();
+    /// assert!(err.is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         !self.is_cancelled()
     }
 
     /// The panic message, when the payload was a string.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let task = lp.spawn(async { panic!("lost the {}", "thread") });
+    /// let err = lp.block_on(task).unwrap_err();
+    /// assert_eq!(err.panic_message(), Some("lost the thread"));
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             JoinError::Cancelled => None,
@@ -112,6 +142,19 @@ impl<T> JoinHandle<T> {
 
     /// Cancels the task: its future is dropped at the loop's next turn. No effect if it
     /// already finished.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let task = h.spawn({
+    ///     let h = h.clone();
+    ///     async move { h.sleep(Duration::from_secs(3600)).await }
+    /// });
+    /// task.abort(); // the hour-long sleep is withdrawn at the next turn
+    /// assert!(lp.block_on(task).unwrap_err().is_cancelled());
+    /// assert_eq!(h.stats().timers_armed, 0);
+    /// ```
     pub fn abort(&self) {
         if !self.task.is_complete() {
             self.task.request_abort();
@@ -119,16 +162,43 @@ impl<T> JoinHandle<T> {
     }
 
     /// True once the task finished, was cancelled, or panicked.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let task = lp.spawn(async { 1 });
+    /// assert!(!task.is_finished());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert!(task.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.is_complete()
     }
 
     /// The task's id (as in traces and stuck-task reports).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, b) = (lp.spawn(async {}), lp.spawn(async {}));
+    /// assert_ne!(a.id(), b.id());
+    /// ```
     pub fn id(&self) -> u64 {
         self.task.id()
     }
 
     /// Makes dropping this handle abort the task instead of detaching it.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let task = h.spawn({
+    ///     let h = h.clone();
+    ///     async move { h.sleep(Duration::from_secs(3600)).await }
+    /// });
+    /// drop(task.abort_on_drop());
+    /// lp.block_on(readyloop::yield_now());
+    /// assert_eq!(h.stats().tasks_alive, 0);
+    /// ```
     pub fn abort_on_drop(mut self) -> Self {
         self.abort_on_drop = true;
         self
@@ -152,12 +222,30 @@ impl<T> Future for JoinHandle<T> {
             }
             return out;
         }
+        #[cfg(feature = "std")]
+        check_loop_running(task);
         let local = task.local();
         match &mut local.join_waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+}
+
+/// Panics if `task`'s loop is not the one running on this thread: the task cannot make
+/// progress then, and awaiting it (from another runtime, or another loop) would hang.
+#[cfg(feature = "std")]
+fn check_loop_running(task: &TaskRef) {
+    let running = crate::Handle::try_current()
+        .is_some_and(|h| alloc::sync::Arc::ptr_eq(&h.core.shared, task.shared()));
+    if !running {
+        panic!(
+            "readyloop: a JoinHandle was awaited while its task's loop is not running on this \
+             thread, so the task could never finish: await it inside that loop's \
+             Loop::block_on (or one of its tasks); to get a result to another runtime, send \
+             it over a channel"
+        );
     }
 }
 

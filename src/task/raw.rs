@@ -148,6 +148,12 @@ impl TaskRef {
         self.header().id
     }
 
+    /// The loop this task belongs to (its wake queue).
+    #[cfg(feature = "std")]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.header().shared
+    }
+
     pub(crate) fn state(&self) -> usize {
         self.header().state.load(Acquire)
     }

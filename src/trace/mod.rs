@@ -242,6 +242,15 @@ pub enum TraceEvent<'a> {
 /// ```
 pub trait TraceSink {
     /// Receives one event.
+    ///
+    /// ```
+    /// use readyloop::trace::{TraceEvent, TraceSink};
+    /// use readyloop::Instant;
+    /// let mut lines = Vec::new();
+    /// let mut sink = |_at: Instant, event: &TraceEvent<'_>| lines.push(event.to_string());
+    /// sink.record(Instant::from_nanos(0), &TraceEvent::TurnStart { turn: 1 });
+    /// assert_eq!(lines.len(), 1);
+    /// ```
     fn record(&mut self, at: Instant, event: &TraceEvent<'_>);
 }
 

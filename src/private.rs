@@ -1,0 +1,57 @@
+//! What the `#[readyloop::test]` and `#[readyloop::main]` attributes expand to.
+//!
+//! Not a public API: the macros call these functions so that the behaviour (a fresh loop, the
+//! deadline, the report of a stuck test) lives here and can change without touching the
+//! macros. Nothing here may be called by users, and nothing here may keep state between
+//! calls: each test gets a loop of its own.
+
+use crate::executor::{Handle, Loop};
+use core::future::Future;
+use core::time::Duration;
+
+/// Runs a test body on a fresh loop; panics if it has not finished after `timeout_ms`, with
+/// the loop's report of what every pending task waits for.
+///
+/// ```
+/// let n = readyloop::__private::run_test(1_000, "doc", |handle| async move {
+///     handle.spawn(async { 2 }).await.unwrap()
+/// });
+/// assert_eq!(n, 2);
+/// ```
+pub fn run_test<F, Fut>(timeout_ms: u64, name: &'static str, body: F) -> Fut::Output
+where
+    F: FnOnce(Handle) -> Fut,
+    Fut: Future,
+{
+    let lp = Loop::new()
+        .unwrap_or_else(|e| panic!("readyloop::test `{name}`: cannot create a loop: {e}"));
+    let timeout = Duration::from_millis(timeout_ms);
+    let body = body(lp.handle());
+    match lp.block_on_timeout(timeout, body) {
+        Ok(output) => output,
+        Err(stuck) => panic!(
+            "readyloop::test `{name}` did not finish within {timeout:?} (the test's deadline; \
+             raise it with #[readyloop::test(timeout = \"...\")] if it is legitimately slow)\n\
+             {stuck}"
+        ),
+    }
+}
+
+/// Runs `main`'s body on a new loop and returns its output.
+///
+/// ```
+/// let out = readyloop::__private::run_main(|handle| async move {
+///     readyloop::Sleep::new(&handle, core::time::Duration::from_millis(1)).await;
+///     "done"
+/// });
+/// assert_eq!(out, "done");
+/// ```
+pub fn run_main<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce(Handle) -> Fut,
+    Fut: Future,
+{
+    let lp = Loop::new().unwrap_or_else(|e| panic!("readyloop::main: cannot create a loop: {e}"));
+    let body = body(lp.handle());
+    lp.block_on(body)
+}
