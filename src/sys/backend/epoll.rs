@@ -1,16 +1,14 @@
-//! The epoll(7) backend: interest kept in the kernel, level-triggered, no `epoll_ctl` in
-//! the steady state.
+//! The epoll(7) backend: interest kept in the kernel, one `epoll_ctl` per wait.
 //!
-//! Each fd is registered level-triggered, so an fd that stays ready is reported again at the
-//! next wait, exactly as poll(2) would. The reactor settles a woken fd's interest only just
-//! before the next wait, so a task that reads, replies and waits again in the same turn (an
-//! echo, a request loop) leaves the kernel registration untouched: a wait cycle costs no
-//! `epoll_ctl` at all. Only an fd that nobody waits on any more leaves the set
-//! (`EPOLL_CTL_DEL`: epoll reports `HUP` and `ERR` whatever the mask, so an empty mask would
-//! report an idle hung-up connection forever), and a changed direction costs one `MOD`.
-//! The loop's own notifier is registered once. Under Miri, which implements only
-//! edge-triggered epoll, `EPOLLET` is used and each report disarms the fd until its next
-//! waiter re-arms it with a `MOD` (which resets the edge tracking), the same behaviour.
+//! The reactor's waits are one-shot (a woken waiter leaves; it registers again if its retry
+//! would block), so each fd is registered with `EPOLLONESHOT`: after the kernel reports it,
+//! the registration stays in the kernel but is disabled, and the next waiter re-arms it with
+//! one `EPOLL_CTL_MOD` (which also re-checks readiness, so nothing that happened meanwhile is
+//! missed). A wait cycle thus costs one `epoll_ctl`, where add-then-delete would cost two,
+//! and a ready fd that nobody waits on is never reported twice (no busy loop on an idle
+//! connection's `EPOLLHUP`). The loop's own notifier is registered once, level-triggered.
+//! Under Miri, which implements only edge-triggered epoll, `EPOLLET` replaces
+//! `EPOLLONESHOT`: the re-arming `MOD` resets the edge tracking, so the behaviour is the same.
 //!
 //! `epoll_wait` counts its timeout in whole milliseconds; a timeout with a fraction of one
 //! is waited in `ppoll` on the epoll fd instead, so deadlines keep nanosecond precision.
@@ -53,13 +51,12 @@ pub(crate) const LAST_CHECK_NS: u64 = 8_000_000_000;
 
 const NO_SLOT: u32 = u32::MAX;
 
-/// How a waited-on fd is registered: level-triggered (edge-triggered under Miri, where each
-/// report disarms it until the next waiter re-arms it).
+/// How a waited-on fd is registered: disabled after each report (edge-triggered under Miri).
 fn mode() -> EventFlags {
     if cfg!(miri) {
         EventFlags::ET
     } else {
-        EventFlags::empty()
+        EventFlags::ONESHOT
     }
 }
 
@@ -78,8 +75,7 @@ struct Entry {
     fd: RawFd,
     /// What the reactor wants reported.
     wanted: Wanted,
-    /// The kernel registration will report `wanted` (false only under Miri once it
-    /// reported: re-arm first).
+    /// The kernel registration will report `wanted` (false once it reported: re-arm first).
     armed: bool,
     /// False for files epoll refuses (EPERM): reported ready at every wait instead.
     in_kernel: bool,
@@ -238,14 +234,9 @@ impl EpollBackend {
         };
         let slot = self.slot_of.get(index).copied().unwrap_or(NO_SLOT);
         if wanted.is_empty() {
+            // The kernel registration stays (disabled once it reports): the next waiter
+            // re-arms it with one MOD instead of an ADD after a DEL.
             if slot != NO_SLOT {
-                let entry = self.entries[slot as usize];
-                if entry.in_kernel && !cfg!(miri) {
-                    // Level-triggered: a registration nobody waits on must report nothing,
-                    // and epoll reports HUP and ERR whatever the mask, so it leaves the set.
-                    let _ = epoll::delete(&self.epoll, borrow(fd));
-                    self.known[index] = false;
-                }
                 self.remove(index, slot as usize);
             }
             return Ok(());
@@ -296,8 +287,7 @@ impl EpollBackend {
         // Bound the wait so a registration that vanished with its fd is found (module docs).
         if self.next_check != u64::MAX {
             let due = self.next_check.max(self.last_sweep + FIRST_CHECK_NS);
-            // Checks need no precision: round up to whole ms so epoll_wait alone serves.
-            let until = due.saturating_sub(self.now).div_ceil(1_000_000) * 1_000_000;
+            let until = due.saturating_sub(self.now);
             timeout = Some(timeout.map_or(until, |t| t.min(until)));
         }
         let wanted_len = self.entries.len().clamp(16, 4096);
@@ -318,7 +308,7 @@ impl EpollBackend {
             let Some(entry) = self.entries.get_mut(slot as usize) else {
                 continue;
             };
-            if !entry.permanent && cfg!(miri) {
+            if !entry.permanent {
                 entry.armed = false;
             }
             events.push(Event {

@@ -40,10 +40,10 @@ pub enum BackendKind {
     /// File descriptors of `FD_SETSIZE` (1024) and above are refused with
     /// [`ErrorKind::FdTooLarge`](crate::ErrorKind::FdTooLarge), as Python refuses them.
     Select,
-    /// `epoll(7)`: interest stays registered in the kernel between waits (level-triggered),
-    /// so a wait costs O(ready fds) instead of O(registered fds), and a task that waits on
-    /// the same fd again costs no `epoll_ctl`. Timeouts keep nanosecond precision (a
-    /// fractional millisecond is waited in `ppoll` on the epoll fd).
+    /// `epoll(7)`: interest stays registered in the kernel between waits, so a wait costs
+    /// O(ready fds) instead of O(registered fds), plus one `epoll_ctl` to re-arm an fd per
+    /// wait on it. Timeouts keep nanosecond precision (a fractional millisecond is waited in
+    /// `ppoll` on the epoll fd).
     Epoll,
 }
 
