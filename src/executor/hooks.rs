@@ -33,7 +33,9 @@ impl Core {
     /// Whether tracing is on.
     #[inline(always)]
     pub(crate) fn tracing(&self) -> bool {
-        self.trace.is_some()
+        // Without the `trace` feature this is a constant false and every traced path is
+        // compiled out (the no_std daemon's size budget depends on it).
+        cfg!(feature = "trace") && self.trace.is_some()
     }
 
     /// The tracer (callers checked that tracing is on).

@@ -153,6 +153,7 @@ impl Builder {
     ///     .unwrap();
     /// # drop(lp);
     /// ```
+    #[cfg(feature = "trace")]
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
         self
@@ -165,6 +166,7 @@ impl Builder {
     /// # drop(lp);
     /// ```
     #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     pub fn trace_stderr(self) -> Self {
         self.trace(crate::trace::Lines::stderr())
     }

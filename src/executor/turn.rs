@@ -39,7 +39,7 @@ impl<const TRACED: bool> Deref for Turn<'_, TRACED> {
 impl Core {
     /// One turn of the loop.
     pub(crate) fn turn(&self) {
-        if self.trace.is_some() {
+        if self.tracing() {
             Turn::<true>(self).run();
         } else {
             Turn::<false>(self).run();

@@ -15,8 +15,10 @@
 //! test suite can be rerun against each backend. A fd closed while registered is reported
 //! as `NVAL` by all three (select and epoll find it themselves; see their module docs).
 
+#[cfg(feature = "epoll")]
 mod epoll;
 mod poll;
+#[cfg(feature = "select")]
 mod select;
 
 use super::{Interest, RawFd, Readiness};
@@ -255,7 +257,9 @@ impl Wanted {
 #[derive(Debug)]
 pub(crate) enum Backend {
     Poll(poll::PollBackend),
+    #[cfg(feature = "select")]
     Select(select::SelectBackend),
+    #[cfg(feature = "epoll")]
     Epoll(epoll::EpollBackend),
 }
 
@@ -263,15 +267,24 @@ impl Backend {
     pub(crate) fn new(kind: BackendKind) -> Result<Self, Error> {
         match kind {
             BackendKind::Poll => Ok(Backend::Poll(poll::PollBackend::new())),
+            #[cfg(feature = "select")]
             BackendKind::Select => Ok(Backend::Select(select::SelectBackend::new())),
+            #[cfg(feature = "epoll")]
             BackendKind::Epoll => Ok(Backend::Epoll(epoll::EpollBackend::new()?)),
+            #[allow(unreachable_patterns)]
+            _ => Err(Error::new(
+                crate::ErrorKind::InvalidInput,
+                "that backend is not compiled in: enable readyloop's `select` or `epoll` feature",
+            )),
         }
     }
 
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             Backend::Poll(_) => BackendKind::Poll,
+            #[cfg(feature = "select")]
             Backend::Select(_) => BackendKind::Select,
+            #[cfg(feature = "epoll")]
             Backend::Epoll(_) => BackendKind::Epoll,
         }
     }
@@ -284,7 +297,9 @@ impl Backend {
         };
         match self {
             Backend::Poll(b) => b.set(fd, read),
+            #[cfg(feature = "select")]
             Backend::Select(b) => b.set(fd, read),
+            #[cfg(feature = "epoll")]
             Backend::Epoll(b) => b.add_notifier(fd),
         }
     }
@@ -294,7 +309,9 @@ impl Backend {
     pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.set(fd, wanted),
+            #[cfg(feature = "select")]
             Backend::Select(b) => b.set(fd, wanted),
+            #[cfg(feature = "epoll")]
             Backend::Epoll(b) => b.set(fd, wanted),
         }
     }
@@ -309,7 +326,9 @@ impl Backend {
     ) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.wait(timeout_ns, events),
+            #[cfg(feature = "select")]
             Backend::Select(b) => b.wait(timeout_ns, events),
+            #[cfg(feature = "epoll")]
             Backend::Epoll(b) => b.wait(timeout_ns, events),
         }
     }
@@ -318,7 +337,9 @@ impl Backend {
     pub(crate) fn len(&self) -> usize {
         match self {
             Backend::Poll(b) => b.len(),
+            #[cfg(feature = "select")]
             Backend::Select(b) => b.len(),
+            #[cfg(feature = "epoll")]
             Backend::Epoll(b) => b.len(),
         }
     }
@@ -332,6 +353,7 @@ pub(crate) fn timespec(nanos: u64) -> rustix::event::Timespec {
     }
 }
 
+#[cfg(any(feature = "select", feature = "epoll"))]
 /// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select and epoll use it to
 /// find fds closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
 pub(crate) fn is_open(fd: RawFd) -> bool {
