@@ -1,0 +1,71 @@
+//! An fd number closed and reused inside one turn is waited on as the new file.
+//!
+//! The reactor settles a woken fd's interest just before the next wait, not at dispatch, so
+//! a task that closes its fd and waits on a new one that got the same number (accept after
+//! close does exactly that) meets an entry whose interest looks unchanged. Each backend must
+//! still hand the new file to the kernel: poll(2) and select(2) pass the numbers every wait;
+//! epoll re-arms the fd (`EPOLL_CTL_MOD`, then `ADD` when the kernel no longer knows it).
+
+use readyloop::{yield_now, AsyncRead, BackendKind, Loop};
+use rustix::pipe::{pipe_with, PipeFlags};
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_reused_fd_number_is_waited_on_as_the_new_file() {
+    for kind in BackendKind::ALL {
+        let lp = Loop::builder().backend(kind).build().unwrap();
+        let h = lp.handle();
+        let (r1, w1) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC).unwrap();
+        let first = r1.as_raw_fd();
+        let waiter = h.spawn({
+            let h = h.clone();
+            async move {
+                let mut buf = [0u8; 1];
+                // Waits in the reactor until the backend reports the first pipe readable.
+                AsyncRead::new(&h, r1.as_fd(), &mut buf).await.unwrap();
+                // In the same poll: close it, open a new pipe (which gets the same number)
+                // and wait on it, empty; a helper writes to it a little later.
+                drop(r1);
+                let (r2, w2) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC).unwrap();
+                let reused = r2.as_raw_fd() == first;
+                let wrote_at = h.spawn({
+                    let h = h.clone();
+                    async move {
+                        h.sleep(Duration::from_millis(5)).await;
+                        rustix::io::write(&w2, b"y").unwrap();
+                        let at = Instant::now();
+                        // Keep the writing end open until the reader is done.
+                        h.sleep(Duration::from_secs(2)).await;
+                        drop(w2);
+                        at
+                    }
+                });
+                AsyncRead::new(&h, r2.as_fd(), &mut buf).await.unwrap();
+                let woke_at = Instant::now();
+                wrote_at.abort();
+                (reused, woke_at, buf[0])
+            }
+        });
+        let (reused, woke_at, byte) = lp
+            .block_on_timeout(Duration::from_secs(5), async {
+                yield_now().await; // the waiter registers on the empty first pipe
+                rustix::io::write(&w1, b"x").unwrap();
+                let started = Instant::now();
+                let out = waiter.await.unwrap();
+                (out.0, out.1.duration_since(started), out.2)
+            })
+            .unwrap();
+        assert_eq!(byte, b'y', "{kind}");
+        assert!(
+            reused,
+            "{kind}: the new pipe did not get the closed fd's number"
+        );
+        // About 5 ms; a backend that missed the new file would only notice it at its next
+        // registration check (epoll: a quarter of a second) or never.
+        assert!(
+            woke_at < Duration::from_millis(150),
+            "{kind}: woke after {woke_at:?}"
+        );
+    }
+}
