@@ -287,7 +287,9 @@ impl EpollBackend {
         // Bound the wait so a registration that vanished with its fd is found (module docs).
         if self.next_check != u64::MAX {
             let due = self.next_check.max(self.last_sweep + FIRST_CHECK_NS);
-            let until = due.saturating_sub(self.now);
+            // The checks need no precision: a bound rounded up to whole milliseconds lets
+            // epoll_wait wait alone, without the ppoll a fractional timeout needs.
+            let until = due.saturating_sub(self.now).div_ceil(1_000_000) * 1_000_000;
             timeout = Some(timeout.map_or(until, |t| t.min(until)));
         }
         let wanted_len = self.entries.len().clamp(16, 4096);
