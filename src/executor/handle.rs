@@ -75,6 +75,8 @@ pub(crate) struct Core {
     pub(crate) idle_return: Cell<bool>,
     /// How long before a timer deadline the wait stops blocking (`Builder::timer_spin`).
     pub(crate) timer_spin_ns: Cell<u64>,
+    /// One turn: `Core::plain_turn`, or `Core::traced_turn` for a loop built with a sink.
+    pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
@@ -146,13 +148,14 @@ std::thread_local! {
 
 impl Handle {
     pub(crate) fn new(
-        backend: BackendKind,
+        backend: crate::sys::backend::Backend,
         trace: Option<Box<dyn TraceSink>>,
+        turn: fn(&Core),
         virtual_clock: bool,
     ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
         let notifier_fd = notifier.fd();
-        let reactor = Reactor::new(crate::sys::backend::Backend::new(backend)?, notifier_fd)?;
+        let reactor = Reactor::new(backend, notifier_fd)?;
         let tracing = trace.is_some();
         let shared = Arc::new(Shared::new(notifier, tracing));
         if tracing {
@@ -181,6 +184,7 @@ impl Handle {
                 main_polled_at: Cell::new(0),
                 idle_return: Cell::new(false),
                 timer_spin_ns: Cell::new(0),
+                turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
             }),

@@ -26,7 +26,7 @@ pub use loop_clock::ClockHold;
 
 use crate::error::Error;
 use crate::report::Stuck;
-use crate::sys::backend::BackendKind;
+use crate::sys::backend::{Backend, BackendKind};
 use crate::sys::clock;
 use crate::task::TaskRef;
 use crate::timers::TimerKey;
@@ -65,6 +65,11 @@ pub struct Loop {
 /// ```
 pub struct Builder {
     backend: BackendKind,
+    /// Makes the backend: only the build-time default unless `backend` was called, so a
+    /// program that never picks one links only the default.
+    make_backend: fn(BackendKind) -> Result<Backend, Error>,
+    /// Runs one turn: the traced turn is linked only by programs that call `trace`.
+    turn: fn(&Core),
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
@@ -93,6 +98,7 @@ impl Builder {
     /// ```
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = kind;
+        self.make_backend = Backend::new;
         self
     }
 
@@ -156,6 +162,7 @@ impl Builder {
     #[cfg(feature = "trace")]
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
+        self.turn = Core::traced_turn;
         self
     }
 
@@ -202,7 +209,8 @@ impl Builder {
         if let Some(ns) = self.timer_slack_ns {
             clock::set_timer_slack(Some(ns.max(1)))?;
         }
-        let handle = Handle::new(self.backend, self.trace, self.virtual_clock)?;
+        let backend = (self.make_backend)(self.backend)?;
+        let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
         Ok(Loop { handle })
     }
@@ -229,6 +237,8 @@ impl Loop {
     pub fn builder() -> Builder {
         Builder {
             backend: BackendKind::default_kind(),
+            make_backend: Backend::default_backend,
+            turn: Core::plain_turn,
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
@@ -278,9 +288,9 @@ impl Loop {
     /// assert_eq!(answer, 42);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        match self.run_main(future, None) {
+        match self.run_main(future, NoDeadline) {
             Ok(output) => output,
-            Err(stuck) => unreachable!("block_on has no deadline: {stuck}"),
+            Err(never) => match never {},
         }
     }
 
@@ -311,22 +321,23 @@ impl Loop {
         timeout: Duration,
         future: F,
     ) -> Result<F::Output, Stuck> {
-        self.run_main(future, Some(timeout))
+        self.run_main(future, timeout)
     }
 
     /// Polls `future` whenever it is woken, and runs turns in between, until it completes
-    /// or the deadline (if any) passes.
-    fn run_main<F: Future>(
+    /// or the deadline (if any) passes. The deadline is a type, so `block_on` does not link
+    /// the stuck-task report it never makes.
+    fn run_main<F: Future, D: MainDeadline>(
         &self,
         future: F,
-        timeout: Option<Duration>,
-    ) -> Result<F::Output, Stuck> {
+        limit: D,
+    ) -> Result<F::Output, D::Error> {
         let core = &self.handle.core;
         let _running = self.handle.enter();
         let waker = Waker::from(core.shared.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
-        let deadline = timeout.map(|t| Deadline::arm(core, t, &waker));
+        let deadline = limit.arm(core, &waker);
         core.shared.take_main_woken();
         core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
@@ -335,11 +346,7 @@ impl Loop {
                     return Ok(output);
                 }
             }
-            if let Some(deadline) = &deadline {
-                if deadline.has_passed() {
-                    return Err(deadline.stuck());
-                }
-            }
+            D::check(&deadline)?;
             core.turn();
         }
     }
@@ -405,6 +412,42 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
+    }
+}
+
+/// What bounds a `run_main`: nothing (`block_on`) or a timeout (`block_on_timeout`).
+trait MainDeadline {
+    type Armed<'a>;
+    type Error;
+    fn arm<'a>(self, core: &'a Core, waker: &Waker) -> Self::Armed<'a>;
+    fn check(armed: &Self::Armed<'_>) -> Result<(), Self::Error>;
+}
+
+/// `block_on`'s bound: none, and an error that cannot happen.
+struct NoDeadline;
+
+impl MainDeadline for NoDeadline {
+    type Armed<'a> = ();
+    type Error = core::convert::Infallible;
+    fn arm(self, _: &Core, _: &Waker) {}
+    #[inline(always)]
+    fn check(_: &()) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl MainDeadline for Duration {
+    type Armed<'a> = Deadline<'a>;
+    type Error = Stuck;
+    fn arm<'a>(self, core: &'a Core, waker: &Waker) -> Deadline<'a> {
+        Deadline::arm(core, self, waker)
+    }
+    fn check(deadline: &Deadline<'_>) -> Result<(), Stuck> {
+        if deadline.has_passed() {
+            Err(deadline.stuck())
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -10,9 +10,10 @@
 //! ```
 //!
 //! A turn is run by a [`Turn`], which is the loop's `Core` plus one compile-time fact:
-//! whether tracing is on. `Core::turn` picks the traced or the plain instance once per
-//! turn; in the plain one every trace hook (see `hooks.rs`) is `if false`, so tracing off
-//! costs that single branch. A turn never calls a waker while it holds a borrow of the
+//! whether tracing is on. The loop calls the plain or the traced instance through a
+//! function pointer chosen when it is built; in the plain one every trace hook (see
+//! `hooks.rs`) is `if false`, and a program that never asks for a trace does not even link
+//! the traced one. A turn never calls a waker while it holds a borrow of the
 //! loop's tables, never blocks when work is ready, and allocates nothing once its buffers
 //! have grown.
 
@@ -38,12 +39,20 @@ impl<const TRACED: bool> Deref for Turn<'_, TRACED> {
 
 impl Core {
     /// One turn of the loop.
+    #[inline]
     pub(crate) fn turn(&self) {
-        if self.tracing() {
-            Turn::<true>(self).run();
-        } else {
-            Turn::<false>(self).run();
-        }
+        (self.turn)(self)
+    }
+
+    /// A turn with every trace hook compiled out.
+    pub(crate) fn plain_turn(&self) {
+        Turn::<false>(self).run();
+    }
+
+    /// A turn that traces; only `Builder::trace` names it, so it is linked only when used.
+    #[cfg(feature = "trace")]
+    pub(crate) fn traced_turn(&self) {
+        Turn::<true>(self).run();
     }
 }
 

@@ -390,3 +390,21 @@ impl core::fmt::Debug for EpollBackend {
             .finish_non_exhaustive()
     }
 }
+
+impl super::Waiter for EpollBackend {
+    fn kind(&self) -> super::BackendKind {
+        super::BackendKind::Epoll
+    }
+    fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
+        EpollBackend::add_notifier(self, fd)
+    }
+    fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
+        EpollBackend::set(self, fd, wanted)
+    }
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+        EpollBackend::wait(self, timeout_ns, events)
+    }
+    fn len(&self) -> usize {
+        EpollBackend::len(self)
+    }
+}

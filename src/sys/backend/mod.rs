@@ -23,6 +23,7 @@ mod select;
 
 use super::{Interest, RawFd, Readiness};
 use crate::error::Error;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// Which system call the loop waits with.
@@ -253,24 +254,45 @@ impl Wanted {
     }
 }
 
-/// The chosen backend.
+/// A backend other than poll, reached through a vtable: the vtable (and so the backend's
+/// code) is linked only into programs that can ask for that backend, with
+/// [`Builder::backend`](crate::Builder::backend) or `READYLOOP_BACKEND` at build time.
+pub(crate) trait Waiter: core::fmt::Debug {
+    fn kind(&self) -> BackendKind;
+    fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
+    fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error>;
+    fn len(&self) -> usize;
+}
+
+/// The chosen backend: poll(2) inline (the default, on the hot path), the others boxed.
 #[derive(Debug)]
 pub(crate) enum Backend {
     Poll(poll::PollBackend),
-    #[cfg(feature = "select")]
-    Select(select::SelectBackend),
-    #[cfg(feature = "epoll")]
-    Epoll(epoll::EpollBackend),
+    #[cfg_attr(not(any(feature = "select", feature = "epoll")), allow(dead_code))]
+    Other(Box<dyn Waiter>),
 }
 
 impl Backend {
+    /// The backend of a plain `Loop::new()` ([`BackendKind::default_kind`]); only that one
+    /// is linked by a program that never names another.
+    pub(crate) fn default_backend(_: BackendKind) -> Result<Self, Error> {
+        #[cfg(all(feature = "select", readyloop_backend = "select"))]
+        return Backend::new(BackendKind::Select);
+        #[cfg(all(feature = "epoll", readyloop_backend = "epoll"))]
+        return Backend::new(BackendKind::Epoll);
+        #[allow(unreachable_code)]
+        Ok(Backend::Poll(poll::PollBackend::new()))
+    }
+
+    /// The backend `kind` (an error if its feature is off).
     pub(crate) fn new(kind: BackendKind) -> Result<Self, Error> {
         match kind {
             BackendKind::Poll => Ok(Backend::Poll(poll::PollBackend::new())),
             #[cfg(feature = "select")]
-            BackendKind::Select => Ok(Backend::Select(select::SelectBackend::new())),
+            BackendKind::Select => Ok(Backend::Other(Box::new(select::SelectBackend::new()))),
             #[cfg(feature = "epoll")]
-            BackendKind::Epoll => Ok(Backend::Epoll(epoll::EpollBackend::new()?)),
+            BackendKind::Epoll => Ok(Backend::Other(Box::new(epoll::EpollBackend::new()?))),
             #[allow(unreachable_patterns)]
             _ => Err(Error::new(
                 crate::ErrorKind::InvalidInput,
@@ -282,25 +304,21 @@ impl Backend {
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             Backend::Poll(_) => BackendKind::Poll,
-            #[cfg(feature = "select")]
-            Backend::Select(_) => BackendKind::Select,
-            #[cfg(feature = "epoll")]
-            Backend::Epoll(_) => BackendKind::Epoll,
+            Backend::Other(b) => b.kind(),
         }
     }
 
     /// Registers the loop's notifier for reading, for the backend's whole life.
     pub(crate) fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
-        let read = Wanted {
-            read: true,
-            write: false,
-        };
         match self {
-            Backend::Poll(b) => b.set(fd, read),
-            #[cfg(feature = "select")]
-            Backend::Select(b) => b.set(fd, read),
-            #[cfg(feature = "epoll")]
-            Backend::Epoll(b) => b.add_notifier(fd),
+            Backend::Poll(b) => b.set(
+                fd,
+                Wanted {
+                    read: true,
+                    write: false,
+                },
+            ),
+            Backend::Other(b) => b.add_notifier(fd),
         }
     }
 
@@ -309,10 +327,7 @@ impl Backend {
     pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.set(fd, wanted),
-            #[cfg(feature = "select")]
-            Backend::Select(b) => b.set(fd, wanted),
-            #[cfg(feature = "epoll")]
-            Backend::Epoll(b) => b.set(fd, wanted),
+            Backend::Other(b) => b.set(fd, wanted),
         }
     }
 
@@ -326,10 +341,7 @@ impl Backend {
     ) -> Result<(), Error> {
         match self {
             Backend::Poll(b) => b.wait(timeout_ns, events),
-            #[cfg(feature = "select")]
-            Backend::Select(b) => b.wait(timeout_ns, events),
-            #[cfg(feature = "epoll")]
-            Backend::Epoll(b) => b.wait(timeout_ns, events),
+            Backend::Other(b) => b.wait(timeout_ns, events),
         }
     }
 
@@ -337,10 +349,7 @@ impl Backend {
     pub(crate) fn len(&self) -> usize {
         match self {
             Backend::Poll(b) => b.len(),
-            #[cfg(feature = "select")]
-            Backend::Select(b) => b.len(),
-            #[cfg(feature = "epoll")]
-            Backend::Epoll(b) => b.len(),
+            Backend::Other(b) => b.len(),
         }
     }
 }
@@ -353,9 +362,9 @@ pub(crate) fn timespec(nanos: u64) -> rustix::event::Timespec {
     }
 }
 
-#[cfg(any(feature = "select", feature = "epoll"))]
-/// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select and epoll use it to
-/// find fds closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
+#[cfg(feature = "select")]
+/// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select uses it to find fds
+/// closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
 pub(crate) fn is_open(fd: RawFd) -> bool {
     // SAFETY: the number is only passed to fcntl, which answers EBADF if it is not open.
     let borrowed = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };

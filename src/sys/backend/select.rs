@@ -190,3 +190,27 @@ impl core::fmt::Debug for SelectBackend {
             .finish_non_exhaustive()
     }
 }
+
+impl super::Waiter for SelectBackend {
+    fn kind(&self) -> super::BackendKind {
+        super::BackendKind::Select
+    }
+    fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
+        self.set(
+            fd,
+            Wanted {
+                read: true,
+                write: false,
+            },
+        )
+    }
+    fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
+        SelectBackend::set(self, fd, wanted)
+    }
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+        SelectBackend::wait(self, timeout_ns, events)
+    }
+    fn len(&self) -> usize {
+        SelectBackend::len(self)
+    }
+}
