@@ -54,6 +54,19 @@ impl FdWaiters {
     }
 }
 
+/// Moves the wakers of `list` to `wake`, in registration order. The usual list holds one
+/// waiter, which takes a plain pop instead of a drain (this runs once per ready fd).
+#[inline]
+fn take_wakers(list: &mut Vec<Waiter>, wake: &mut Vec<Waker>) {
+    if list.len() == 1 {
+        if let Some(w) = list.pop() {
+            wake.push(w.waker);
+        }
+    } else {
+        wake.extend(list.drain(..).map(|w| w.waker));
+    }
+}
+
 /// The fd -> waiters table over a backend.
 #[derive(Debug)]
 pub(crate) struct Reactor {
@@ -200,16 +213,16 @@ impl Reactor {
 
     /// Brings the interest of the fds the last dispatch woke up to date: dropped if no task
     /// waits on them any more (so a level-triggered wait never reports an fd nobody waits
-    /// for), re-told to the backend otherwise, even when unchanged, since a backend may
-    /// disarm an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
+    /// for), re-told to the backend if it changed, or even when unchanged to a backend that
+    /// disarms an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
     /// now (closed under its waiters) is reported by the next wait as invalid, so its
     /// waiters wake and get the error from their own syscall.
     pub(crate) fn flush_interest(&mut self) {
-        let mut dirty = core::mem::take(&mut self.dirty);
-        for index in dirty.drain(..) {
+        for i in 0..self.dirty.len() {
+            let index = self.dirty[i];
             let entry = &mut self.fds[index];
             let now = entry.wanted_now();
-            if now.is_empty() && entry.wanted.is_empty() {
+            if now == entry.wanted && (now.is_empty() || !self.backend.disarms_on_report()) {
                 continue;
             }
             match self.backend.set(index as RawFd, now) {
@@ -217,7 +230,7 @@ impl Reactor {
                 Err(_) => self.refused.push(index as RawFd),
             }
         }
-        self.dirty = dirty;
+        self.dirty.clear();
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
@@ -243,10 +256,10 @@ impl Reactor {
             let both = r.error_or_hangup || r.invalid;
             let before = wake.len();
             if r.readable || both {
-                wake.extend(entry.readers.drain(..).map(|w| w.waker));
+                take_wakers(&mut entry.readers, wake);
             }
             if r.writable || both {
-                wake.extend(entry.writers.drain(..).map(|w| w.waker));
+                take_wakers(&mut entry.writers, wake);
             }
             self.waiters -= wake.len() - before;
             if r.invalid {

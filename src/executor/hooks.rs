@@ -301,7 +301,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         if TRACED {
             self.0.call_wakers_traced(&mut wake);
         } else {
-            for w in wake.drain(..) {
+            // In collection order, without a `Drain` (this runs twice a turn).
+            wake.reverse();
+            while let Some(w) = wake.pop() {
                 w.wake();
             }
         }

@@ -407,4 +407,7 @@ impl super::Waiter for EpollBackend {
     fn len(&self) -> usize {
         EpollBackend::len(self)
     }
+    fn disarms_on_report(&self) -> bool {
+        true
+    }
 }

@@ -263,6 +263,10 @@ pub(crate) trait Waiter: core::fmt::Debug {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
     fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error>;
     fn len(&self) -> usize;
+    /// Whether an fd it reported must be armed again before it can report it again.
+    fn disarms_on_report(&self) -> bool {
+        false
+    }
 }
 
 /// The chosen backend: poll(2) inline (the default, on the hot path), the others boxed.
@@ -350,6 +354,16 @@ impl Backend {
         match self {
             Backend::Poll(b) => b.len(),
             Backend::Other(b) => b.len(),
+        }
+    }
+
+    /// Whether an fd it reported must be `set` again, even with the same interest, before
+    /// it can be reported again (epoll's one-shot registrations; poll and select keep it).
+    #[inline]
+    pub(crate) fn disarms_on_report(&self) -> bool {
+        match self {
+            Backend::Poll(_) => false,
+            Backend::Other(b) => b.disarms_on_report(),
         }
     }
 }
