@@ -36,6 +36,11 @@ struct FdWaiters {
     writers: Vec<Waiter>,
     /// The interest the backend currently holds for this fd.
     wanted: Wanted,
+    /// How many live `Registration`s own this fd (see `adopt`).
+    owned: u32,
+    /// The backend must be told this fd's interest at the next sync or flush even if it
+    /// looks unchanged: a new owner may hold a reused number the kernel never saw.
+    retell: bool,
 }
 
 impl FdWaiters {
@@ -50,6 +55,7 @@ impl FdWaiters {
         Wanted {
             read: !self.readers.is_empty(),
             write: !self.writers.is_empty(),
+            keep: self.owned > 0,
         }
     }
 }
@@ -186,15 +192,44 @@ impl Reactor {
                 })
     }
 
-    /// Tells the backend the fd's interest if it changed.
+    /// Tells the backend the fd's interest if it changed (or must be told again).
     fn sync(&mut self, index: usize) -> Result<(), Error> {
         let entry = &mut self.fds[index];
         let now = entry.wanted_now();
-        if now != entry.wanted {
+        if now != entry.wanted || entry.retell && !now.is_empty() {
             self.backend.set(index as RawFd, now)?;
             entry.wanted = now;
+            entry.retell &= now.is_empty();
         }
         Ok(())
+    }
+
+    /// A `Registration` now owns `fd`: until it is released, the fd cannot be closed behind
+    /// the reactor's back, so a backend may keep it armed between waits (epoll). Its next
+    /// interest is told to the backend even if it looks unchanged, in case the number was
+    /// closed and reused since the reactor last saw it.
+    pub(crate) fn adopt(&mut self, fd: RawFd) {
+        let Ok(index) = usize::try_from(fd) else {
+            return;
+        };
+        if index >= self.fds.len() {
+            self.fds.resize_with(index + 1, FdWaiters::default);
+        }
+        let entry = &mut self.fds[index];
+        entry.owned += 1;
+        entry.retell = true;
+        let _ = self.sync(index);
+    }
+
+    /// The `Registration` that adopted `fd` is going (before the fd is closed): if no
+    /// other owns it, the backend goes back to disarming it after each report.
+    pub(crate) fn release(&mut self, fd: RawFd) {
+        let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
+            return;
+        };
+        entry.owned = entry.owned.saturating_sub(1);
+        entry.retell = true;
+        let _ = self.sync(fd as usize);
     }
 
     /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
@@ -222,11 +257,16 @@ impl Reactor {
             let index = self.dirty[i];
             let entry = &mut self.fds[index];
             let now = entry.wanted_now();
-            if now == entry.wanted && (now.is_empty() || !self.backend.disarms_on_report()) {
+            let armed = !self.backend.disarms_on_report()
+                || now.keep && !entry.retell && self.backend.keeps_armed();
+            if now == entry.wanted && (now.is_empty() || armed) {
                 continue;
             }
             match self.backend.set(index as RawFd, now) {
-                Ok(()) => entry.wanted = now,
+                Ok(()) => {
+                    entry.wanted = now;
+                    entry.retell &= now.is_empty();
+                }
                 Err(_) => self.refused.push(index as RawFd),
             }
         }
@@ -266,6 +306,7 @@ impl Reactor {
                 // The fd is closed: drop it from the kernel's set (both lists are empty now).
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
+                entry.retell = true;
             } else {
                 self.dirty.push(index);
             }
@@ -292,6 +333,7 @@ impl Reactor {
             Wanted {
                 read: true,
                 write: false,
+                keep: true,
             },
         );
         for (fd, e) in self.fds.iter().enumerate() {

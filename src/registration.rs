@@ -55,6 +55,9 @@ impl Registration {
     /// assert_eq!(reg.fd(), r.as_raw_fd());
     /// ```
     pub fn new(handle: &Handle, fd: RawFd) -> Self {
+        if let Ok(mut reactor) = handle.core.reactor.try_borrow_mut() {
+            reactor.adopt(fd);
+        }
         Registration {
             handle: handle.clone(),
             fd,
@@ -298,6 +301,9 @@ impl Drop for Registration {
         for interest in [Interest::Readable, Interest::Writable] {
             let mut token = self.token(interest).get();
             self.handle.cancel_io(fd, interest, &mut token);
+        }
+        if let Ok(mut reactor) = self.handle.core.reactor.try_borrow_mut() {
+            reactor.release(fd);
         }
     }
 }

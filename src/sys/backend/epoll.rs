@@ -1,14 +1,23 @@
-//! The epoll(7) backend: interest kept in the kernel, one `epoll_ctl` per wait.
+//! The epoll(7) backend: interest kept in the kernel between waits.
 //!
-//! The reactor's waits are one-shot (a woken waiter leaves; it registers again if its retry
-//! would block), so each fd is registered with `EPOLLONESHOT`: after the kernel reports it,
+//! **Owned fds** (a socket or an `Async<T>`, whose `Registration` tells the reactor before
+//! the fd is closed) are registered level-triggered and left armed: a task that reads,
+//! replies and waits again within one turn leaves the interest unchanged, so its wait costs
+//! no `epoll_ctl` at all. When no task waits on one any more, it leaves the kernel
+//! (`EPOLL_CTL_DEL`), so an idle fd is never reported.
+//!
+//! **Other fds** (a leaf waiting on a borrowed fd, whose owner may close it and reuse the
+//! number behind the loop's back) get one-shot waits: the reactor's waits are one-shot (a
+//! woken waiter leaves; it registers again if its retry would block), so each such fd is
+//! registered with `EPOLLONESHOT`: after the kernel reports it,
 //! the registration stays in the kernel but is disabled, and the next waiter re-arms it with
 //! one `EPOLL_CTL_MOD` (which also re-checks readiness, so nothing that happened meanwhile is
 //! missed). A wait cycle thus costs one `epoll_ctl`, where add-then-delete would cost two,
 //! and a ready fd that nobody waits on is never reported twice (no busy loop on an idle
 //! connection's `EPOLLHUP`). The loop's own notifier is registered once, level-triggered.
 //! Under Miri, which implements only edge-triggered epoll, `EPOLLET` replaces
-//! `EPOLLONESHOT`: the re-arming `MOD` resets the edge tracking, so the behaviour is the same.
+//! `EPOLLONESHOT`, and owned fds are treated like the others (re-armed after each report):
+//! the re-arming `MOD` resets the edge tracking, so the behaviour is the same.
 //!
 //! `epoll_wait` counts its timeout in whole milliseconds; a timeout with a fraction of one
 //! is waited in `ppoll` on the epoll fd instead, so deadlines keep nanosecond precision.
@@ -109,8 +118,18 @@ pub(crate) struct EpollBackend {
     next_check: u64,
 }
 
+/// Whether `wanted` is registered level-triggered and left armed between waits: the fd is
+/// owned by a `Registration` (so the reactor hears of its close first) and this is not Miri.
+fn kept(wanted: Wanted) -> bool {
+    wanted.keep && !cfg!(miri)
+}
+
 fn flags(wanted: Wanted) -> EventFlags {
-    let mut f = mode();
+    let mut f = if kept(wanted) {
+        EventFlags::empty()
+    } else {
+        mode()
+    };
     if wanted.read {
         f |= EventFlags::IN;
     }
@@ -175,6 +194,7 @@ impl EpollBackend {
             wanted: Wanted {
                 read: true,
                 write: false,
+                keep: true,
             },
             armed: true,
             in_kernel: true,
@@ -234,9 +254,15 @@ impl EpollBackend {
         };
         let slot = self.slot_of.get(index).copied().unwrap_or(NO_SLOT);
         if wanted.is_empty() {
-            // The kernel registration stays (disabled once it reports): the next waiter
-            // re-arms it with one MOD instead of an ADD after a DEL.
+            // A one-shot registration stays (disabled once it reports): the next waiter
+            // re-arms it with one MOD instead of an ADD after a DEL. A level-triggered one
+            // would keep reporting, so it leaves the kernel.
             if slot != NO_SLOT {
+                let entry = self.entries[slot as usize];
+                if entry.in_kernel && kept(entry.wanted) {
+                    let _ = epoll::delete(&self.epoll, borrow(fd));
+                    self.known[index] = false;
+                }
                 self.remove(index, slot as usize);
             }
             return Ok(());
@@ -310,7 +336,7 @@ impl EpollBackend {
             let Some(entry) = self.entries.get_mut(slot as usize) else {
                 continue;
             };
-            if !entry.permanent {
+            if !entry.permanent && !kept(entry.wanted) {
                 entry.armed = false;
             }
             events.push(Event {
@@ -409,5 +435,8 @@ impl super::Waiter for EpollBackend {
     }
     fn disarms_on_report(&self) -> bool {
         true
+    }
+    fn keeps_armed(&self) -> bool {
+        !cfg!(miri)
     }
 }

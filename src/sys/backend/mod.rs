@@ -238,6 +238,10 @@ pub(crate) struct Event {
 pub(crate) struct Wanted {
     pub(crate) read: bool,
     pub(crate) write: bool,
+    /// The fd is owned by a live `Registration`, so it cannot be closed (and its number
+    /// reused) without the reactor hearing of it first: a backend may keep it armed between
+    /// waits instead of disarming it after each report (epoll; poll and select ignore it).
+    pub(crate) keep: bool,
 }
 
 impl Wanted {
@@ -265,6 +269,10 @@ pub(crate) trait Waiter: core::fmt::Debug {
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
+        false
+    }
+    /// Whether an fd whose interest has `keep` stays armed after a report.
+    fn keeps_armed(&self) -> bool {
         false
     }
 }
@@ -320,6 +328,7 @@ impl Backend {
                 Wanted {
                     read: true,
                     write: false,
+                    keep: true,
                 },
             ),
             Backend::Other(b) => b.add_notifier(fd),
@@ -364,6 +373,16 @@ impl Backend {
         match self {
             Backend::Poll(_) => false,
             Backend::Other(b) => b.disarms_on_report(),
+        }
+    }
+
+    /// Whether an fd whose interest has `keep` stays armed after a report, so an unchanged
+    /// interest need not be told again.
+    #[inline]
+    pub(crate) fn keeps_armed(&self) -> bool {
+        match self {
+            Backend::Poll(_) => false,
+            Backend::Other(b) => b.keeps_armed(),
         }
     }
 }

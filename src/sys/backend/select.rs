@@ -201,6 +201,7 @@ impl super::Waiter for SelectBackend {
             Wanted {
                 read: true,
                 write: false,
+                keep: true,
             },
         )
     }
