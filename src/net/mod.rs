@@ -46,6 +46,12 @@
 //! parse, a port in use, a send on a shut-down stream are all error values.
 
 #[macro_use]
+mod fd_traits;
+#[macro_use]
+mod datagram_methods;
+#[macro_use]
+mod listener_methods;
+#[macro_use]
 mod stream_methods;
 
 mod accept;

@@ -186,17 +186,7 @@ macro_rules! stream_methods {
             }
         }
 
-        impl rustix::fd::AsFd for $ty {
-            fn as_fd(&self) -> rustix::fd::BorrowedFd<'_> {
-                self.socket.fd()
-            }
-        }
-
-        impl rustix::fd::AsRawFd for $ty {
-            fn as_raw_fd(&self) -> rustix::fd::RawFd {
-                rustix::fd::AsRawFd::as_raw_fd(&self.socket.fd())
-            }
-        }
+        fd_traits!($ty);
 
         impl crate::net::stream::sealed::HasSocket for $ty {
             fn socket(&self) -> &crate::net::socket::Socket {

@@ -1,16 +1,17 @@
 //! `UdpSocket`: datagrams over IPv4 or IPv6, unconnected (`send_to`/`recv_from`) or
-//! connected (`send`/`recv`). It never blocks and never hands out a blocking fd.
+//! connected (`send`/`recv`). The methods it shares with `UnixDatagram` are written in
+//! `datagram_methods.rs`; this file holds their docs and what takes an IP address: binding,
+//! `connect` and sending to an address. It never blocks and never hands out a blocking fd.
 
 use super::addr::{inet_from_kernel, ToSocketAddr};
-use super::datagram_io::{poll_recv_from, RecvFrom, SendTo};
+use super::datagram_io::SendTo;
 use super::socket::{Slot, Socket};
-use super::stream_io::{Recv, SendOnce};
 use crate::error::Error;
 use crate::executor::Handle;
-use crate::sys::net::{self as sys, Family, Kind};
+use crate::sys::net::{self as sys, Kind};
 use core::net::SocketAddr;
 use core::task::{Context, Poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use rustix::fd::AsFd;
 
 /// A UDP socket. Methods take `&self`, so several tasks may send and receive at once.
 ///
@@ -48,9 +49,7 @@ impl UdpSocket {
         let addr = addr.to_socket_addr()?;
         let fd = sys::inet_socket(&addr, Kind::Datagram)?;
         sys::bind(fd.as_fd(), &addr)?;
-        Ok(UdpSocket {
-            socket: Socket::new(handle, fd),
-        })
+        Ok(Self::wrap(handle, fd))
     }
 
     /// [`bind`](Self::bind) on the loop running this thread (`std`); `NoLoop` outside one.
@@ -62,34 +61,6 @@ impl UdpSocket {
     #[cfg(feature = "std")]
     pub fn bind_current(addr: impl ToSocketAddr) -> Result<UdpSocket, Error> {
         Self::bind(&super::current_handle()?, addr)
-    }
-
-    /// Adopts a UDP socket made elsewhere; it must be an IP datagram socket in
-    /// non-blocking mode (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is
-    /// then closed).
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// s.set_nonblocking(true).unwrap();
-    /// let s = readyloop::net::UdpSocket::from_fd(&lp.handle(), s.into()).unwrap();
-    /// ```
-    pub fn from_fd(handle: &Handle, fd: OwnedFd) -> Result<UdpSocket, Error> {
-        sys::check_adopted(fd.as_fd(), Family::Inet, Kind::Datagram)?;
-        Ok(UdpSocket {
-            socket: Socket::new(handle, fd),
-        })
-    }
-
-    /// Deregisters the socket and hands back its fd (still non-blocking).
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-    /// let s = std::net::UdpSocket::from(s.into_fd());
-    /// ```
-    pub fn into_fd(self) -> OwnedFd {
-        self.socket.into_fd()
     }
 
     /// Sets the default peer: `send`/`recv` then talk to it, and datagrams from other
@@ -118,43 +89,6 @@ impl UdpSocket {
         SendTo::new(&self.socket, buf, addr.to_socket_addr())
     }
 
-    /// Receives one datagram and its sender. See [`RecvFrom`].
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-    /// let me = s.local_addr().unwrap();
-    /// lp.block_on(async {
-    ///     s.send_to(b"self", me).await.unwrap();
-    ///     let mut buf = [0u8; 8];
-    ///     assert_eq!(s.recv_from(&mut buf).await.unwrap(), (4, me));
-    /// });
-    /// ```
-    pub fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> RecvFrom<'a, SocketAddr> {
-        RecvFrom::new(&self.socket, buf)
-    }
-
-    /// The poll form of [`recv_from`](Self::recv_from), on the socket's own read wait.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-    /// let me = s.local_addr().unwrap();
-    /// lp.block_on(async {
-    ///     s.send_to(b"x", me).await.unwrap();
-    ///     let mut buf = [0u8; 8];
-    ///     let (n, _) = core::future::poll_fn(|cx| s.poll_recv_from(cx, &mut buf)).await.unwrap();
-    ///     assert_eq!(n, 1);
-    /// });
-    /// ```
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<Result<(usize, SocketAddr), Error>> {
-        poll_recv_from(&self.socket, cx, Slot::Shared, buf)
-    }
-
     /// The poll form of [`send_to`](Self::send_to), on the socket's own write wait.
     ///
     /// ```
@@ -172,8 +106,66 @@ impl UdpSocket {
     ) -> Poll<Result<usize, Error>> {
         self.socket.poll_send_to(cx, Slot::Shared, buf, &addr)
     }
+}
 
-    /// Sends one datagram to the connected peer. See [`SendOnce`].
+datagram_methods! {
+    UdpSocket {
+        addr: SocketAddr,
+        family: Inet,
+        from_kernel: inet_from_kernel,
+    }
+
+    /// Adopts a UDP socket made elsewhere; it must be an IP datagram socket in
+    /// non-blocking mode (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is
+    /// then closed).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let s = readyloop::net::UdpSocket::from_fd(&lp.handle(), s.into()).unwrap();
+    /// ```
+    fn from_fd;
+
+    /// Deregisters the socket and hands back its fd (still non-blocking).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+    /// let s = std::net::UdpSocket::from(s.into_fd());
+    /// ```
+    fn into_fd;
+
+    /// Receives one datagram and its sender. See [`RecvFrom`](crate::net::RecvFrom).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+    /// let me = s.local_addr().unwrap();
+    /// lp.block_on(async {
+    ///     s.send_to(b"self", me).await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(s.recv_from(&mut buf).await.unwrap(), (4, me));
+    /// });
+    /// ```
+    fn recv_from;
+
+    /// The poll form of [`recv_from`](Self::recv_from), on the socket's own read wait.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+    /// let me = s.local_addr().unwrap();
+    /// lp.block_on(async {
+    ///     s.send_to(b"x", me).await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     let (n, _) = core::future::poll_fn(|cx| s.poll_recv_from(cx, &mut buf)).await.unwrap();
+    ///     assert_eq!(n, 1);
+    /// });
+    /// ```
+    fn poll_recv_from;
+
+    /// Sends one datagram to the connected peer. See [`SendOnce`](crate::net::SendOnce).
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
@@ -181,11 +173,9 @@ impl UdpSocket {
     /// s.connect(s.local_addr().unwrap()).unwrap();
     /// assert_eq!(lp.block_on(s.send(b"hi")).unwrap(), 2);
     /// ```
-    pub fn send<'a>(&'a self, buf: &'a [u8]) -> SendOnce<'a> {
-        SendOnce::new(&self.socket, buf)
-    }
+    fn send;
 
-    /// Receives one datagram from the connected peer. See [`Recv`].
+    /// Receives one datagram from the connected peer. See [`Recv`](crate::net::Recv).
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
@@ -197,9 +187,7 @@ impl UdpSocket {
     ///     assert_eq!(s.recv(&mut buf).await.unwrap(), 2);
     /// });
     /// ```
-    pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> Recv<'a> {
-        Recv::new(&self.socket, buf)
-    }
+    fn recv;
 
     /// The poll form of [`recv`](Self::recv).
     ///
@@ -213,9 +201,7 @@ impl UdpSocket {
     ///     assert_eq!(core::future::poll_fn(|cx| s.poll_recv(cx, &mut buf)).await.unwrap(), 2);
     /// });
     /// ```
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<usize, Error>> {
-        self.socket.poll_recv(cx, Slot::Shared, buf)
-    }
+    fn poll_recv;
 
     /// The poll form of [`send`](Self::send).
     ///
@@ -225,9 +211,7 @@ impl UdpSocket {
     /// s.connect(s.local_addr().unwrap()).unwrap();
     /// assert_eq!(lp.block_on(core::future::poll_fn(|cx| s.poll_send(cx, b"x"))).unwrap(), 1);
     /// ```
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Result<usize, Error>> {
-        self.socket.poll_send(cx, Slot::Shared, buf)
-    }
+    fn poll_send;
 
     /// The address this socket is bound to.
     ///
@@ -236,9 +220,7 @@ impl UdpSocket {
     /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
     /// assert_ne!(s.local_addr().unwrap().port(), 0);
     /// ```
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        inet_from_kernel(Some(sys::local_addr(self.socket.fd())?))
-    }
+    fn local_addr;
 
     /// The connected peer's address (`ENOTCONN` if not connected).
     ///
@@ -247,9 +229,7 @@ impl UdpSocket {
     /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
     /// assert!(s.peer_addr().is_err());
     /// ```
-    pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
-        inet_from_kernel(Some(sys::peer_addr(self.socket.fd())?))
-    }
+    fn peer_addr;
 
     /// The loop this socket is registered with.
     ///
@@ -258,19 +238,5 @@ impl UdpSocket {
     /// let s = readyloop::net::UdpSocket::bind(&lp.handle(), "127.0.0.1:0").unwrap();
     /// let _h = s.handle();
     /// ```
-    pub fn handle(&self) -> &Handle {
-        self.socket.handle()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.fd()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.fd().as_raw_fd()
-    }
+    fn handle;
 }

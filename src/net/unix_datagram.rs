@@ -1,15 +1,16 @@
 //! `UnixDatagram`: a Unix-domain datagram socket, bound to a path or unbound, connected or
-//! not. It never blocks and never hands out a blocking fd.
+//! not. The methods it shares with `UdpSocket` are written in `datagram_methods.rs`; this
+//! file holds their docs and what is Unix's own: binding, unbound sockets, pairs, `connect`
+//! and sending to a path. It never blocks and never hands out a blocking fd.
 
 use super::addr::{unix_from_kernel, ToUnixAddr, UnixSocketAddr};
-use super::datagram_io::{poll_recv_from, RecvFrom, SendTo};
+use super::datagram_io::SendTo;
 use super::socket::{Slot, Socket};
-use super::stream_io::{Recv, SendOnce};
 use crate::error::Error;
 use crate::executor::Handle;
-use crate::sys::net::{self as sys, Family, Kind};
+use crate::sys::net::{self as sys, Kind};
 use core::task::{Context, Poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use rustix::fd::AsFd;
 
 /// A Unix-domain datagram socket. Methods take `&self`.
 ///
@@ -43,9 +44,7 @@ impl UnixDatagram {
         let addr = path.to_unix_addr()?;
         let fd = sys::unix_socket(Kind::Datagram)?;
         sys::bind_unix(fd.as_fd(), &addr.raw)?;
-        Ok(UnixDatagram {
-            socket: Socket::new(handle, fd),
-        })
+        Ok(Self::wrap(handle, fd))
     }
 
     /// A socket bound to nothing (it can send; replies need a bound sender).
@@ -57,9 +56,7 @@ impl UnixDatagram {
     /// ```
     pub fn unbound(handle: &Handle) -> Result<UnixDatagram, Error> {
         let fd = sys::unix_socket(Kind::Datagram)?;
-        Ok(UnixDatagram {
-            socket: Socket::new(handle, fd),
-        })
+        Ok(Self::wrap(handle, fd))
     }
 
     /// A connected pair (`socketpair`).
@@ -70,41 +67,7 @@ impl UnixDatagram {
     /// ```
     pub fn pair(handle: &Handle) -> Result<(UnixDatagram, UnixDatagram), Error> {
         let (a, b) = sys::unix_pair(Kind::Datagram)?;
-        Ok((
-            UnixDatagram {
-                socket: Socket::new(handle, a),
-            },
-            UnixDatagram {
-                socket: Socket::new(handle, b),
-            },
-        ))
-    }
-
-    /// Adopts a Unix datagram socket made elsewhere; it must be non-blocking
-    /// (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is then closed).
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
-    /// a.set_nonblocking(true).unwrap();
-    /// readyloop::net::UnixDatagram::from_fd(&lp.handle(), a.into()).unwrap();
-    /// ```
-    pub fn from_fd(handle: &Handle, fd: OwnedFd) -> Result<UnixDatagram, Error> {
-        sys::check_adopted(fd.as_fd(), Family::Unix, Kind::Datagram)?;
-        Ok(UnixDatagram {
-            socket: Socket::new(handle, fd),
-        })
-    }
-
-    /// Deregisters the socket and hands back its fd (still non-blocking).
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let s = readyloop::net::UnixDatagram::unbound(&lp.handle()).unwrap();
-    /// let _fd: std::os::fd::OwnedFd = s.into_fd();
-    /// ```
-    pub fn into_fd(self) -> OwnedFd {
-        self.socket.into_fd()
+        Ok((Self::wrap(handle, a), Self::wrap(handle, b)))
     }
 
     /// Sets the default peer for `send`/`recv`.
@@ -149,40 +112,6 @@ impl UnixDatagram {
         SendTo::new(&self.socket, buf, path.to_unix_addr())
     }
 
-    /// Receives one datagram and its sender's address. See [`RecvFrom`].
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let (a, b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
-    /// lp.block_on(async {
-    ///     a.send(b"x").await.unwrap();
-    ///     let mut buf = [0u8; 8];
-    ///     assert_eq!(b.recv_from(&mut buf).await.unwrap().0, 1);
-    /// });
-    /// ```
-    pub fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> RecvFrom<'a, UnixSocketAddr> {
-        RecvFrom::new(&self.socket, buf)
-    }
-
-    /// The poll form of [`recv_from`](Self::recv_from), on the socket's own read wait.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let (a, b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
-    /// lp.block_on(async {
-    ///     a.send(b"x").await.unwrap();
-    ///     let mut buf = [0u8; 8];
-    ///     core::future::poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
-    /// });
-    /// ```
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<Result<(usize, UnixSocketAddr), Error>> {
-        poll_recv_from(&self.socket, cx, Slot::Shared, buf)
-    }
-
     /// The poll form of [`send_to`](Self::send_to), on the socket's own write wait.
     ///
     /// ```
@@ -204,19 +133,71 @@ impl UnixDatagram {
     ) -> Poll<Result<usize, Error>> {
         self.socket.poll_send_to(cx, Slot::Shared, buf, &addr.raw)
     }
+}
 
-    /// Sends one datagram to the connected peer. See [`SendOnce`].
+datagram_methods! {
+    UnixDatagram {
+        addr: UnixSocketAddr,
+        family: Unix,
+        from_kernel: unix_from_kernel,
+    }
+
+    /// Adopts a Unix datagram socket made elsewhere; it must be non-blocking
+    /// (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is then closed).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// readyloop::net::UnixDatagram::from_fd(&lp.handle(), a.into()).unwrap();
+    /// ```
+    fn from_fd;
+
+    /// Deregisters the socket and hands back its fd (still non-blocking).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let s = readyloop::net::UnixDatagram::unbound(&lp.handle()).unwrap();
+    /// let _fd: std::os::fd::OwnedFd = s.into_fd();
+    /// ```
+    fn into_fd;
+
+    /// Receives one datagram and its sender's address. See [`RecvFrom`](crate::net::RecvFrom).
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
+    /// lp.block_on(async {
+    ///     a.send(b"x").await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.recv_from(&mut buf).await.unwrap().0, 1);
+    /// });
+    /// ```
+    fn recv_from;
+
+    /// The poll form of [`recv_from`](Self::recv_from), on the socket's own read wait.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
+    /// lp.block_on(async {
+    ///     a.send(b"x").await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     core::future::poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+    /// });
+    /// ```
+    fn poll_recv_from;
+
+    /// Sends one datagram to the connected peer. See [`SendOnce`](crate::net::SendOnce).
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
     /// let (a, _b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
     /// assert_eq!(lp.block_on(a.send(b"hi")).unwrap(), 2);
     /// ```
-    pub fn send<'a>(&'a self, buf: &'a [u8]) -> SendOnce<'a> {
-        SendOnce::new(&self.socket, buf)
-    }
+    fn send;
 
-    /// Receives one datagram from the connected peer. See [`Recv`].
+    /// Receives one datagram from the connected peer. See [`Recv`](crate::net::Recv).
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
@@ -227,9 +208,7 @@ impl UnixDatagram {
     ///     assert_eq!(b.recv(&mut buf).await.unwrap(), 2);
     /// });
     /// ```
-    pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> Recv<'a> {
-        Recv::new(&self.socket, buf)
-    }
+    fn recv;
 
     /// The poll form of [`recv`](Self::recv).
     ///
@@ -242,9 +221,7 @@ impl UnixDatagram {
     ///     core::future::poll_fn(|cx| b.poll_recv(cx, &mut buf)).await.unwrap();
     /// });
     /// ```
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<usize, Error>> {
-        self.socket.poll_recv(cx, Slot::Shared, buf)
-    }
+    fn poll_recv;
 
     /// The poll form of [`send`](Self::send).
     ///
@@ -253,9 +230,7 @@ impl UnixDatagram {
     /// let (a, _b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
     /// lp.block_on(core::future::poll_fn(|cx| a.poll_send(cx, b"x"))).unwrap();
     /// ```
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Result<usize, Error>> {
-        self.socket.poll_send(cx, Slot::Shared, buf)
-    }
+    fn poll_send;
 
     /// This socket's address (unnamed unless bound).
     ///
@@ -264,9 +239,7 @@ impl UnixDatagram {
     /// let (a, _b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
-    pub fn local_addr(&self) -> Result<UnixSocketAddr, Error> {
-        unix_from_kernel(Some(sys::local_addr(self.socket.fd())?))
-    }
+    fn local_addr;
 
     /// The connected peer's address.
     ///
@@ -275,9 +248,7 @@ impl UnixDatagram {
     /// let (a, _b) = readyloop::net::UnixDatagram::pair(&lp.handle()).unwrap();
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
-    pub fn peer_addr(&self) -> Result<UnixSocketAddr, Error> {
-        unix_from_kernel(Some(sys::peer_addr(self.socket.fd())?))
-    }
+    fn peer_addr;
 
     /// The loop this socket is registered with.
     ///
@@ -286,19 +257,5 @@ impl UnixDatagram {
     /// let s = readyloop::net::UnixDatagram::unbound(&lp.handle()).unwrap();
     /// let _h = s.handle();
     /// ```
-    pub fn handle(&self) -> &Handle {
-        self.socket.handle()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.fd()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.fd().as_raw_fd()
-    }
+    fn handle;
 }

@@ -1,17 +1,15 @@
 //! `UnixListener`: a listening Unix-domain stream socket on a filesystem path or an abstract
-//! name. It never blocks, never hands out a blocking fd, and never removes a socket file
-//! (binding over a stale one fails with `AddrInUse`; remove it first if it is yours).
+//! name. Its methods (shared with `TcpListener`) are written in `listener_methods.rs`; this
+//! file holds their docs and what is Unix's own: making the bound socket. It never blocks,
+//! never hands out a blocking fd, and never removes a socket file (binding over a stale one
+//! fails with `AddrInUse`; remove it first if it is yours).
 
-use super::accept::{poll_accept_shared, sealed::Accepts, Accept, Listener};
 use super::addr::{unix_from_kernel, ToUnixAddr, UnixSocketAddr};
 use super::socket::{AcceptBackoff, Socket};
 use super::unix_stream::UnixStream;
-use super::DEFAULT_BACKLOG;
-use crate::error::{Error, ErrorKind};
-use crate::executor::Handle;
-use crate::sys::net::{self as sys, Family, Kind};
-use core::task::{Context, Poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use crate::error::Error;
+use crate::sys::net::{self as sys, Kind};
+use rustix::fd::{AsFd, OwnedFd};
 
 /// A Unix-domain socket listening for stream connections.
 ///
@@ -39,10 +37,18 @@ pub struct UnixListener {
     backoff: AcceptBackoff,
 }
 
-impl UnixListener {
+listener_methods! {
+    UnixListener {
+        stream: UnixStream,
+        addr: UnixSocketAddr,
+        family: Unix,
+        from_kernel: unix_from_kernel,
+        bind: fn bound_socket(path: impl ToUnixAddr),
+    }
+
     /// Binds to `path` (a `&str`, bytes, a [`UnixSocketAddr`], or with `std` a `Path`) and
-    /// listens with a backlog of [`DEFAULT_BACKLOG`]. An existing file there is
-    /// `AddrInUse`; a path longer than 107 bytes is `InvalidInput`.
+    /// listens with a backlog of [`DEFAULT_BACKLOG`](crate::net::DEFAULT_BACKLOG). An
+    /// existing file there is `AddrInUse`; a path longer than 107 bytes is `InvalidInput`.
     ///
     /// ```
     /// use readyloop::net::{UnixListener, UnixSocketAddr};
@@ -52,9 +58,7 @@ impl UnixListener {
     /// let l = UnixListener::bind(&lp.handle(), &addr).unwrap();
     /// assert_eq!(l.local_addr().unwrap(), addr);
     /// ```
-    pub fn bind(handle: &Handle, path: impl ToUnixAddr) -> Result<UnixListener, Error> {
-        Self::bind_with_backlog(handle, path, DEFAULT_BACKLOG)
-    }
+    fn bind;
 
     /// Like [`bind`](Self::bind) with the listen backlog.
     ///
@@ -64,17 +68,7 @@ impl UnixListener {
     /// let addr = readyloop::net::UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     /// readyloop::net::UnixListener::bind_with_backlog(&lp.handle(), &addr, 8).unwrap();
     /// ```
-    pub fn bind_with_backlog(
-        handle: &Handle,
-        path: impl ToUnixAddr,
-        backlog: u32,
-    ) -> Result<UnixListener, Error> {
-        let addr = path.to_unix_addr()?;
-        let fd = sys::unix_socket(Kind::Stream)?;
-        sys::bind_unix(fd.as_fd(), &addr.raw)?;
-        sys::listen(fd.as_fd(), i32::try_from(backlog).unwrap_or(i32::MAX))?;
-        Ok(Self::wrap(handle, fd))
-    }
+    fn bind_with_backlog;
 
     /// [`bind`](Self::bind) on the loop running this thread (`std`); `NoLoop` outside one.
     ///
@@ -84,17 +78,7 @@ impl UnixListener {
     /// let addr = readyloop::net::UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     /// lp.block_on(async { readyloop::net::UnixListener::bind_current(&addr).unwrap() });
     /// ```
-    #[cfg(feature = "std")]
-    pub fn bind_current(path: impl ToUnixAddr) -> Result<UnixListener, Error> {
-        Self::bind(&super::current_handle()?, path)
-    }
-
-    fn wrap(handle: &Handle, fd: OwnedFd) -> UnixListener {
-        UnixListener {
-            socket: Socket::new(handle, fd),
-            backoff: AcceptBackoff::new(handle),
-        }
-    }
+    fn bind_current;
 
     /// Adopts a listening Unix stream socket made elsewhere; it must be listening and
     /// non-blocking (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is then
@@ -110,17 +94,7 @@ impl UnixListener {
     /// let l = readyloop::net::UnixListener::from_fd(&lp.handle(), l.into()).unwrap();
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
-    pub fn from_fd(handle: &Handle, fd: OwnedFd) -> Result<UnixListener, Error> {
-        sys::check_adopted(fd.as_fd(), Family::Unix, Kind::Stream)?;
-        if !sys::is_listening(fd.as_fd())? {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "UnixListener::from_fd: the socket is not listening (call listen first, or \
-                 adopt it as a UnixStream)",
-            ));
-        }
-        Ok(Self::wrap(handle, fd))
-    }
+    fn from_fd;
 
     /// Deregisters the listener and hands back its fd (still non-blocking).
     ///
@@ -131,14 +105,11 @@ impl UnixListener {
     /// let l = readyloop::net::UnixListener::bind(&lp.handle(), &addr).unwrap();
     /// let _fd: std::os::fd::OwnedFd = l.into_fd();
     /// ```
-    pub fn into_fd(self) -> OwnedFd {
-        let UnixListener { socket, backoff } = self;
-        drop(backoff);
-        socket.into_fd()
-    }
+    fn into_fd;
 
     /// Accepts one connection: the new stream and the peer's address (usually unnamed).
-    /// Out of fds, it waits and retries instead of failing; see [`Accept`].
+    /// Out of fds, it waits and retries instead of failing; see
+    /// [`Accept`](crate::net::Accept).
     ///
     /// ```
     /// use readyloop::net::{UnixListener, UnixSocketAddr, UnixStream};
@@ -153,9 +124,7 @@ impl UnixListener {
     ///     assert!(peer.is_unnamed());
     /// });
     /// ```
-    pub fn accept(&self) -> Accept<'_, UnixListener> {
-        Accept::new(self)
-    }
+    fn accept;
 
     /// The poll form of [`accept`](Self::accept), on the listener's own wait.
     ///
@@ -171,12 +140,7 @@ impl UnixListener {
     ///     core::future::poll_fn(|cx| l.poll_accept(cx)).await.unwrap();
     /// });
     /// ```
-    pub fn poll_accept(
-        &self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(UnixStream, UnixSocketAddr), Error>> {
-        poll_accept_shared(self, cx)
-    }
+    fn poll_accept;
 
     /// The address the listener is bound to.
     ///
@@ -187,9 +151,7 @@ impl UnixListener {
     /// let l = readyloop::net::UnixListener::bind(&lp.handle(), &addr).unwrap();
     /// assert_eq!(l.local_addr().unwrap(), addr);
     /// ```
-    pub fn local_addr(&self) -> Result<UnixSocketAddr, Error> {
-        unix_from_kernel(Some(sys::local_addr(self.socket.fd())?))
-    }
+    fn local_addr;
 
     /// The loop this listener is registered with.
     ///
@@ -200,43 +162,13 @@ impl UnixListener {
     /// let l = readyloop::net::UnixListener::bind(&lp.handle(), &addr).unwrap();
     /// let _h = l.handle();
     /// ```
-    pub fn handle(&self) -> &Handle {
-        self.socket.handle()
-    }
+    fn handle;
 }
 
-impl Accepts for UnixListener {
-    type Stream = UnixStream;
-    type Addr = UnixSocketAddr;
-
-    fn socket(&self) -> &Socket {
-        &self.socket
-    }
-
-    fn backoff(&self) -> &AcceptBackoff {
-        &self.backoff
-    }
-
-    fn wrap(
-        handle: &Handle,
-        fd: OwnedFd,
-        addr: Option<rustix::net::SocketAddrAny>,
-    ) -> Result<(UnixStream, UnixSocketAddr), Error> {
-        let stream = UnixStream::from_socket(Socket::new(handle, fd));
-        Ok((stream, unix_from_kernel(addr)?))
-    }
-}
-
-impl Listener for UnixListener {}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.fd()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.socket.fd().as_raw_fd()
-    }
+/// A Unix stream socket bound to `path`, not yet listening.
+fn bound_socket(path: impl ToUnixAddr) -> Result<OwnedFd, Error> {
+    let addr = path.to_unix_addr()?;
+    let fd = sys::unix_socket(Kind::Stream)?;
+    sys::bind_unix(fd.as_fd(), &addr.raw)?;
+    Ok(fd)
 }

@@ -1,0 +1,145 @@
+//! The methods every listener has, written once and stamped onto `TcpListener` and
+//! `UnixListener` (so they are inherent methods: no trait to import), with the `Accepts`,
+//! `Listener` and fd trait impls.
+//!
+//! Each method's doc comment comes from the invoking file, so each type keeps its own prose
+//! and examples; this file holds only the code, which is the same for both once the header
+//! names what differs: the stream an accept makes, the peer address type and how a kernel
+//! address becomes one, the socket family, and the type's function that makes a bound (not
+//! yet listening) socket. The method list must name every method in this order. Nothing
+//! here opens a socket or blocks: opening is the type's own function, waiting is `Accept`'s.
+
+macro_rules! listener_methods {
+    (
+        $ty:ident {
+            stream: $stream:ident,
+            addr: $addr:ident,
+            family: $family:ident,
+            from_kernel: $from_kernel:ident,
+            bind: fn $bound:ident($param:ident: impl $to_addr:ident),
+        }
+        $(#[$bind_doc:meta])* fn bind;
+        $(#[$bind_with_backlog_doc:meta])* fn bind_with_backlog;
+        $(#[$bind_current_doc:meta])* fn bind_current;
+        $(#[$from_fd_doc:meta])* fn from_fd;
+        $(#[$into_fd_doc:meta])* fn into_fd;
+        $(#[$accept_doc:meta])* fn accept;
+        $(#[$poll_accept_doc:meta])* fn poll_accept;
+        $(#[$local_addr_doc:meta])* fn local_addr;
+        $(#[$handle_doc:meta])* fn handle;
+    ) => {
+        impl $ty {
+            $(#[$bind_doc])*
+            pub fn bind(
+                handle: &crate::Handle,
+                $param: impl $to_addr,
+            ) -> Result<$ty, crate::Error> {
+                Self::bind_with_backlog(handle, $param, crate::net::DEFAULT_BACKLOG)
+            }
+
+            $(#[$bind_with_backlog_doc])*
+            pub fn bind_with_backlog(
+                handle: &crate::Handle,
+                $param: impl $to_addr,
+                backlog: u32,
+            ) -> Result<$ty, crate::Error> {
+                use rustix::fd::AsFd;
+                let fd = $bound($param)?;
+                crate::sys::net::listen(fd.as_fd(), i32::try_from(backlog).unwrap_or(i32::MAX))?;
+                Ok(Self::wrap(handle, fd))
+            }
+
+            $(#[$bind_current_doc])*
+            #[cfg(feature = "std")]
+            pub fn bind_current($param: impl $to_addr) -> Result<$ty, crate::Error> {
+                Self::bind(&crate::net::current_handle()?, $param)
+            }
+
+            fn wrap(handle: &crate::Handle, fd: rustix::fd::OwnedFd) -> $ty {
+                $ty {
+                    socket: crate::net::socket::Socket::new(handle, fd),
+                    backoff: crate::net::socket::AcceptBackoff::new(handle),
+                }
+            }
+
+            $(#[$from_fd_doc])*
+            pub fn from_fd(
+                handle: &crate::Handle,
+                fd: rustix::fd::OwnedFd,
+            ) -> Result<$ty, crate::Error> {
+                use crate::sys::net::{self as sys, Family, Kind};
+                use rustix::fd::AsFd;
+                sys::check_adopted(fd.as_fd(), Family::$family, Kind::Stream)?;
+                if !sys::is_listening(fd.as_fd())? {
+                    return Err(crate::Error::new(
+                        crate::ErrorKind::InvalidInput,
+                        concat!(
+                            stringify!($ty),
+                            "::from_fd: the socket is not listening (call listen first, or \
+                             adopt it as a ",
+                            stringify!($stream),
+                            ")"
+                        ),
+                    ));
+                }
+                Ok(Self::wrap(handle, fd))
+            }
+
+            $(#[$into_fd_doc])*
+            pub fn into_fd(self) -> rustix::fd::OwnedFd {
+                let $ty { socket, backoff } = self;
+                drop(backoff);
+                socket.into_fd()
+            }
+
+            $(#[$accept_doc])*
+            pub fn accept(&self) -> crate::net::Accept<'_, $ty> {
+                crate::net::Accept::new(self)
+            }
+
+            $(#[$poll_accept_doc])*
+            pub fn poll_accept(
+                &self,
+                cx: &mut core::task::Context<'_>,
+            ) -> core::task::Poll<Result<($stream, $addr), crate::Error>> {
+                crate::net::accept::poll_accept_shared(self, cx)
+            }
+
+            $(#[$local_addr_doc])*
+            pub fn local_addr(&self) -> Result<$addr, crate::Error> {
+                $from_kernel(Some(crate::sys::net::local_addr(self.socket.fd())?))
+            }
+
+            $(#[$handle_doc])*
+            pub fn handle(&self) -> &crate::Handle {
+                self.socket.handle()
+            }
+        }
+
+        impl crate::net::accept::sealed::Accepts for $ty {
+            type Stream = $stream;
+            type Addr = $addr;
+
+            fn socket(&self) -> &crate::net::socket::Socket {
+                &self.socket
+            }
+
+            fn backoff(&self) -> &crate::net::socket::AcceptBackoff {
+                &self.backoff
+            }
+
+            fn wrap(
+                handle: &crate::Handle,
+                fd: rustix::fd::OwnedFd,
+                addr: Option<rustix::net::SocketAddrAny>,
+            ) -> Result<($stream, $addr), crate::Error> {
+                let stream = $stream::from_socket(crate::net::socket::Socket::new(handle, fd));
+                Ok((stream, $from_kernel(addr)?))
+            }
+        }
+
+        impl crate::net::Listener for $ty {}
+
+        fd_traits!($ty);
+    };
+}
