@@ -3,8 +3,11 @@
 //! It pairs an fd with a loop and keeps one wait per direction, so an owner can write
 //! `poll_read`-style methods (the shape `futures-io` and `embedded-io-async` expect) and the
 //! future-returning methods on top of the same code. It never owns or closes the fd: the
-//! owner must drop the `Registration` before closing it (if it does not, the next wait
-//! reports `POLLNVAL` and the waiters get `ErrorKind::Closed`; nothing hangs or spins).
+//! owner must drop the `Registration` before closing it (if it does not, the waiters get
+//! `ErrorKind::Closed`, at the next wait on poll and select, at the epoll backend's next
+//! registration check on epoll; nothing hangs or spins). In exchange the reactor knows the
+//! fd's lifetime, so the epoll backend keeps it armed between waits (no `epoll_ctl` per
+//! wait; see `sys/backend/epoll.rs`).
 
 use crate::error::Error;
 use crate::executor::Handle;
