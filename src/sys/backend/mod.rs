@@ -44,9 +44,11 @@ pub enum BackendKind {
     /// [`ErrorKind::FdTooLarge`](crate::ErrorKind::FdTooLarge), as Python refuses them.
     Select,
     /// `epoll(7)`: interest stays registered in the kernel between waits, so a wait costs
-    /// O(ready fds) instead of O(registered fds), plus one `epoll_ctl` to re-arm an fd per
-    /// wait on it. Timeouts keep nanosecond precision (a fractional millisecond is waited in
-    /// `ppoll` on the epoll fd).
+    /// O(ready fds) instead of O(registered fds). A socket (any fd behind a
+    /// [`Registration`](crate::Registration)) stays armed, level-triggered, while tasks keep
+    /// waiting on it: no `epoll_ctl` per wait; a leaf waiting on a borrowed fd re-arms a
+    /// one-shot registration with one `epoll_ctl`. Timeouts keep nanosecond precision (a
+    /// fractional millisecond is waited in `ppoll` on the epoll fd).
     Epoll,
 }
 
