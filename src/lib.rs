@@ -168,7 +168,6 @@ mod registration;
 mod report;
 #[cfg(feature = "signal")]
 pub mod signal;
-mod slab;
 mod stats;
 pub mod sync;
 mod sys;

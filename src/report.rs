@@ -310,13 +310,13 @@ impl Core {
         let now = self.clock_now();
         let since = |t: u64| Duration::from_nanos(now.saturating_sub(t));
         let mut tasks: BTreeMap<u64, TaskReport> = BTreeMap::new();
-        for (_, task) in self.tasks.borrow().iter() {
+        for (task, name) in self.tasks.borrow().iter() {
             let local = task.local();
             tasks.insert(
                 task.id(),
                 TaskReport {
                     id: task.id(),
-                    name: local.name.clone(),
+                    name: name.cloned(),
                     ready: task.state() & crate::task::state::SCHEDULED != 0,
                     waits: Vec::new(),
                     since_poll: since(local.polled_at),

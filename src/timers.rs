@@ -1,11 +1,15 @@
 //! The sleepers: a binary heap of deadlines, nearest first (seed 002 keeps a sorted list).
 //!
-//! Each timer has a slot (its waker, its deadline, a generation); the heap holds
-//! (deadline, sequence, slot, generation). Cancelling frees the slot and bumps its
-//! generation, which turns the heap entry stale (lazy deletion); stale entries are skipped
-//! when they surface, and the heap is compacted if they pile up. The sequence number makes
-//! equal deadlines fire in the order they were set. Slots are reused, so a re-armed timer
-//! allocates nothing.
+//! Each timer has a slot (its waker, its deadline, a generation for its owner's key, and the
+//! sequence number of its arming); the heap holds 16-byte entries packing (deadline,
+//! sequence, slot) into one `u128`, so ordering is one integer comparison and a pair of
+//! siblings spans 32 bytes. Cancelling frees the slot, which turns its heap entry stale
+//! (lazy deletion): an entry is live only while its slot is armed with the same sequence
+//! number. Stale entries are skipped when they surface, and the heap is compacted if they
+//! pile up. The sequence number makes equal deadlines fire in the order they were set; it is
+//! 32 bits, and when it runs out the heap is renumbered in order (dropping stale entries), so
+//! numbers are unique among the entries present and ties keep their order. Slots are
+//! reused, so a re-armed timer allocates nothing.
 
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -21,19 +25,42 @@ pub(crate) struct TimerKey {
 
 #[derive(Debug)]
 struct Slot {
+    /// Bumped whenever the slot is freed, so an old key no longer matches.
     generation: u32,
-    armed: bool,
+    /// The sequence number of the arming that holds the slot (matches its heap entry).
+    sequence: u32,
     deadline: u64,
     since: u64,
+    /// Some while armed.
     waker: Option<Waker>,
 }
 
+impl Slot {
+    fn holds(&self, generation: u32) -> bool {
+        self.waker.is_some() && self.generation == generation
+    }
+}
+
+/// A heap entry: deadline in the high 64 bits, then sequence, then slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    deadline: u64,
-    sequence: u64,
-    slot: u32,
-    generation: u32,
+struct Entry(u128);
+
+impl Entry {
+    fn new(deadline: u64, sequence: u32, slot: u32) -> Self {
+        Entry((deadline as u128) << 64 | (sequence as u128) << 32 | slot as u128)
+    }
+
+    fn deadline(self) -> u64 {
+        (self.0 >> 64) as u64
+    }
+
+    fn sequence(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    fn slot(self) -> u32 {
+        self.0 as u32
+    }
 }
 
 /// The deadline heap.
@@ -42,7 +69,8 @@ pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<Entry>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    sequence: u64,
+    /// The sequence number of the next arming.
+    sequence: u32,
     live: usize,
 }
 
@@ -53,12 +81,17 @@ impl Timers {
 
     /// Arms a timer for `deadline` (ns on the loop clock).
     pub(crate) fn insert(&mut self, deadline: u64, waker: &Waker, now: u64) -> TimerKey {
+        if self.sequence == u32::MAX {
+            self.renumber();
+        }
+        let sequence = self.sequence;
+        self.sequence += 1;
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    armed: false,
+                    sequence: 0,
                     deadline: 0,
                     since: 0,
                     waker: None,
@@ -67,36 +100,49 @@ impl Timers {
             }
         };
         let s = &mut self.slots[slot as usize];
-        s.armed = true;
+        s.sequence = sequence;
         s.deadline = deadline;
         s.since = now;
         s.waker = Some(waker.clone());
         self.live += 1;
-        self.sequence += 1;
         let key = TimerKey {
             slot,
             generation: s.generation,
         };
-        self.heap.push(Reverse(Entry {
-            deadline,
-            sequence: self.sequence,
-            slot,
-            generation: s.generation,
-        }));
+        self.heap
+            .push(Reverse(Entry::new(deadline, sequence, slot)));
         key
+    }
+
+    /// Gives every live entry a new sequence number in heap order, from zero, and drops the
+    /// stale ones (when the 32-bit numbers run out: about once per four billion armings).
+    #[cold]
+    fn renumber(&mut self) {
+        let mut entries = core::mem::take(&mut self.heap).into_vec();
+        entries.retain(|Reverse(e)| !self.is_stale(*e));
+        // Ascending (deadline, sequence): every number was given in this epoch, so they
+        // compare as they were given.
+        entries.sort_unstable_by(|a, b| b.cmp(a));
+        for (sequence, Reverse(e)) in entries.iter_mut().enumerate() {
+            let sequence = sequence as u32;
+            self.slots[e.slot() as usize].sequence = sequence;
+            *e = Entry::new(e.deadline(), sequence, e.slot());
+        }
+        self.sequence = entries.len() as u32;
+        self.heap = BinaryHeap::from(entries);
     }
 
     fn slot(&mut self, key: TimerKey) -> Option<&mut Slot> {
         self.slots
             .get_mut(key.slot as usize)
-            .filter(|s| s.armed && s.generation == key.generation)
+            .filter(|s| s.holds(key.generation))
     }
 
     /// True while the timer has not fired or been cancelled.
     pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
         self.slots
             .get(key.slot as usize)
-            .is_some_and(|s| s.armed && s.generation == key.generation)
+            .is_some_and(|s| s.holds(key.generation))
     }
 
     /// Replaces the waker of an armed timer (the task moved or the waker changed); returns
@@ -112,46 +158,45 @@ impl Timers {
     /// Disarms the timer (no effect if it already fired).
     pub(crate) fn cancel(&mut self, key: TimerKey) {
         if let Some(s) = self.slot(key) {
-            s.armed = false;
-            s.waker = None;
+            let waker = s.waker.take();
             s.generation = s.generation.wrapping_add(1);
             self.free.push(key.slot);
             self.live -= 1;
             self.compact_if_stale();
+            drop(waker);
         }
     }
 
     fn disarm_fired(&mut self, slot: u32) -> Option<Waker> {
         let s = &mut self.slots[slot as usize];
-        s.armed = false;
         s.generation = s.generation.wrapping_add(1);
         self.free.push(slot);
         self.live -= 1;
         s.waker.take()
     }
 
-    fn is_stale(&self, e: &Entry) -> bool {
-        let s = &self.slots[e.slot as usize];
-        !s.armed || s.generation != e.generation
+    fn is_stale(&self, e: Entry) -> bool {
+        let s = &self.slots[e.slot() as usize];
+        s.waker.is_none() || s.sequence != e.sequence()
     }
 
     fn compact_if_stale(&mut self) {
         if self.heap.len() > 1024 && self.heap.len() > 4 * self.live {
             let slots = &self.slots;
             self.heap.retain(|Reverse(e)| {
-                let s = &slots[e.slot as usize];
-                s.armed && s.generation == e.generation
+                let s = &slots[e.slot() as usize];
+                s.waker.is_some() && s.sequence == e.sequence()
             });
         }
     }
 
     /// The nearest armed deadline.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        while let Some(Reverse(top)) = self.heap.peek() {
+        while let Some(&Reverse(top)) = self.heap.peek() {
             if self.is_stale(top) {
                 self.heap.pop();
             } else {
-                return Some(top.deadline);
+                return Some(top.deadline());
             }
         }
         None
@@ -167,18 +212,17 @@ impl Timers {
         mut on_fire: impl FnMut(u64),
     ) -> usize {
         let mut fired = 0;
-        while let Some(Reverse(top)) = self.heap.peek() {
-            if top.deadline > now {
+        while let Some(&Reverse(top)) = self.heap.peek() {
+            if top.deadline() > now {
                 break;
             }
-            let top = *top;
             self.heap.pop();
-            if self.is_stale(&top) {
+            if self.is_stale(top) {
                 continue;
             }
             fired += 1;
-            if let Some(w) = self.disarm_fired(top.slot) {
-                on_fire(top.deadline);
+            if let Some(w) = self.disarm_fired(top.slot()) {
+                on_fire(top.deadline());
                 wake.push(w);
             }
         }
@@ -193,7 +237,7 @@ impl Timers {
     /// Calls `f` with (key, deadline, since, waker) for every armed timer.
     pub(crate) fn for_each(&self, f: &mut dyn FnMut(TimerKey, u64, u64, &Waker)) {
         for (slot, s) in self.slots.iter().enumerate() {
-            if let (true, Some(w)) = (s.armed, &s.waker) {
+            if let Some(w) = &s.waker {
                 let key = TimerKey {
                     slot: slot as u32,
                     generation: s.generation,
@@ -201,5 +245,41 @@ impl Timers {
                 f(key, s.deadline, s.since, w);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fire_all(t: &mut Timers) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut wake = Vec::new();
+        t.fire(u64::MAX - 1, &mut wake, |d| out.push(d));
+        out
+    }
+
+    #[test]
+    fn running_out_of_sequence_numbers_keeps_order_and_keys() {
+        let w = Waker::noop();
+        let mut t = Timers::new();
+        t.sequence = u32::MAX - 3;
+        let a = t.insert(50, w, 0);
+        let b = t.insert(10, w, 0);
+        let c = t.insert(50, w, 0);
+        t.cancel(b);
+        // The next arming renumbers: the stale entry goes, a and c keep their order.
+        let d = t.insert(50, w, 0);
+        assert_eq!(t.heap.len(), 3);
+        assert!(t.sequence < 10);
+        assert!(t.is_armed(a) && t.is_armed(c) && t.is_armed(d) && !t.is_armed(b));
+        let slots: Vec<u32> = {
+            let mut v: Vec<Entry> = t.heap.iter().map(|r| r.0).collect();
+            v.sort();
+            v.iter().map(|e| e.slot()).collect()
+        };
+        assert_eq!(slots, [a.slot, c.slot, d.slot]);
+        assert_eq!(fire_all(&mut t), [50, 50, 50]);
+        assert_eq!(t.len(), 0);
     }
 }

@@ -9,11 +9,10 @@ use super::loop_clock::{ClockHold, LoopClock};
 use crate::error::{Error, ErrorKind};
 use crate::reactor::Reactor;
 use crate::report::Report;
-use crate::slab::Slab;
 use crate::stats::{bump, Counters, Stats};
 use crate::sys::backend::BackendKind;
 use crate::sys::{clock, Interest, RawFd};
-use crate::task::{JoinHandle, Shared, TaskRef};
+use crate::task::{JoinHandle, Registry, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
 use crate::trace::tracer::Tracer;
@@ -46,7 +45,7 @@ pub(crate) struct Core {
     /// The first BATCH tasks woken since the last turn: run this turn, before the backlog.
     pub(crate) fresh: RefCell<VecDeque<TaskRef>>,
     /// Every task not yet finished (one reference each).
-    pub(crate) tasks: RefCell<Slab<TaskRef>>,
+    pub(crate) tasks: RefCell<Registry>,
     /// Callbacks from `call_soon`, run at the start of the next turn.
     pub(crate) callbacks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// Wakers collected from the reactor and timers, called after their borrows end.
@@ -90,7 +89,6 @@ impl Core {
             task: task.id(),
             name: name.as_deref(),
         });
-        task.local().name = name;
         if self.closed.get() {
             task.cancel();
             task.set_complete();
@@ -98,7 +96,7 @@ impl Core {
         }
         let alive = {
             let mut tasks = self.tasks.borrow_mut();
-            task.local().slot = tasks.insert(task.clone());
+            tasks.insert(task, name);
             tasks.len() as u64
         };
         if alive > self.counters.tasks_peak.get() {
@@ -162,6 +160,7 @@ impl Handle {
             // A loop is `!Send`: the thread that builds it is the one that runs it.
             shared.set_loop_thread();
         }
+        let tasks = Registry::new(&shared);
         Ok(Handle {
             core: Rc::new(Core {
                 shared,
@@ -169,7 +168,7 @@ impl Handle {
                 timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
                 fresh: RefCell::new(VecDeque::new()),
-                tasks: RefCell::new(Slab::new()),
+                tasks: RefCell::new(tasks),
                 callbacks: RefCell::new(VecDeque::new()),
                 wake_buf: RefCell::new(Vec::new()),
                 now: Cell::new(clock::monotonic_nanos()),

@@ -495,7 +495,7 @@ impl Drop for Loop {
         core.closed.set(true);
         // Cancel every task; dropping a future may spawn or wake others, so repeat.
         loop {
-            let tasks: Vec<TaskRef> = core.tasks.borrow_mut().drain().collect();
+            let tasks: Vec<TaskRef> = core.tasks.borrow_mut().drain();
             if tasks.is_empty() {
                 break;
             }
@@ -504,9 +504,8 @@ impl Drop for Loop {
                     task.cancel();
                     task.set_complete();
                 }
-                let local = task.local();
-                let join_waker = local.join_waker.take();
-                if !local.join_alive {
+                let join_waker = task.local().join_waker.take();
+                if !task.join_alive() {
                     task.drop_stage();
                 }
                 drop(join_waker);

@@ -150,13 +150,11 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.
     fn complete(&self, task: &TaskRef) {
         task.set_complete();
-        let local = task.local();
-        let join_waker = local.join_waker.take();
-        let slot = local.slot;
-        if !local.join_alive {
+        let join_waker = task.local().join_waker.take();
+        if !task.join_alive() {
             task.drop_stage();
         }
-        let registry_ref = self.tasks.borrow_mut().remove(slot);
+        let registry_ref = self.tasks.borrow_mut().remove(task);
         drop(registry_ref);
         if let Some(w) = join_waker {
             w.wake();

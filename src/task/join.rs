@@ -254,9 +254,9 @@ impl<T> Drop for JoinHandle<T> {
         if self.abort_on_drop {
             self.abort();
         }
-        let local = self.task.local();
-        local.join_alive = false;
-        local.join_waker = None;
+        self.task.set_join_gone();
+        let join_waker = self.task.local().join_waker.take();
+        drop(join_waker);
         if self.task.is_complete() {
             self.task.drop_stage();
         }

@@ -8,26 +8,32 @@
 
 use super::join::JoinError;
 use super::shared::Shared;
-use super::state::{ABORT, COMPLETE, SCHEDULED};
-use alloc::borrow::Cow;
+use super::state::{ABORT, CAUSE_SHIFT, COMPLETE, FLAGS, JOIN_GONE, NAMED, SCHEDULED};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
+use core::cell::{Cell, UnsafeCell};
 use core::future::Future;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// The first field of every task allocation; `repr(C)` so a pointer to the allocation is a
 /// pointer to its header.
+///
+/// Every task of a loop pays for its header, so it is kept to 72 bytes (on 64-bit targets):
+/// what only some tasks use lives elsewhere (a name in the loop's registry, the wake cause
+/// of a traced loop in the upper bits of `state`), and the field order leaves no padding.
 #[repr(C)]
 pub(crate) struct Header {
-    /// SCHEDULED / COMPLETE / ABORT bits (see `state.rs`).
-    pub(crate) state: AtomicUsize,
+    /// Flag bits, and while tracing the cause of the last wake (see `state.rs`).
+    pub(crate) state: AtomicU64,
     /// Number of live references (see the module docs).
-    refs: AtomicUsize,
+    refs: AtomicU32,
+    /// The task's index in the loop's registry (`u32::MAX` while not registered); loop
+    /// thread only.
+    slot: Cell<u32>,
     /// Link in the loop's intrusive wake stack.
     pub(crate) next: AtomicPtr<Header>,
     /// The loop this task belongs to: where its wakes go.
@@ -36,9 +42,6 @@ pub(crate) struct Header {
     vtable: &'static TaskVTable,
     /// The task's number, unique within its loop, for traces and reports.
     pub(crate) id: u64,
-    /// While tracing: the encoded cause of the wake that last scheduled the task (written
-    /// by `Shared::push`).
-    pub(crate) woken_by: AtomicU64,
     /// Touched only on the loop's thread.
     local: UnsafeCell<Local>,
 }
@@ -47,17 +50,16 @@ pub(crate) struct Header {
 pub(crate) struct Local {
     /// Woken when the task completes.
     pub(crate) join_waker: Option<Waker>,
-    /// Whether a `JoinHandle` still exists (if not, output is dropped at completion).
-    pub(crate) join_alive: bool,
-    /// An optional name given at spawn.
-    pub(crate) name: Option<Cow<'static, str>>,
-    /// The task's index in the loop's registry.
-    pub(crate) slot: usize,
-    /// How many times the future was polled.
-    pub(crate) polls: u64,
     /// When it was last polled (loop clock, ns), for stuck-task reports.
     pub(crate) polled_at: u64,
 }
+
+// The header's size is what every task pays; keep it from growing unnoticed.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Header>() == 72);
+
+/// The registry slot of a task that is not registered.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 struct TaskVTable {
     /// Polls the future; on completion stores the output and returns Ready (true if the
@@ -108,19 +110,15 @@ impl TaskRef {
     pub(crate) fn new<F: Future + 'static>(future: F, shared: Arc<Shared>, id: u64) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
-                state: AtomicUsize::new(0),
-                refs: AtomicUsize::new(1),
+                state: AtomicU64::new(0),
+                refs: AtomicU32::new(1),
+                slot: Cell::new(NO_SLOT),
                 next: AtomicPtr::new(core::ptr::null_mut()),
                 shared,
                 vtable: &VTableFor::<F>::VTABLE,
                 id,
-                woken_by: AtomicU64::new(0),
                 local: UnsafeCell::new(Local {
                     join_waker: None,
-                    join_alive: true,
-                    name: None,
-                    slot: usize::MAX,
-                    polls: 0,
                     polled_at: 0,
                 }),
             },
@@ -149,13 +147,53 @@ impl TaskRef {
     }
 
     /// The loop this task belongs to (its wake queue).
-    #[cfg(feature = "std")]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.header().shared
     }
 
-    pub(crate) fn state(&self) -> usize {
-        self.header().state.load(Acquire)
+    /// The flag bits of the state word (see `state.rs`).
+    pub(crate) fn state(&self) -> u64 {
+        self.header().state.load(Acquire) & FLAGS
+    }
+
+    /// The task's index in its loop's registry (`NO_SLOT` while not registered).
+    pub(crate) fn slot(&self) -> u32 {
+        self.header().slot.get()
+    }
+
+    /// Only the registry sets the slot (see `registry.rs`).
+    pub(super) fn set_slot(&self, slot: u32) {
+        self.header().slot.set(slot);
+    }
+
+    /// Hands out one more owned reference to this task without counting it: the one the
+    /// registry held.
+    ///
+    /// # Safety
+    /// The caller must own one counted reference to this task that nothing else will
+    /// release (the registry's, when it removes the task).
+    pub(super) unsafe fn adopt_counted(&self) -> TaskRef {
+        TaskRef { ptr: self.ptr }
+    }
+
+    /// Marks the task as named (its name is in the registry); before it is scheduled.
+    pub(super) fn set_named(&self) {
+        self.header().state.fetch_or(NAMED, Relaxed);
+    }
+
+    /// Whether the task was spawned with a name.
+    pub(crate) fn is_named(&self) -> bool {
+        self.header().state.load(Relaxed) & NAMED != 0
+    }
+
+    /// Whether the `JoinHandle` still exists (if not, an output is dropped at completion).
+    pub(crate) fn join_alive(&self) -> bool {
+        self.header().state.load(Acquire) & JOIN_GONE == 0
+    }
+
+    /// Records that the `JoinHandle` was dropped.
+    pub(crate) fn set_join_gone(&self) {
+        self.header().state.fetch_or(JOIN_GONE, AcqRel);
     }
 
     pub(crate) fn is_complete(&self) -> bool {
@@ -184,15 +222,16 @@ impl TaskRef {
         self.schedule();
     }
 
-    /// Clears SCHEDULED before a poll (a wake during the poll schedules again); returns the
-    /// state as it was.
-    pub(crate) fn unschedule(&self) -> usize {
-        self.header().state.fetch_and(!SCHEDULED, AcqRel)
+    /// Clears SCHEDULED (and the wake cause with it) before a poll (a wake during the poll
+    /// schedules again); returns the flags as they were.
+    pub(crate) fn unschedule(&self) -> u64 {
+        self.header().state.fetch_and(FLAGS & !SCHEDULED, AcqRel) & FLAGS
     }
 
-    /// While tracing: the encoded cause of the wake that last scheduled the task.
+    /// While tracing: the encoded cause of the wake that queued the task (read before the
+    /// loop unschedules it).
     pub(crate) fn woken_by(&self) -> u64 {
-        self.header().woken_by.load(Relaxed)
+        self.header().state.load(Relaxed) >> CAUSE_SHIFT
     }
 
     /// Polls the future with this task's waker; `Ready(true)` means it panicked.
@@ -203,7 +242,6 @@ impl TaskRef {
             unsafe { Waker::from_raw(RawWaker::new(self.ptr.as_ptr() as *const (), &WAKER)) },
         );
         let mut cx = Context::from_waker(&waker);
-        self.local().polls += 1;
         // SAFETY: only the loop thread polls, and never after COMPLETE.
         unsafe { (self.header().vtable.poll)(self.ptr, &mut cx) }
     }
@@ -269,7 +307,7 @@ fn increment(header: &Header) {
     let old = header.refs.fetch_add(1, Relaxed);
     // Like Arc: a count this large means leaked wakers in a loop; stop before it wraps.
     assert!(
-        old <= isize::MAX as usize,
+        old <= i32::MAX as u32,
         "readyloop: task reference count overflow"
     );
 }

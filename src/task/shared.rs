@@ -11,6 +11,7 @@
 //! loop parked and writes the notifier.
 
 use super::raw::Header;
+use super::state::CAUSE_SHIFT;
 use crate::sys::notifier::Notifier;
 use alloc::sync::Arc;
 use alloc::task::Wake;
@@ -190,7 +191,14 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn record_cause(&self, header: &Header) {
-        header.woken_by.store(self.wake_cause(), Relaxed);
+        let code = self.wake_cause();
+        debug_assert!(
+            code >> (64 - CAUSE_SHIFT) == 0,
+            "wake cause too wide: {code:#x}"
+        );
+        // The cause bits are zero: only the wake that set SCHEDULED gets here, and the loop
+        // clears them together with SCHEDULED.
+        header.state.fetch_or(code << CAUSE_SHIFT, Relaxed);
     }
 
     /// The cause a wake made now, on this thread, records.
