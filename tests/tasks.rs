@@ -6,6 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 struct CountDrops(Rc<Cell<u32>>);
 impl Drop for CountDrops {
     fn drop(&mut self) {
@@ -61,7 +63,7 @@ fn dropping_a_join_handle_detaches_and_the_output_is_dropped() {
     }));
     // Both timers may fire in one turn on a slow machine; the yield lets the task run.
     lp.block_on(async {
-        h.sleep(Duration::from_millis(30)).await;
+        h.sleep(common::scaled(Duration::from_millis(30))).await;
         readyloop::yield_now().await;
     });
     assert!(ran.get(), "a detached task keeps running");
