@@ -62,7 +62,8 @@ fn duration_max_does_not_overflow_and_never_fires() {
         let h = h.clone();
         async move { h.sleep(Duration::from_secs(u64::MAX)).await }
     });
-    lp.block_on(h.sleep(Duration::from_millis(10)));
+    // Long enough that both tasks have run (and armed their timers) when it ends.
+    lp.block_on(h.sleep(common::scaled(Duration::from_millis(10))));
     assert!(!forever.is_finished() && !far.is_finished());
     assert_eq!(h.stats().timers_armed, 2);
     forever.abort();

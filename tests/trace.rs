@@ -93,10 +93,12 @@ fn trace_tells_the_story_of_each_turn() {
         let h = lp.handle();
         let (r, w) = pipe();
         let rfd = r.as_raw_fd();
+        // 20 ms, longer under valgrind: the sleep must not be over by its first poll.
+        let pause = common::scaled(Duration::from_millis(20));
         let sleeper = h.spawn_named("sleeper", {
             let h = h.clone();
             async move {
-                h.sleep(Duration::from_millis(20)).await;
+                h.sleep(pause).await;
                 rustix::io::write(&w, b"hi").unwrap();
             }
         });
@@ -125,7 +127,7 @@ fn trace_tells_the_story_of_each_turn() {
         // What each one filed when it went pending.
         let sleeper_pending = at(&|e| {
             matches!(e, Ev::Pending(1, w) if matches!(w[..],
-                [Wait::Timer { due_in, .. }] if due_in <= Duration::from_millis(20)))
+                [Wait::Timer { due_in, .. }] if due_in <= pause))
         });
         let reader_pending = at(&|e| {
             *e == Ev::Pending(
@@ -141,7 +143,7 @@ fn trace_tells_the_story_of_each_turn() {
         let first_block = at(&|e| {
             matches!(e, Ev::Wait(b, fds, Some(t))
                 if *b == kind && fds.contains(&(rfd, IoEvents::IN))
-                    && *t > Duration::ZERO && *t <= Duration::from_millis(20))
+                    && *t > Duration::ZERO && *t <= pause)
         });
         assert!(first_block > sleeper_pending && first_block > reader_pending);
         let Ev::Wait(_, _, Some(asked)) = &log[first_block].1 else {
@@ -450,14 +452,15 @@ fn virtual_clock_jumps_are_traced() {
     // The jump is the sleep less the real time before it: 10 s less milliseconds, or
     // 100 s less up to 20 s under valgrind.
     let (sleep, before_jump) = common::sized((10, 1), (100, 20));
+    let armed = h.now();
     lp.block_on(h.sleep(Duration::from_secs(sleep)));
     let log = log.borrow();
     let least = Duration::from_secs(sleep - before_jump);
     assert!(log
         .iter()
         .any(|(_, e)| matches!(e, Ev::Jump(d) if *d > least)));
-    // Trace times follow the virtual clock.
-    let span = log.last().unwrap().0 - log[0].0;
+    // Trace times follow the virtual clock: the last event is past the sleep's deadline.
+    let span = log.last().unwrap().0 - armed;
     assert!(span >= Duration::from_secs(sleep), "{span:?}");
 }
 
