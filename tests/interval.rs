@@ -45,8 +45,8 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// `n` time units of the missed-tick tests: milliseconds, stretched under valgrind so the
-/// work around the deliberate block (slow there) stays well inside their 10-unit margins.
+/// `n` time units of the grid tests: milliseconds, stretched under valgrind so the work
+/// around the ticks (slow there) stays well inside their 10-unit margins.
 fn units(n: u64) -> Duration {
     common::scaled(ms(n))
 }
@@ -55,7 +55,8 @@ fn units(n: u64) -> Duration {
 fn ticks_stay_on_the_grid() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let mut iv = h.interval(ms(10));
+    // In units: a tick taken a period late would be skipped (the default), off the count.
+    let mut iv = h.interval(units(10));
     let ticks: Vec<_> = lp.block_on(async {
         let mut v = Vec::new();
         for _ in 0..6 {
@@ -65,9 +66,9 @@ fn ticks_stay_on_the_grid() {
     });
     let t0 = ticks[0];
     for (k, t) in ticks.iter().enumerate() {
-        assert_eq!(*t - t0, ms(10 * k as u64), "tick {k} is on the grid");
+        assert_eq!(*t - t0, units(10 * k as u64), "tick {k} is on the grid");
     }
-    assert!(h.now() >= t0 + ms(50), "never early");
+    assert!(h.now() >= t0 + units(50), "never early");
 }
 
 #[test]

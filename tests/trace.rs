@@ -93,8 +93,10 @@ fn trace_tells_the_story_of_each_turn() {
         let h = lp.handle();
         let (r, w) = pipe();
         let rfd = r.as_raw_fd();
-        // 20 ms, longer under valgrind: the sleep must not be over by its first poll.
-        let pause = common::scaled(Duration::from_millis(20));
+        // 20 ms; 200 ms under valgrind, so the sleep is not over by its first poll (and
+        // still under the 250 ms after which the epoll backend ends a wait to re-check its
+        // registrations: the wait below must last its whole timeout).
+        let pause = common::sized(Duration::from_millis(20), Duration::from_millis(200));
         let sleeper = h.spawn_named("sleeper", {
             let h = h.clone();
             async move {
