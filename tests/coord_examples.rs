@@ -255,7 +255,7 @@ fn wait_prints_tasks_as_they_finish_then_done_and_pending() {
 
 #[test]
 fn two_loops_run_at_the_same_time_in_two_threads() {
-    // 10 times faster only (twice under valgrind): the margin to tell "at once" from "one
+    // 10 times faster only (2 times under valgrind): the margin to tell "at once" from "one
     // after the other" is the shorter sleep, which must stay well above scheduling noise.
     let lines = run_with("two_loops", &[], &["--scale", common::sized("0.1", "0.5")]);
     assert!(lines.contains(&"Is event loop running in thread MainThread = false".to_string()));

@@ -10,34 +10,38 @@
 # runs as
 #   valgrind --error-exitcode=1 -q --leak-check=full --errors-for-leak-kinds=definite,indirect
 #            --trace-children=yes --trace-children-skip=<not ours> --log-file=...
-# so the examples that examples, coord_examples, net_examples, echo_server, shutdown and
-# protocol start as child processes run under memcheck too; cargo, rustc and shells started
-# by a test (coord_examples runs `cargo build --examples`, macros runs rustc) are not ours
-# and run natively. A child's errors show in the test's result only if the test checks the
-# child's exit status (and some expect it to fail), so valgrind writes one log per process,
-# and any message in any of a binary's logs fails the binary. ("Possibly lost" blocks are std's per-thread handles still owned
-# by the harness at exit: reported by default, not errors; hidden to keep the logs short.)
+# so the example programs that the tests examples, coord_examples, net_examples,
+# echo_server, shutdown and protocol start as child processes run under memcheck too;
+# cargo, rustc and shells started by a test (coord_examples runs `cargo build --examples`,
+# macros runs rustc) are not ours and run natively. A child's errors show in the test's
+# result only if the test checks the child's exit status (and some expect it to fail), so
+# valgrind writes one log per process, and any message in any of a binary's logs fails the
+# binary. ("Possibly lost" blocks are std's per-thread handles still owned by the harness at
+# exit: reported by default, not errors; hidden to keep the logs short.)
 # Doctests are not run under valgrind (rustdoc ignores the runner).
 #
-# Nothing is skipped. READYLOOP_UNDER_VALGRIND=1 is set for the runs, and tests that read it
-# (through tests/common: under_valgrind, sized, scaled) size themselves for valgrind, which
-# runs code 20-50x slower and adds about 1.5 s to start and end each program:
+# Nothing is skipped (the one #[ignore] test, trace's by-hand release benchmark, is skipped
+# by a plain `cargo test` too). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
+# tests read it (tests/common: under_valgrind, sized, scaled) to size themselves for
+# valgrind, which runs code 20-50x slower and adds about 1.5 s to start and end a program:
 #   time bounds     an upper bound on real time, or a lead that the work before a deadline
-#                   must not eat, is 20x longer (common::scaled): abort, blocking, fairness,
-#                   gather, report, tasks, timers, virtual_clock, wait, coord_examples, and
-#                   the missed-tick grid of interval (in 20x units)
-#   the examples    run with durations 5x (examples), 10x (net_examples, coord_examples:
-#                   `--scale 0.1` for `--fast`) or 5x (coord_examples' two_loops) longer,
-#                   their bounds alike, so valgrind's start-up stays small next to them
+#                   must not eat (a sleep that must outlast a spawned task's first poll, a
+#                   timer that must still be pending two turns later), is 20x longer
+#                   (common::scaled): abort, blocking, bridge, fairness, gather, interval
+#                   (its grids in 20x units), report, task_errors, tasks, timers,
+#                   virtual_clock, wait, wakers; trace's sleepers sleep 100-200 ms (5-20 ms:
+#                   the epoll backend ends a wait at 250 ms) and its virtual sleep is 100 s
+#   the examples    run slower and are bounded alike: examples 5x (READYLOOP_SCALE),
+#                   net_examples 10x, coord_examples `--scale 0.1` for `--fast` (two_loops
+#                   `--scale 0.5`), so valgrind's start-up stays small next to their sleeps
 #   sizes           tcp/unix transfer_64mib_*: 8 MiB; protocol: 8 MiB to a peer that never
 #                   reads, 8 MiB from the producer, 32 proptest cases of the output buffer
-#                   (256 in a plain run); model: 24 proptest cases (96); limits: a hundredth
-#                   of the release sizes (a tenth in a debug run), at least 1,000 items;
-#                   shutdown: 20 clients (100); fairness: the hogs must run 10x fewer times;
-#                   trace: the sleeper sleeps 100 ms (5 ms) and the virtual sleep is 100 s
+#                   (256); model: 24 proptest cases (96); limits: a hundredth of the release
+#                   sizes, at least 1,000 items (a debug run: a tenth); shutdown: 20 clients
+#                   (100); fairness: the hogs need run only a tenth as often
 #   accept_emfile   valgrind enforces its own fd limit by closing the fd the kernel
 #                   accepted, which loses the connection: 150 clients queue, and the test
-#                   checks the back-off spent only a few of them and served the next
+#                   checks that the back-off spent only a few of them and served the next
 # A plain `cargo test` runs everything at the full sizes and tight bounds.
 #
 # Binaries run two at a time (VALGRIND_JOBS), the slowest first; the tests within a binary
