@@ -7,6 +7,7 @@
 //!          cargo run --example chain -- 11 8 5   (chains of your choice)
 //!          cargo run --example chain -- --fast   (100 times faster; the times printed stay
 //!                                                 in the program's own seconds)
+//!          cargo run --example chain -- --scale 0.1   (10 times faster)
 
 use readyloop::{gather, Handle, Loop};
 use std::cell::RefCell;
@@ -86,11 +87,21 @@ async fn chain(w: World, n: u64) {
 fn main() {
     let mut scale = 1.0;
     let mut chains = Vec::new();
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--fast" => scale = 0.01,
+            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
+                Some(s) if s > 0.0 => scale = s,
+                _ => {
+                    eprintln!("usage: chain [--fast | --scale FACTOR] [N ...]");
+                    std::process::exit(2)
+                }
+            },
             n => chains.push(n.parse::<u64>().unwrap_or_else(|_| {
-                eprintln!("usage: chain [--fast] [N ...]   ({n:?} is not a number)");
+                eprintln!(
+                    "usage: chain [--fast | --scale FACTOR] [N ...]   ({n:?} is not a number)"
+                );
                 std::process::exit(2)
             })),
         }

@@ -5,6 +5,7 @@
 //!
 //! Run it:  cargo run --example futures
 //!          cargo run --example futures -- --fast   (100 times faster)
+//!          cargo run --example futures -- --scale 0.1   (10 times faster)
 
 use readyloop::sync::{promise, Promise, SharedFuture};
 use readyloop::{gather, Handle, Loop};
@@ -26,11 +27,21 @@ async fn foo(future: SharedFuture<&'static str, ()>) {
 }
 
 fn main() {
-    let scale = if std::env::args().any(|a| a == "--fast") {
-        0.01
-    } else {
-        1.0
-    };
+    let mut scale = 1.0;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--fast" => scale = 0.01,
+            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
+                Some(s) if s > 0.0 => scale = s,
+                _ => {
+                    eprintln!("usage: futures [--fast | --scale FACTOR]");
+                    std::process::exit(2)
+                }
+            },
+            _ => {}
+        }
+    }
     let lp = Loop::new().expect("cannot create the loop");
     let start = Instant::now();
     let (setter, future) = promise();

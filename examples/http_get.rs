@@ -5,13 +5,20 @@
 //! while one request waits, the other proceeds.
 //!
 //! Run: `cargo run --release --example http_get`
+//! (`READYLOOP_SCALE=0.1` shortens every duration tenfold, as the tests do.)
 
 use readyloop::net::{open_connection, TcpListener, TcpStream};
 use readyloop::{Handle, Loop};
 use std::time::{Duration, Instant};
 
-/// How long the server "thinks" before it answers.
-const THINK: Duration = Duration::from_millis(300);
+/// How long the server "thinks" before it answers: 0.3 s, scaled.
+fn think() -> Duration {
+    let scale: f64 = std::env::var("READYLOOP_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(0.3 * scale)
+}
 
 fn main() -> Result<(), readyloop::Error> {
     let lp = Loop::new()?;
@@ -28,7 +35,7 @@ fn main() -> Result<(), readyloop::Error> {
     println!(
         "both took {:.2} s together ({:.2} s if made one after the other)",
         start.elapsed().as_secs_f64(),
-        2.0 * THINK.as_secs_f64()
+        2.0 * think().as_secs_f64()
     );
     Ok(())
 }
@@ -69,7 +76,7 @@ async fn serve(h: Handle, listener: TcpListener) {
     }
 }
 
-/// Reads one request head, waits THINK, answers, and closes.
+/// Reads one request head, waits `think()`, answers, and closes.
 async fn answer(h: &Handle, stream: &TcpStream, number: u32) -> Result<(), readyloop::Error> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
@@ -82,7 +89,7 @@ async fn answer(h: &Handle, stream: &TcpStream, number: u32) -> Result<(), ready
     }
     let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
-    h.sleep(THINK).await;
+    h.sleep(think()).await;
     let body = format!("hello from readyloop: request #{number} was {line:?}\n");
     let reply = format!(
         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",

@@ -6,6 +6,7 @@
 //!
 //! Run it:  cargo run --example queue -- -p 2 -c 4   (2 producers, 4 consumers; defaults 10, 15)
 //!          cargo run --example queue -- -p 2 -c 4 --fast   (100 times faster)
+//!          cargo run --example queue -- -p 2 -c 4 --scale 0.1   (10 times faster)
 
 use readyloop::sync::Queue;
 use readyloop::{gather, Handle, Loop};
@@ -83,7 +84,7 @@ async fn consume(w: World, name: usize) {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("usage: queue [-p PRODUCERS] [-c CONSUMERS] [--fast]   ({problem})");
+    eprintln!("usage: queue [-p PRODUCERS] [-c CONSUMERS] [--fast | --scale FACTOR]   ({problem})");
     std::process::exit(2)
 }
 
@@ -100,6 +101,10 @@ fn main() {
             "-p" | "--no_producer" => producers = count(),
             "-c" | "--no_consumer" => consumers = count(),
             "--fast" => scale = 0.01,
+            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
+                Some(s) if s > 0.0 => scale = s,
+                _ => usage("--scale needs a positive number"),
+            },
             other => usage(&format!("unknown argument {other:?}")),
         }
     }

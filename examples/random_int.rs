@@ -5,6 +5,7 @@
 //!
 //! Run it:  cargo run --example random_int
 //!          cargo run --example random_int -- --fast   (100 times faster)
+//!          cargo run --example random_int -- --scale 0.1   (10 times faster)
 
 use readyloop::{gather, Handle, Loop};
 use std::cell::RefCell;
@@ -52,11 +53,21 @@ async fn generate_random_int(
 }
 
 fn main() {
-    let scale = if std::env::args().any(|a| a == "--fast") {
-        0.01
-    } else {
-        1.0
-    };
+    let mut scale = 1.0;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--fast" => scale = 0.01,
+            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
+                Some(s) if s > 0.0 => scale = s,
+                _ => {
+                    eprintln!("usage: random_int [--fast | --scale FACTOR]");
+                    std::process::exit(2)
+                }
+            },
+            _ => {}
+        }
+    }
     let lp = Loop::new().expect("cannot create the loop");
     let h = lp.handle();
     let rng = Rc::new(RefCell::new(Rng::new(444)));

@@ -6,6 +6,7 @@
 //! apart, so the receive spans several of the sleeper's rounds.
 //!
 //! Run: `cargo run --release --example read_socket`
+//! (`READYLOOP_SCALE=0.1` shortens every duration tenfold, as the tests do.)
 
 use readyloop::net::{TcpListener, TcpStream};
 use readyloop::{AsyncRead, Handle, Loop};
@@ -13,6 +14,14 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 const AMOUNT: usize = 32 * 1024;
+
+fn scaled(secs: f64) -> Duration {
+    let scale: f64 = std::env::var("READYLOOP_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(secs * scale)
+}
 
 fn main() -> Result<(), readyloop::Error> {
     let lp = Loop::new()?;
@@ -29,7 +38,7 @@ fn main() -> Result<(), readyloop::Error> {
             let piece = [b'x'; 4096];
             for _ in 0..AMOUNT / piece.len() {
                 stream.send_all(&piece).await?;
-                h.sleep(Duration::from_millis(25)).await;
+                h.sleep(scaled(0.025)).await;
             }
             Ok::<(), readyloop::Error>(())
         }
@@ -51,7 +60,7 @@ fn main() -> Result<(), readyloop::Error> {
 async fn sleepy(h: Handle, id: &'static str, count: u32, start: Instant) {
     for i in 0..count {
         println!("id {id} round {} at {:.3}", i + 1, since(start));
-        h.sleep(Duration::from_millis(100)).await;
+        h.sleep(scaled(0.1)).await;
     }
 }
 

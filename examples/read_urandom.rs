@@ -2,10 +2,19 @@
 //! interleaved with a background sleeper that prints five rounds 0.1 s apart.
 //!
 //! Run: `cargo run --release --example read_urandom`
+//! (`READYLOOP_SCALE=0.1` shortens every duration tenfold, as the tests do.)
 
 use readyloop::{AsyncRead, Handle, Loop};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
+
+fn scaled(secs: f64) -> Duration {
+    let scale: f64 = std::env::var("READYLOOP_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(secs * scale)
+}
 
 async fn sleepy(h: Handle, id: &str, count: u32, start: Instant) {
     for i in 0..count {
@@ -14,7 +23,7 @@ async fn sleepy(h: Handle, id: &str, count: u32, start: Instant) {
             i + 1,
             start.elapsed().as_secs_f64()
         );
-        h.sleep(Duration::from_millis(100)).await;
+        h.sleep(scaled(0.1)).await;
     }
 }
 

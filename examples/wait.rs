@@ -4,6 +4,7 @@
 //!
 //! Run it:  cargo run --example wait
 //!          cargo run --example wait -- --fast   (100 times faster)
+//!          cargo run --example wait -- --scale 0.1   (10 times faster)
 
 use readyloop::{wait, Handle, Loop, ReturnWhen};
 use std::time::Duration;
@@ -15,11 +16,21 @@ async fn slow_task(h: Handle, scale: f64, n: u64) -> u64 {
 }
 
 fn main() {
-    let scale = if std::env::args().any(|a| a == "--fast") {
-        0.01
-    } else {
-        1.0
-    };
+    let mut scale = 1.0;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--fast" => scale = 0.01,
+            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
+                Some(s) if s > 0.0 => scale = s,
+                _ => {
+                    eprintln!("usage: wait [--fast | --scale FACTOR]");
+                    std::process::exit(2)
+                }
+            },
+            _ => {}
+        }
+    }
     let lp = Loop::new().expect("cannot create the loop");
     let h = lp.handle();
     for (title, when) in [

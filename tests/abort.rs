@@ -12,6 +12,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+mod common;
+
 /// Counts the polls of the future it wraps.
 struct Counted<F> {
     polls: Rc<Cell<u32>>,
@@ -100,9 +102,10 @@ fn aborting_a_task_parked_on_a_timer_disarms_it() {
     let polls = Rc::new(Cell::new(0));
     let token = Rc::new(());
     let (h2, t2) = (h.clone(), token.clone());
+    // The deadline must stay ahead of the two turns below (valgrind runs them slowly).
     let task = h.spawn(counted(&polls, async move {
         let _token = t2;
-        h2.sleep(Duration::from_millis(20)).await;
+        h2.sleep(common::scaled(Duration::from_millis(20))).await;
     }));
     turns(&lp, 2);
     assert_eq!(h.stats().timers_armed, 1);
@@ -112,7 +115,7 @@ fn aborting_a_task_parked_on_a_timer_disarms_it() {
     assert_eq!(Rc::strong_count(&token), 1);
     // Past the old deadline: no wake, no poll.
     let polled = polls.get();
-    lp.block_on(h.sleep(Duration::from_millis(40)));
+    lp.block_on(h.sleep(common::scaled(Duration::from_millis(40))));
     assert_eq!(polls.get(), polled);
     assert_eq!(
         h.stats().wakeups_timer,

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -31,7 +33,8 @@ fn runs_off_the_loop_thread_while_the_loop_keeps_serving() {
     let loop_thread = std::thread::current().id();
     let (thread, name) = lp
         .block_on(h.spawn_blocking(|| {
-            std::thread::sleep(ms(100));
+            // Long enough for 5 ticks of 5 ms however slowly the loop runs (valgrind).
+            std::thread::sleep(common::scaled(ms(100)));
             let me = std::thread::current();
             (me.id(), me.name().map(String::from))
         }))

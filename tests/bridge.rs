@@ -6,6 +6,8 @@ use readyloop::{net, Handle, JoinError, Loop};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// A tokio current-thread runtime serving requests on its own std thread: the "other
 /// runtime" of these tests. Dropping it stops the runtime and joins the thread.
 struct TokioThread {
@@ -161,7 +163,10 @@ fn panic_message_on_readyloop<F: Future + 'static>(f: F) -> String {
         .block_on(task)
         .err()
         .expect("the future should have panicked");
-    assert!(start.elapsed() < Duration::from_secs(5), "it hung first");
+    assert!(
+        start.elapsed() < common::scaled(Duration::from_secs(5)),
+        "it hung first"
+    );
     match err {
         JoinError::Panicked(_) => err.panic_message().unwrap_or_default().to_string(),
         other => panic!("expected a panic, got {other:?}"),

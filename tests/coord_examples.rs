@@ -1,5 +1,10 @@
 //! The articles' programs in examples/ (chain, queue, random_int, futures, tasks, wait,
 //! two_loops) run with `--fast` and print what the seeds show, in the order they show it.
+//! Under valgrind they run with `--scale 0.1` instead: ten times slower, so the time
+//! valgrind adds (about a second to start and end each program, milliseconds where a plain
+//! run takes microseconds) stays small next to their sleeps.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -29,9 +34,14 @@ fn build_examples() {
     });
 }
 
-/// Runs an example with `args` (plus `--fast`) and returns its stdout lines.
+/// Runs an example with `args` (plus `--fast`, or `--scale 0.1` under valgrind) and returns
+/// its stdout lines.
 fn run(name: &str, args: &[&str]) -> Vec<String> {
-    run_with(name, args, &["--fast"])
+    run_with(
+        name,
+        args,
+        common::sized(&["--fast"][..], &["--scale", "0.1"][..]),
+    )
 }
 
 fn run_with(name: &str, args: &[&str], speed: &[&str]) -> Vec<String> {
@@ -48,7 +58,7 @@ fn run_with(name: &str, args: &[&str], speed: &[&str]) -> Vec<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        start.elapsed() < Duration::from_secs(20),
+        start.elapsed() < common::scaled(Duration::from_secs(20)),
         "{name} took too long"
     );
     String::from_utf8(out.stdout)
@@ -245,9 +255,9 @@ fn wait_prints_tasks_as_they_finish_then_done_and_pending() {
 
 #[test]
 fn two_loops_run_at_the_same_time_in_two_threads() {
-    // 10 times faster only: the margin to tell "at once" from "one after the other" is
-    // the shorter sleep, which must stay well above scheduling noise.
-    let lines = run_with("two_loops", &[], &["--scale", "0.1"]);
+    // 10 times faster only (2 times under valgrind): the margin to tell "at once" from "one
+    // after the other" is the shorter sleep, which must stay well above scheduling noise.
+    let lines = run_with("two_loops", &[], &["--scale", common::sized("0.1", "0.5")]);
     assert!(lines.contains(&"Is event loop running in thread MainThread = false".to_string()));
     assert!(lines.contains(&"Is event loop running in thread Thread-1 = true".to_string()));
     assert!(lines.contains(&"Is event loop running in thread Thread-2 = true".to_string()));

@@ -6,6 +6,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 /// Counts allocations made by the current thread (tests run on several threads at once).
 struct CountingAlloc;
 
@@ -43,11 +45,18 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// `n` time units of the grid tests: milliseconds, stretched under valgrind so the work
+/// around the ticks (slow there) stays well inside their 10-unit margins.
+fn units(n: u64) -> Duration {
+    common::scaled(ms(n))
+}
+
 #[test]
 fn ticks_stay_on_the_grid() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let mut iv = h.interval(ms(10));
+    // In units: a tick taken a period late would be skipped (the default), off the count.
+    let mut iv = h.interval(units(10));
     let ticks: Vec<_> = lp.block_on(async {
         let mut v = Vec::new();
         for _ in 0..6 {
@@ -57,9 +66,9 @@ fn ticks_stay_on_the_grid() {
     });
     let t0 = ticks[0];
     for (k, t) in ticks.iter().enumerate() {
-        assert_eq!(*t - t0, ms(10 * k as u64), "tick {k} is on the grid");
+        assert_eq!(*t - t0, units(10 * k as u64), "tick {k} is on the grid");
     }
-    assert!(h.now() >= t0 + ms(50), "never early");
+    assert!(h.now() >= t0 + units(50), "never early");
 }
 
 #[test]
@@ -80,19 +89,19 @@ fn rearming_allocates_nothing() {
     assert_eq!(counted, 0, "100 ticks allocated {counted} times");
 }
 
-/// Takes the first tick, then blocks the thread for 70 ms so the ticks at 20, 40 and 60 ms
+/// Takes the first tick, then blocks the thread for 70 units so the ticks at 20, 40 and 60
 /// are missed, then takes three more ticks. Returns the ticks relative to the first, and
 /// the time each was taken.
 fn missed(behavior: MissedTickBehavior) -> Vec<(Duration, Duration)> {
-    // The virtual clock jumps over the waits, so only the deliberate 70 ms block takes real
-    // time and a loaded machine's scheduling delays cannot shift the grid.
+    // The virtual clock jumps over the waits, so only the deliberate 70-unit block takes
+    // real time and a loaded machine's scheduling delays cannot shift the grid.
     let lp = Loop::builder().virtual_clock().build().unwrap();
     let h = lp.handle();
-    let mut iv = h.interval(ms(20));
+    let mut iv = h.interval(units(20));
     iv.set_missed_tick_behavior(behavior);
     lp.block_on(async {
         let t0 = iv.tick().await;
-        std::thread::sleep(ms(70));
+        std::thread::sleep(units(70));
         let mut out = Vec::new();
         for _ in 0..3 {
             let t = iv.tick().await;
@@ -106,28 +115,28 @@ fn missed(behavior: MissedTickBehavior) -> Vec<(Duration, Duration)> {
 fn burst_fires_every_missed_tick_then_keeps_the_grid() {
     let out = missed(MissedTickBehavior::Burst);
     let scheduled: Vec<_> = out.iter().map(|o| o.0).collect();
-    assert_eq!(scheduled, vec![ms(20), ms(40), ms(60)]);
-    // All three were late: taken at once, after the 70 ms block.
-    assert!(out.iter().all(|o| o.1 >= ms(70)));
+    assert_eq!(scheduled, vec![units(20), units(40), units(60)]);
+    // All three were late: taken at once, after the 70-unit block.
+    assert!(out.iter().all(|o| o.1 >= units(70)));
 }
 
 #[test]
 fn delay_restarts_the_period_from_the_late_tick() {
     let out = missed(MissedTickBehavior::Delay);
-    assert_eq!(out[0].0, ms(20));
-    // The next tick is one period after the late one was taken (70 ms + 20 ms or later).
-    assert!(out[1].0 >= ms(90), "{out:?}");
-    assert!(out[1].0 <= out[0].1 + ms(20), "{out:?}");
-    assert_eq!(out[2].0 - out[1].0, ms(20));
+    assert_eq!(out[0].0, units(20));
+    // The next tick is one period after the late one was taken (70 + 20 units or later).
+    assert!(out[1].0 >= units(90), "{out:?}");
+    assert!(out[1].0 <= out[0].1 + units(20), "{out:?}");
+    assert_eq!(out[2].0 - out[1].0, units(20));
 }
 
 #[test]
 fn skip_drops_missed_ticks_and_keeps_the_phase() {
     let out = missed(MissedTickBehavior::Skip);
-    assert_eq!(out[0].0, ms(20));
-    assert_eq!(out[1].0, ms(80), "{out:?}");
-    assert_eq!(out[2].0, ms(100));
-    assert!(out[1].1 >= ms(80), "never early");
+    assert_eq!(out[0].0, units(20));
+    assert_eq!(out[1].0, units(80), "{out:?}");
+    assert_eq!(out[2].0, units(100));
+    assert!(out[1].1 >= units(80), "never early");
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! 100x; the bound is a generous 30x). The figures are printed (`--nocapture`).
 //!
 //! The full sizes are for release builds (`cargo test --release --test limits`, run by
-//! `.ci/checks/65-limits.sh`); a debug build runs everything at a tenth of the size.
+//! `.ci/checks/65-limits.sh`); a debug build runs everything at a tenth of the size, and
+//! under valgrind (`.ci/checks/60-valgrind.sh`) at a hundredth.
 //! The tests take a lock so they never overlap (RSS and CPU are per process).
 
 use readyloop::sync::Event;
@@ -22,11 +23,17 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+mod common;
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// A debug build runs every load at a tenth of its size.
+/// A debug build runs every load at a tenth of its size, valgrind at a hundredth but at
+/// least 1,000 (below that VmRSS, which grows by pages and with valgrind's own allocations,
+/// cannot tell the bytes of one item).
 fn size(full: usize) -> usize {
-    if cfg!(debug_assertions) {
+    if common::under_valgrind() {
+        (full / 100).max(1_000)
+    } else if cfg!(debug_assertions) {
         full / 10
     } else {
         full

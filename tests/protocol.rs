@@ -17,7 +17,10 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(30);
+/// The bound on each test's loopback work: 30 s, or 120 s under valgrind.
+fn limit() -> Duration {
+    common::sized(Duration::from_secs(30), Duration::from_secs(120))
+}
 
 /// Counts the allocations of each thread, to show the steady state allocates nothing.
 struct CountingAlloc;
@@ -171,7 +174,7 @@ async fn drain(c: &TcpStream) -> (u64, Fnv, Option<ErrorKind>) {
 
 /// Waits (bounded) until `cond` holds, polling every millisecond of loop time.
 async fn until(h: &Handle, what: &str, cond: impl Fn() -> bool) {
-    within(h, LIMIT, what, async {
+    within(h, limit(), what, async {
         while !cond() {
             h.sleep(Duration::from_millis(1)).await;
         }
@@ -187,7 +190,7 @@ fn echo_round_trips_with_concurrent_clients() {
     let server = create_server(&h, "127.0.0.1:0", Echo::factory(&log, true, false)).unwrap();
     let addr = server.local_addr();
     const CLIENTS: usize = 20;
-    let peers = lp.block_on(within(&h, LIMIT, "echo clients", async {
+    let peers = lp.block_on(within(&h, limit(), "echo clients", async {
         let mut tasks = Vec::new();
         for id in 0..CLIENTS {
             let h2 = h.clone();
@@ -360,11 +363,13 @@ fn echo_to_a_peer_that_never_reads_pauses_then_resumes() {
     let log = Rc::new(Log::default());
     let server = create_server(&h, "127.0.0.1:0", Echo::factory(&log, true, false)).unwrap();
     let addr = server.local_addr();
-    lp.block_on(within(&h, LIMIT, "backpressure", async {
+    lp.block_on(within(&h, limit(), "backpressure", async {
         let c = Rc::new(TcpStream::connect(&h, addr).await.unwrap());
         // Send 32 MiB without reading: far more than the kernel buffers plus the 1 MiB hard
-        // limit, so the server must stop reading or fail.
-        let total: u64 = 32 << 20;
+        // limit, so the server must stop reading or fail. (8 MiB under valgrind, where
+        // 32 MiB take 20 s: still more than the buffers the kernel gives a peer that never
+        // reads.)
+        let total: u64 = common::sized(32 << 20, 8 << 20);
         let sender = {
             let c = c.clone();
             h.spawn(async move {
@@ -471,7 +476,10 @@ fn producer_pauses_on_high_water_and_close_flushes_everything() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
     let log = Rc::new(Log::default());
-    let total = 16 << 20;
+    // 8 MiB under valgrind (where 16 MiB take 20 s): still more than the kernel buffers
+    // (up to 4 MiB to send, and what a peer that does not read takes), so the producer
+    // must pause.
+    let total = common::sized(16 << 20, 8 << 20);
     let (log2, h2) = (log.clone(), h.clone());
     let server = create_server(&h, "127.0.0.1:0", move || Producer {
         log: log2.clone(),
@@ -481,7 +489,7 @@ fn producer_pauses_on_high_water_and_close_flushes_everything() {
     })
     .unwrap();
     let addr = server.local_addr();
-    lp.block_on(within(&h, LIMIT, "producer", async {
+    lp.block_on(within(&h, limit(), "producer", async {
         let c = TcpStream::connect(&h, addr).await.unwrap();
         until(&h, "pause_writing", || {
             log.count(|e| *e == Event::Pause) > 0
@@ -553,7 +561,7 @@ fn write_past_the_hard_limit_fails_and_writes_nothing() {
         },
     })
     .unwrap();
-    let got = lp.block_on(within(&h, LIMIT, "hard limit", async {
+    let got = lp.block_on(within(&h, limit(), "hard limit", async {
         let c = TcpStream::connect(&h, server.local_addr()).await.unwrap();
         let mut all = Vec::new();
         c.read_to_end(&mut all).await.unwrap();
@@ -586,7 +594,7 @@ fn abort_discards_the_buffer_and_resets_the_peer() {
         },
     })
     .unwrap();
-    lp.block_on(within(&h, LIMIT, "abort", async {
+    lp.block_on(within(&h, limit(), "abort", async {
         let c = TcpStream::connect(&h, server.local_addr()).await.unwrap();
         until(&h, "connection_lost", || !log.lost().is_empty()).await;
         let (n, _, err) = drain(&c).await;
@@ -644,7 +652,7 @@ fn eof_received_true_keeps_the_write_side_open() {
         received: 0,
     })
     .unwrap();
-    let got = lp.block_on(within(&h, LIMIT, "eof kept open", async {
+    let got = lp.block_on(within(&h, limit(), "eof kept open", async {
         let c = TcpStream::connect(&h, server.local_addr()).await.unwrap();
         c.send_all(&[7u8; 100_000]).await.unwrap();
         c.shutdown(Shutdown::Write).unwrap();
@@ -664,7 +672,7 @@ fn peer_reset_gives_connection_reset_and_the_server_keeps_serving() {
     let log = Rc::new(Log::default());
     let server = create_server(&h, "127.0.0.1:0", Echo::factory(&log, true, false)).unwrap();
     let addr = server.local_addr();
-    lp.block_on(within(&h, LIMIT, "reset", async {
+    lp.block_on(within(&h, limit(), "reset", async {
         let c = TcpStream::connect(&h, addr).await.unwrap();
         c.send_all(b"ping").await.unwrap();
         let mut back = [0u8; 4];
@@ -689,7 +697,7 @@ fn server_close_stops_accepting_but_open_connections_go_on() {
     let log = Rc::new(Log::default());
     let server = create_server(&h, "127.0.0.1:0", Echo::factory(&log, true, false)).unwrap();
     let addr = server.local_addr();
-    lp.block_on(within(&h, LIMIT, "server close", async {
+    lp.block_on(within(&h, limit(), "server close", async {
         let c = TcpStream::connect(&h, addr).await.unwrap();
         c.send_all(b"one").await.unwrap();
         let mut back = [0u8; 3];
@@ -788,7 +796,8 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // 32 cases under valgrind, where 256 take a minute (fuzz/transport_buffer goes further).
+    #![proptest_config(ProptestConfig::with_cases(common::sized(256, 32)))]
 
     #[test]
     fn output_buffer_matches_a_vecdeque(ops in proptest::collection::vec(op(), 1..200)) {

@@ -9,6 +9,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn pipe() -> (OwnedFd, OwnedFd) {
     rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC)
         .unwrap()
@@ -192,10 +194,11 @@ fn stats_turns_polls_and_time_blocked() {
 fn stats_wakeups_by_kind() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    // Two timers.
+    // Two timers (far enough apart that the second is still pending when the first
+    // fires, however slowly the loop runs).
     lp.block_on(async {
-        let a = h.sleep(Duration::from_millis(2));
-        let b = h.sleep(Duration::from_millis(4));
+        let a = h.sleep(common::scaled(Duration::from_millis(2)));
+        let b = h.sleep(common::scaled(Duration::from_millis(4)));
         a.await;
         b.await;
     });

@@ -6,6 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 struct CountDrops(Rc<Cell<u32>>);
 impl Drop for CountDrops {
     fn drop(&mut self) {
@@ -35,13 +37,14 @@ fn abort_cancels_a_sleeping_task_and_withdraws_its_timer() {
             h.sleep(Duration::from_secs(3600)).await;
         }
     });
-    lp.block_on(h.sleep(Duration::from_millis(5)));
+    // Long enough that the task has run (and armed its timer) when this sleep ends.
+    lp.block_on(h.sleep(common::scaled(Duration::from_millis(5))));
     assert_eq!(h.stats().timers_armed, 1);
     t.abort();
     let start = Instant::now();
     let r = lp.block_on(t);
     assert!(matches!(r, Err(JoinError::Cancelled)));
-    assert!(start.elapsed() < Duration::from_millis(100));
+    assert!(start.elapsed() < common::scaled(Duration::from_millis(100)));
     assert_eq!(drops.get(), 1, "the future was dropped");
     assert_eq!(h.stats().timers_armed, 0);
     assert_eq!(h.stats().tasks_alive, 0);
@@ -61,7 +64,7 @@ fn dropping_a_join_handle_detaches_and_the_output_is_dropped() {
     }));
     // Both timers may fire in one turn on a slow machine; the yield lets the task run.
     lp.block_on(async {
-        h.sleep(Duration::from_millis(30)).await;
+        h.sleep(common::scaled(Duration::from_millis(30))).await;
         readyloop::yield_now().await;
     });
     assert!(ran.get(), "a detached task keeps running");
@@ -76,14 +79,16 @@ fn an_output_taken_late_or_never_is_dropped_exactly_once() {
         let h = lp.handle();
         let d = drops.clone();
         let t = h.spawn(async move { CountDrops(d) });
-        lp.block_on(h.sleep(Duration::from_millis(1)));
+        // block_on polls its own future first: the sleep must outlast the spawned task's
+        // first poll (longer under valgrind).
+        lp.block_on(h.sleep(common::scaled(Duration::from_millis(1))));
         assert!(t.is_finished());
         assert_eq!(drops.get(), 0, "kept for the JoinHandle");
         drop(t);
         assert_eq!(drops.get(), 1);
         let d = drops.clone();
         let _kept = h.spawn(async move { CountDrops(d) });
-        lp.block_on(h.sleep(Duration::from_millis(1)));
+        lp.block_on(h.sleep(common::scaled(Duration::from_millis(1))));
         // The loop is dropped while the JoinHandle still holds a finished output.
         drop(lp);
     }
@@ -101,7 +106,7 @@ fn dropping_the_loop_cancels_pending_tasks() {
         let _g = CountDrops(d);
         h2.sleep(Duration::from_secs(3600)).await;
     });
-    lp.block_on(h.sleep(Duration::from_millis(1)));
+    lp.block_on(h.sleep(common::scaled(Duration::from_millis(1))));
     drop(lp);
     assert_eq!(drops.get(), 1);
     assert!(t.is_finished());

@@ -5,11 +5,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 #[test]
 fn timers_fire_in_deadline_order_fifo_among_equals_and_never_early() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let base = h.now() + Duration::from_millis(20);
+    // Every timer must be armed before the first deadline (valgrind arms them slowly).
+    let base = h.now() + common::scaled(Duration::from_millis(20));
     let fired = Rc::new(RefCell::new(Vec::new()));
     // Deadlines with many ties: (i * 7) % 5 ms after base.
     let mut tasks = Vec::new();
@@ -43,7 +46,7 @@ fn a_deadline_in_the_past_completes_at_once() {
     let start = std::time::Instant::now();
     lp.block_on(Sleep::until(&h, past));
     lp.block_on(h.sleep(Duration::ZERO));
-    assert!(start.elapsed() < Duration::from_millis(50));
+    assert!(start.elapsed() < common::scaled(Duration::from_millis(50)));
     assert_eq!(h.stats().timers_armed, 0);
 }
 
@@ -59,7 +62,8 @@ fn duration_max_does_not_overflow_and_never_fires() {
         let h = h.clone();
         async move { h.sleep(Duration::from_secs(u64::MAX)).await }
     });
-    lp.block_on(h.sleep(Duration::from_millis(10)));
+    // Long enough that both tasks have run (and armed their timers) when it ends.
+    lp.block_on(h.sleep(common::scaled(Duration::from_millis(10))));
     assert!(!forever.is_finished() && !far.is_finished());
     assert_eq!(h.stats().timers_armed, 2);
     forever.abort();

@@ -10,6 +10,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 /// An owned copy of a trace event, to look at after the run.
 #[derive(Clone, Debug, PartialEq)]
 enum Ev {
@@ -91,10 +93,14 @@ fn trace_tells_the_story_of_each_turn() {
         let h = lp.handle();
         let (r, w) = pipe();
         let rfd = r.as_raw_fd();
+        // 20 ms; 200 ms under valgrind, so the sleep is not over by its first poll (and
+        // still under the 250 ms after which the epoll backend ends a wait to re-check its
+        // registrations: the wait below must last its whole timeout).
+        let pause = common::sized(Duration::from_millis(20), Duration::from_millis(200));
         let sleeper = h.spawn_named("sleeper", {
             let h = h.clone();
             async move {
-                h.sleep(Duration::from_millis(20)).await;
+                h.sleep(pause).await;
                 rustix::io::write(&w, b"hi").unwrap();
             }
         });
@@ -123,7 +129,7 @@ fn trace_tells_the_story_of_each_turn() {
         // What each one filed when it went pending.
         let sleeper_pending = at(&|e| {
             matches!(e, Ev::Pending(1, w) if matches!(w[..],
-                [Wait::Timer { due_in, .. }] if due_in <= Duration::from_millis(20)))
+                [Wait::Timer { due_in, .. }] if due_in <= pause))
         });
         let reader_pending = at(&|e| {
             *e == Ev::Pending(
@@ -139,7 +145,7 @@ fn trace_tells_the_story_of_each_turn() {
         let first_block = at(&|e| {
             matches!(e, Ev::Wait(b, fds, Some(t))
                 if *b == kind && fds.contains(&(rfd, IoEvents::IN))
-                    && *t > Duration::ZERO && *t <= Duration::from_millis(20))
+                    && *t > Duration::ZERO && *t <= pause)
         });
         assert!(first_block > sleeper_pending && first_block > reader_pending);
         let Ev::Wait(_, _, Some(asked)) = &log[first_block].1 else {
@@ -312,6 +318,12 @@ impl Buf {
     }
 }
 
+/// How long the sleeper of `sleeper_and_reader` sleeps: 5 ms, or 100 ms under valgrind,
+/// whose first turn (code run for the first time) can take longer than 5 ms.
+fn sleeper_pause() -> Duration {
+    common::sized(Duration::from_millis(5), Duration::from_millis(100))
+}
+
 fn sleeper_and_reader(lp: &Loop) -> RawFd {
     let h = lp.handle();
     let (r, w) = pipe();
@@ -321,7 +333,7 @@ fn sleeper_and_reader(lp: &Loop) -> RawFd {
         let h = h.clone();
         let w = w.clone();
         async move {
-            h.sleep(Duration::from_millis(5)).await;
+            h.sleep(sleeper_pause()).await;
             rustix::io::write(&w, b"x").unwrap();
         }
     });
@@ -351,7 +363,10 @@ fn lines_sink_reads_like_the_story() {
     for want in [
         "spawn task 1 (sleeper)".to_string(),
         "poll task 1 (sleeper)".to_string(),
-        "task 1 (sleeper) pending: timer due in 0.00".to_string(),
+        format!(
+            "task 1 (sleeper) pending: timer due in {}",
+            common::sized("0.00", "0.")
+        ),
         format!("task 2 (reader) pending: READABLE on fd {rfd}"),
         format!("{rfd} IN"),
         "timer fired".to_string(),
@@ -436,14 +451,19 @@ fn virtual_clock_jumps_are_traced() {
         .build()
         .unwrap();
     let h = lp.handle();
-    lp.block_on(h.sleep(Duration::from_secs(10)));
+    // The jump is the sleep less the real time before it: 10 s less milliseconds, or
+    // 100 s less up to 20 s under valgrind.
+    let (sleep, before_jump) = common::sized((10, 1), (100, 20));
+    let armed = h.now();
+    lp.block_on(h.sleep(Duration::from_secs(sleep)));
     let log = log.borrow();
+    let least = Duration::from_secs(sleep - before_jump);
     assert!(log
         .iter()
-        .any(|(_, e)| matches!(e, Ev::Jump(d) if *d > Duration::from_secs(9))));
-    // Trace times follow the virtual clock.
-    let span = log.last().unwrap().0 - log[0].0;
-    assert!(span >= Duration::from_secs(10), "{span:?}");
+        .any(|(_, e)| matches!(e, Ev::Jump(d) if *d > least)));
+    // Trace times follow the virtual clock: the last event is past the sleep's deadline.
+    let span = log.last().unwrap().0 - armed;
+    assert!(span >= Duration::from_secs(sleep), "{span:?}");
 }
 
 /// A sink that calls back into the loop does not deadlock or recurse: the events it causes

@@ -9,6 +9,8 @@ use std::sync::mpsc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn assert_send_sync<T: Send + Sync>(_: &T) {}
 
 #[test]
@@ -131,10 +133,12 @@ fn a_wake_after_the_task_finished_or_the_loop_is_gone_is_a_no_op() {
             tx.send(cx.waker().clone()).unwrap();
             Poll::<()>::Pending
         }));
-        lp.block_on(h.sleep(Duration::from_millis(1)));
+        // block_on polls its own future first: the sleep must outlast the spawned task's
+        // first poll (longer under valgrind).
+        lp.block_on(h.sleep(common::scaled(Duration::from_millis(1))));
         let finished_waker = rx.recv().unwrap();
         finished_waker.wake_by_ref(); // the task finished: nothing happens
-        lp.block_on(h.sleep(Duration::from_millis(1)));
+        lp.block_on(h.sleep(common::scaled(Duration::from_millis(1))));
         drop(pending);
         drop(lp); // the loop goes away with a task still pending
         finished_waker.wake();

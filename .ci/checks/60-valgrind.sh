@@ -1,55 +1,56 @@
 #!/usr/bin/env bash
-# The test suite under valgrind memcheck: zero errors and zero definite/indirect leaks.
+# The whole test suite under valgrind memcheck: zero errors and zero definite/indirect leaks,
+# in the test binaries and in every example program they start.
 #
 # rustix's raw syscall backend crashes under valgrind (rustix issue 1559), so everything is
-# built with `--cfg rustix_use_libc`, in its own target dir (target/valgrind) so the normal
-# build is not invalidated. Every integration test binary and the lib's unit tests run under
+# built with `--cfg rustix_use_libc`, in its own target dir (target/valgrind, or
+# $VALGRIND_TARGET_DIR) so the normal build is not invalidated: every integration test
+# binary, the lib's unit tests, and the examples (`cargo build --examples`: the tests that
+# run examples find them in <target>/debug/examples, next to their own deps/). Each binary
+# runs as
 #   valgrind --error-exitcode=1 -q --leak-check=full --errors-for-leak-kinds=definite,indirect
-# ("possibly lost" blocks are std's per-thread handles still owned by the harness at exit:
-# reported by default, not errors; hidden here to keep the log readable).
+#            --trace-children=yes --trace-children-skip=<not ours> --log-file=...
+# so the example programs that the tests examples, coord_examples, net_examples,
+# echo_server, shutdown and protocol start as child processes run under memcheck too;
+# cargo, rustc and shells started by a test (coord_examples runs `cargo build --examples`,
+# macros runs rustc) are not ours and run natively. A child's errors show in the test's
+# result only if the test checks the child's exit status (and some expect it to fail), so
+# valgrind writes one log per process, and any message in any of a binary's logs fails the
+# binary. ("Possibly lost" blocks are std's per-thread handles still owned by the harness at
+# exit: reported by default, not errors; hidden to keep the logs short.)
 # Doctests are not run under valgrind (rustdoc ignores the runner).
 #
-# READYLOOP_UNDER_VALGRIND=1 is set for the runs; tests that read it shrink themselves:
-#   model.rs  -> 24 proptest cases instead of 96
-# Not run at all (not meaningful under valgrind, or too slow for the budget):
-#   examples, coord_examples, net_examples, echo_server, shutdown: they run example binaries as child
-#     processes, which valgrind does not follow; the loop code they use is covered elsewhere.
-#   limits: sized for release builds (65-limits.sh runs it); a million tasks under
-#     valgrind would take many minutes.
-#   accept_emfile: its one test bounds the out-of-fds back-off in wall time.
-# Skipped tests (they assert timing: a sleeper woken within N ms, a grid tick exactly on
-# time, who of two sleepers finishes first; valgrind slows code 20-50x, so they fail for
-# timing, not memory, reasons; plain `cargo test` checks them):
-#   abort:    aborting_a_task_parked_on_a_timer_disarms_it
-#   blocking: runs_off_the_loop_thread_while_the_loop_keeps_serving
-#   fairness: a_task_that_wakes_itself_forever_cannot_starve_io_or_timers,
-#             an_always_ready_reader_cannot_starve_sleepers_or_other_readers
-#   gather:   vec_outputs_in_input_order_and_concurrently
-#   interval: ticks_stay_on_the_grid, burst_fires_every_missed_tick_then_keeps_the_grid,
-#             delay_restarts_the_period_from_the_late_tick,
-#             skip_drops_missed_ticks_and_keeps_the_phase
-#   tasks:    dropping_a_join_handle_detaches_and_the_output_is_dropped
-#   timers:   timers_fire_in_deadline_order_fifo_among_equals_and_never_early (its deadlines
-#             are 20 ms after arming starts; model.rs checks the same order without that),
-#             the_wait_is_as_long_as_the_nearest_deadline_with_nanosecond_timeouts
-#   wait:     all_completed_like_seed_003
-#   virtual_clock: an_hour_of_timeouts_in_milliseconds_with_a_real_socket, one_virtual_hour,
-#             block_on_timeout_in_virtual_time (a virtual hour must take under 1 s of real
-#             time; the report's "due in" is read to the millisecond)
-#   trace:    virtual_clock_jumps_are_traced (the jump is the deadline minus the real time
-#             spent before it, which valgrind stretches)
-# Skipped as too slow for the budget (the same code runs in their smaller siblings):
-#   tcp/unix: transfer_64mib_v4, transfer_64mib_v6, transfer_64mib_unix (~20 s each),
-#             thousand_concurrent_clients_v6 (the v4 and unix ones run)
-#   protocol: output_buffer_matches_a_vecdeque (a proptest of safe bookkeeping, ~60 s here;
-#             fuzz/transport_buffer covers it), echo_to_a_peer_that_never_reads_pauses_then_resumes
-#             and producer_pauses_on_high_water_and_close_flushes_everything (megabytes
-#             through the buffer, ~20 s each; the smaller protocol tests run the same code)
-# Tests run one at a time (--test-threads=1) so one test's work does not delay another's
-# timers. A binary that fails a test (exit 101) with no valgrind error is rerun once (timing under
-# a 2-core machine shared with valgrind); a valgrind error (exit 1) fails at once.
-# Budget on an idle 2-core machine: about 90 s to build, about 2 min to run; each binary
-# is capped at 300 s.
+# Nothing is skipped (the one #[ignore] test, trace's by-hand release benchmark, is skipped
+# by a plain `cargo test` too). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
+# tests read it (tests/common: under_valgrind, sized, scaled) to size themselves for
+# valgrind, which runs code 20-50x slower and adds about 1.5 s to start and end a program:
+#   time bounds     an upper bound on real time, or a lead that the work before a deadline
+#                   must not eat (a sleep that must outlast a spawned task's first poll, a
+#                   timer that must still be pending two turns later), is 20x longer
+#                   (common::scaled): abort, blocking, bridge, fairness, gather, interval
+#                   (its grids in 20x units), report, task_errors, tasks, timers,
+#                   virtual_clock, wait, wakers; trace's sleepers sleep 100-200 ms (5-20 ms:
+#                   the epoll backend ends a wait at 250 ms) and its virtual sleep is 100 s
+#   the examples    run slower and are bounded alike: examples 5x (READYLOOP_SCALE),
+#                   net_examples 10x, coord_examples `--scale 0.1` for `--fast` (two_loops
+#                   `--scale 0.5`), so valgrind's start-up stays small next to their sleeps
+#   sizes           tcp/unix transfer_64mib_*: 8 MiB; protocol: 8 MiB to a peer that never
+#                   reads, 8 MiB from the producer, 32 proptest cases of the output buffer
+#                   (256); model: 24 proptest cases (96); limits: a hundredth of the release
+#                   sizes, at least 1,000 items (a debug run: a tenth); shutdown: 20 clients
+#                   (100); fairness: the hogs need run only a tenth as often
+#   accept_emfile   valgrind enforces its own fd limit by closing the fd the kernel
+#                   accepted, which loses the connection: 150 clients queue, and the test
+#                   checks that the back-off spent only a few of them and served the next
+# A plain `cargo test` runs everything at the full sizes and tight bounds.
+#
+# Binaries run two at a time (VALGRIND_JOBS), the slowest first; the tests within a binary
+# one at a time (--test-threads=1) so one test's work does not delay another's timers. A
+# binary that fails a test (exit 101) with no valgrind message is rerun once (timing on a
+# 2-core machine shared with valgrind; the first log is kept as NAME.attempt1.log); a
+# valgrind message (exit 1) fails at once. Each binary is capped at 300 s. Budget on a
+# 2-core machine with a warm cargo registry, from a clean target dir: about 45 s to build,
+# about 2 min to run (2 min 41 s in all; the slowest binaries take 15-20 s each).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -61,69 +62,74 @@ valgrind --version
 export RUSTFLAGS="--cfg rustix_use_libc"
 export CARGO_TARGET_DIR="${VALGRIND_TARGET_DIR:-$PWD/target/valgrind}"
 export READYLOOP_UNDER_VALGRIND=1
+logs="$CARGO_TARGET_DIR/valgrind-logs"
+not_ours='*/cargo,*/rustc,*/rustup,*/rustdoc,*/cc,*/ld,*/sh,*/bash,*/dash,*/env,*/nc'
 VALGRIND=(valgrind --error-exitcode=1 -q --leak-check=full
-    --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no)
-
-skip_binaries=" examples coord_examples net_examples echo_server shutdown limits accept_emfile "
-skip_tests=(
-    aborting_a_task_parked_on_a_timer_disarms_it
-    runs_off_the_loop_thread_while_the_loop_keeps_serving
-    a_task_that_wakes_itself_forever_cannot_starve_io_or_timers
-    an_always_ready_reader_cannot_starve_sleepers_or_other_readers
-    vec_outputs_in_input_order_and_concurrently
-    ticks_stay_on_the_grid
-    burst_fires_every_missed_tick_then_keeps_the_grid
-    delay_restarts_the_period_from_the_late_tick
-    skip_drops_missed_ticks_and_keeps_the_phase
-    dropping_a_join_handle_detaches_and_the_output_is_dropped
-    all_completed_like_seed_003
-    timers_fire_in_deadline_order_fifo_among_equals_and_never_early
-    the_wait_is_as_long_as_the_nearest_deadline_with_nanosecond_timeouts
-    transfer_64mib_v4
-    transfer_64mib_v6
-    transfer_64mib_unix
-    thousand_concurrent_clients_v6
-    an_hour_of_timeouts_in_milliseconds_with_a_real_socket
-    one_virtual_hour
-    block_on_timeout_in_virtual_time
-    virtual_clock_jumps_are_traced
-    output_buffer_matches_a_vecdeque
-    echo_to_a_peer_that_never_reads_pauses_then_resumes
-    producer_pauses_on_high_water_and_close_flushes_everything
-)
-skip_args=()
-for t in "${skip_tests[@]}"; do skip_args+=(--skip "$t"); done
+    --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no
+    --trace-children=yes "--trace-children-skip=$not_ours")
+jobs=${VALGRIND_JOBS:-2}
+# The slowest binaries (30-40 s each) first, so the two lanes end together.
+slow_first=" protocol tcp queue coord_examples examples sync zero_alloc futures_io net_examples shutdown "
 
 start=$(date +%s)
 # One JSON line per artifact; keep the test executables (lib unit tests and tests/*.rs).
-mapfile -t bins < <(cargo test --no-run --tests --message-format=json 2>/dev/null |
+mapfile -t built < <(cargo test --no-run --tests --message-format=json 2>/dev/null |
     jq -r 'select(.reason == "compiler-artifact" and .executable != null
                   and .profile.test == true) | "\(.target.name) \(.executable)"')
-echo "built ${#bins[@]} test binaries in $(( $(date +%s) - start )) s"
+cargo build --examples --quiet
+echo "built ${#built[@]} test binaries and the examples in $(( $(date +%s) - start )) s"
+bins=()
+for name in $slow_first; do
+    for entry in "${built[@]}"; do
+        [ "${entry%% *}" = "$name" ] && bins+=("$entry")
+    done
+done
+for entry in "${built[@]}"; do
+    [[ "$slow_first" == *" ${entry%% *} "* ]] || bins+=("$entry")
+done
+rm -rf "$logs"
+mkdir -p "$logs"
 
-failed=0
-for entry in "${bins[@]}"; do
-    name=${entry%% *}
-    exe=${entry#* }
-    if [[ "$skip_binaries" == *" $name "* ]]; then
-        echo "skip   $name"
-        continue
-    fi
+# Runs one binary (rerun once on a test failure); leaves NAME.failed in $logs if it fails.
+run_binary() {
+    local name=$1 exe=$2 attempt rc t0 messages
     for attempt in 1 2; do
+        rm -f "$logs/$name".*.vg
         t0=$(date +%s)
-        set +e
-        timeout 300 "${VALGRIND[@]}" "$exe" -q --test-threads=1 "${skip_args[@]}" >"$CARGO_TARGET_DIR/$name.log" 2>&1
-        rc=$?
-        set -e
+        rc=0
+        timeout --kill-after=10 300 "${VALGRIND[@]}" --log-file="$logs/$name.%p.vg" \
+            "$exe" -q --test-threads=1 >"$logs/$name.log" 2>&1 || rc=$?
+        # Valgrind's messages for the binary and every example it ran (-q: none if clean).
+        messages=$(cat "$logs/$name".*.vg 2>/dev/null || true)
+        if [ -n "$messages" ] && [ "$rc" -ne 124 ]; then rc=1; fi
         echo "run    $name: exit $rc in $(( $(date +%s) - t0 )) s (attempt $attempt)"
-        [ "$rc" -eq 101 ] && [ "$attempt" -eq 1 ] && { grep -E '^    |panicked' "$CARGO_TARGET_DIR/$name.log" | head -20; continue; }
+        if [ "$rc" -eq 101 ] && [ "$attempt" -eq 1 ]; then
+            mv "$logs/$name.log" "$logs/$name.attempt1.log"
+            grep -A1 'panicked at' "$logs/$name.attempt1.log" | grep -v '^--$' | head -20 || true
+            continue
+        fi
         break
     done
     if [ "$rc" -ne 0 ]; then
-        echo "FAILED $name (exit $rc: 1 = valgrind error, 101 = test failure, 124 = timeout)"
-        tail -n 80 "$CARGO_TARGET_DIR/$name.log"
-        failed=1
+        {
+            echo "FAILED $name (exit $rc: 1 = valgrind error, 101 = test failure, 124 = timeout)"
+            tail -n 80 "$logs/$name.log"
+            if [ -n "$messages" ]; then echo "$messages" | head -200; fi
+        } >"$logs/$name.failed"
     fi
+}
+
+for entry in "${bins[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    run_binary "${entry%% *}" "${entry#* }" &
+done
+wait
+
+failed=0
+for report in "$logs"/*.failed; do
+    [ -e "$report" ] || continue
+    cat "$report"
+    failed=1
 done
 echo "valgrind: $(( $(date +%s) - start )) s in all"
 exit "$failed"

@@ -1,5 +1,6 @@
-//! Helpers shared by the socket tests: a bounded wait, an echo server (seed 003's accept
-//! loop), a small hash, fd counting and the fd limit.
+//! Helpers shared by the tests: a bounded wait, an echo server (seed 003's accept loop), a
+//! small hash, fd counting and the fd limit, running the examples, and the sizes and time
+//! bounds to use under valgrind.
 #![allow(dead_code)]
 
 use readyloop::net::{echo, TcpListener, UnixListener};
@@ -10,6 +11,40 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
+
+/// How many times slower than a plain run the code may be under valgrind: memcheck
+/// stretches the CPU work 20-50x, and `.ci/checks/60-valgrind.sh` runs two binaries at once.
+pub const VALGRIND_SLACK: u32 = 20;
+
+/// Whether the test runs under valgrind (`.ci/checks/60-valgrind.sh` sets
+/// `READYLOOP_UNDER_VALGRIND=1`).
+pub fn under_valgrind() -> bool {
+    std::env::var_os("READYLOOP_UNDER_VALGRIND").is_some()
+}
+
+/// 1 in a plain run, [`VALGRIND_SLACK`] under valgrind.
+pub fn slack() -> u32 {
+    if under_valgrind() {
+        VALGRIND_SLACK
+    } else {
+        1
+    }
+}
+
+/// `d` stretched by [`slack`]: for a bound on how long real work may take, or for a margin
+/// (a deadline ahead of now) that the work before it must not eat.
+pub fn scaled(d: Duration) -> Duration {
+    d * slack()
+}
+
+/// `normal` in a plain run, `valgrind` under valgrind: a size or a count of iterations.
+pub fn sized<T>(normal: T, valgrind: T) -> T {
+    if under_valgrind() {
+        valgrind
+    } else {
+        normal
+    }
+}
 
 /// Runs `fut`, panicking (with `what`) if it takes longer than `limit`: no test can hang.
 pub async fn within<F: Future>(h: &Handle, limit: Duration, what: &str, fut: F) -> F::Output {
@@ -205,10 +240,12 @@ pub fn wait_bounded(
     }
 }
 
-/// Runs an example to completion (bounded) and returns its stdout and run time.
-pub fn run_example(name: &str, limit: Duration) -> (String, Duration) {
+/// Runs an example to completion (bounded), its durations scaled by `scale` (the examples
+/// read `READYLOOP_SCALE`), and returns its stdout and run time.
+pub fn run_example(name: &str, scale: f64, limit: Duration) -> (String, Duration) {
     let start = std::time::Instant::now();
     let mut child = std::process::Command::new(example_path(name))
+        .env("READYLOOP_SCALE", scale.to_string())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
