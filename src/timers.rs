@@ -118,11 +118,12 @@ impl Timers {
     /// stale ones (when the 32-bit numbers run out: about once per four billion armings).
     #[cold]
     fn renumber(&mut self) {
-        let mut entries = core::mem::take(&mut self.heap).into_vec();
+        // The heap's own order, read back nearest last (`Reverse`), then turned around:
+        // ascending (deadline, sequence), since every number was given in this epoch. (No
+        // separate sort: the heap's sifting is linked anyway, a sort would not be.)
+        let mut entries = core::mem::take(&mut self.heap).into_sorted_vec();
+        entries.reverse();
         entries.retain(|Reverse(e)| !self.is_stale(*e));
-        // Ascending (deadline, sequence): every number was given in this epoch, so they
-        // compare as they were given.
-        entries.sort_unstable_by(|a, b| b.cmp(a));
         for (sequence, Reverse(e)) in entries.iter_mut().enumerate() {
             let sequence = sequence as u32;
             self.slots[e.slot() as usize].sequence = sequence;

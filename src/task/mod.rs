@@ -7,6 +7,7 @@
 //! the loop's thread (the `Loop`, `Handle` and `JoinHandle` are all `!Send`).
 
 mod join;
+mod names;
 mod raw;
 mod registry;
 mod shared;

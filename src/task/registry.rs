@@ -10,10 +10,10 @@
 //! Names live here, keyed by task id, so the tasks that have none (nearly all) do not carry
 //! the room for one; the task's NAMED bit says whether to look.
 
+use super::names::Names;
 use super::raw::{TaskRef, NO_SLOT};
 use super::shared::Shared;
 use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
 
@@ -28,7 +28,7 @@ pub(crate) struct Registry {
     free: Vec<u32>,
     len: usize,
     /// The names of the named tasks among them.
-    names: BTreeMap<u64, Cow<'static, str>>,
+    names: Names,
     /// The loop whose tasks these are (only compared, never dereferenced).
     owner: *const Shared,
 }
@@ -40,7 +40,7 @@ impl Registry {
             occupied: Vec::new(),
             free: Vec::new(),
             len: 0,
-            names: BTreeMap::new(),
+            names: Names::default(),
             owner: alloc::sync::Arc::as_ptr(owner),
         }
     }
@@ -82,7 +82,7 @@ impl Registry {
         self.len += 1;
         if let Some(name) = name {
             task.set_named();
-            self.names.insert(task.id(), name);
+            self.names.push(task.id(), name);
         }
     }
 
@@ -103,7 +103,7 @@ impl Registry {
         self.free.push(slot);
         self.len -= 1;
         if task.is_named() {
-            self.names.remove(&task.id());
+            self.names.remove(task.id());
         }
         // SAFETY: the task was registered at `slot` (see above), so the entry there held a
         // counted reference to it; its bit is now clear, so the entry will never be read or
@@ -128,7 +128,7 @@ impl Registry {
         self.occupied_slots().map(|slot| {
             let task: &TaskRef = &self.tasks[slot];
             let name = if task.is_named() {
-                self.names.get(&task.id())
+                self.names.get(task.id())
             } else {
                 None
             };
