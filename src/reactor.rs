@@ -41,7 +41,16 @@ struct FdWaiters {
     /// The backend must be told this fd's interest at the next sync or flush even if it
     /// looks unchanged: a new owner may hold a reused number the kernel never saw.
     retell: bool,
+    /// Flushes this kept fd has stayed armed with no waiter (see `IDLE_GRACE`).
+    idle_turns: u8,
 }
+
+/// How many turns a kept fd (epoll, level-triggered) stays armed after its last waiter was
+/// woken, before it leaves the kernel's set. Under load a woken task often runs a turn or two
+/// later (behind a batch of others) and waits again: keeping the registration meanwhile
+/// saves an `EPOLL_CTL_DEL` and an `EPOLL_CTL_ADD`; the price is that a ready fd nobody
+/// reads can end at most this many waits early.
+const IDLE_GRACE: u8 = 16;
 
 impl FdWaiters {
     fn list(&mut self, interest: Interest) -> &mut Vec<Waiter> {
@@ -196,6 +205,9 @@ impl Reactor {
     fn sync(&mut self, index: usize) -> Result<(), Error> {
         let entry = &mut self.fds[index];
         let now = entry.wanted_now();
+        if !now.is_empty() {
+            entry.idle_turns = 0;
+        }
         if now != entry.wanted || entry.retell && !now.is_empty() {
             self.backend.set(index as RawFd, now)?;
             entry.wanted = now;
@@ -253,12 +265,21 @@ impl Reactor {
     /// now (closed under its waiters) is reported by the next wait as invalid, so its
     /// waiters wake and get the error from their own syscall.
     pub(crate) fn flush_interest(&mut self) {
+        let mut carried = 0;
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
             let entry = &mut self.fds[index];
             let now = entry.wanted_now();
-            let armed = !self.backend.disarms_on_report()
-                || now.keep && !entry.retell && self.backend.keeps_armed();
+            let kept = now.keep && !entry.retell && self.backend.keeps_armed();
+            if kept && now.is_empty() && !entry.wanted.is_empty() && entry.idle_turns < IDLE_GRACE {
+                // Its task has not waited again yet: stay armed a little (see IDLE_GRACE).
+                entry.idle_turns += 1;
+                self.dirty[carried] = index;
+                carried += 1;
+                continue;
+            }
+            entry.idle_turns = 0;
+            let armed = !self.backend.disarms_on_report() || kept;
             if now == entry.wanted && (now.is_empty() || armed) {
                 continue;
             }
@@ -270,7 +291,7 @@ impl Reactor {
                 Err(_) => self.refused.push(index as RawFd),
             }
         }
-        self.dirty.clear();
+        self.dirty.truncate(carried);
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
@@ -307,7 +328,8 @@ impl Reactor {
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
                 entry.retell = true;
-            } else {
+            } else if entry.idle_turns == 0 {
+                // (An fd in its idle grace is in the list already.)
                 self.dirty.push(index);
             }
             on_event(event, &wake[before..]);
