@@ -9,9 +9,10 @@ use core::time::Duration;
 /// use readyloop::Loop;
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
-/// lp.block_on(h.sleep(core::time::Duration::from_millis(1)));
+/// let task = h.spawn(async { 7 }); // runs in a turn of the loop
+/// assert_eq!(lp.block_on(task).unwrap(), 7);
 /// let s = h.stats();
-/// assert!(s.turns >= 1 && s.wakeups_timer >= 1);
+/// assert!(s.turns >= 1 && s.task_polls >= 1 && s.tasks_alive == 0);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

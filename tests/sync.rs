@@ -344,3 +344,16 @@ mod random {
         }
     }
 }
+
+/// `Permit::forget` keeps the permit taken for good, and frees what the permit held: under
+/// valgrind (.ci/checks/60-valgrind.sh) a leaked semaphore fails this test.
+#[test]
+fn a_forgotten_permit_stays_taken_and_leaks_nothing() {
+    let sem = readyloop::sync::Semaphore::new(2);
+    sem.try_acquire().unwrap().forget();
+    assert_eq!(sem.available_permits(), 1);
+    let p = sem.try_acquire().unwrap();
+    assert!(sem.try_acquire().is_none());
+    drop(p);
+    assert_eq!(sem.available_permits(), 1);
+}

@@ -18,7 +18,11 @@
 # valgrind writes one log per process, and any message in any of a binary's logs fails the
 # binary. ("Possibly lost" blocks are std's per-thread handles still owned by the harness at
 # exit: reported by default, not errors; hidden to keep the logs short.)
-# Doctests are not run under valgrind (rustdoc ignores the runner).
+# The doctests (every public item's example) run under valgrind too, after the binaries:
+# rustdoc runs each one through nightly's `--test-runtool valgrind` (the machine's nightly
+# toolchain, which also builds the no_std check), with the same options, in a target dir of
+# their own; a run that fails with no valgrind message in its output is retried once.
+# .ci/checks/valgrind.supp suppresses one leak that is glibc's, not ours (see there).
 #
 # Nothing is skipped (the one #[ignore] test, trace's by-hand release benchmark, is skipped
 # by a plain `cargo test` too). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
@@ -64,9 +68,10 @@ export CARGO_TARGET_DIR="${VALGRIND_TARGET_DIR:-$PWD/target/valgrind}"
 export READYLOOP_UNDER_VALGRIND=1
 logs="$CARGO_TARGET_DIR/valgrind-logs"
 not_ours='*/cargo,*/rustc,*/rustup,*/rustdoc,*/cc,*/ld,*/sh,*/bash,*/dash,*/env,*/nc'
-VALGRIND=(valgrind --error-exitcode=1 -q --leak-check=full
-    --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no
-    --trace-children=yes "--trace-children-skip=$not_ours")
+supp="$PWD/.ci/checks/valgrind.supp"
+COMMON=(--error-exitcode=1 -q --leak-check=full --errors-for-leak-kinds=definite,indirect
+    --show-possibly-lost=no "--suppressions=$supp")
+VALGRIND=(valgrind "${COMMON[@]}" --trace-children=yes "--trace-children-skip=$not_ours")
 jobs=${VALGRIND_JOBS:-2}
 # The slowest binaries (30-40 s each) first, so the two lanes end together.
 slow_first=" protocol tcp queue coord_examples examples sync zero_alloc futures_io net_examples shutdown "
@@ -130,6 +135,31 @@ for report in "$logs"/*.failed; do
     [ -e "$report" ] || continue
     cat "$report"
     failed=1
+done
+echo "valgrind (test binaries): $(( $(date +%s) - start )) s"
+
+# The doctests.
+doc_start=$(date +%s)
+runtool=(-Zunstable-options --test-runtool valgrind)
+for arg in "${COMMON[@]}"; do runtool+=("--test-runtool-arg=$arg"); done
+for attempt in 1 2; do
+    set +e
+    RUSTDOCFLAGS="--cfg rustix_use_libc ${runtool[*]}" \
+        CARGO_TARGET_DIR="$CARGO_TARGET_DIR/nightly-doc" \
+        timeout 900 cargo +nightly test --doc --quiet >"$logs/doctests.log" 2>&1
+    rc=$?
+    set -e
+    echo "run    doctests: exit $rc in $(( $(date +%s) - doc_start )) s (attempt $attempt)"
+    [ "$rc" -eq 0 ] && break
+    if [ "$attempt" -eq 1 ] && ! grep -qE '^==[0-9]+== ' "$logs/doctests.log"; then
+        grep -E '^    src/|panicked' "$logs/doctests.log" | head -20
+        cp "$logs/doctests.log" "$logs/doctests.attempt1.log"
+        continue
+    fi
+    echo "FAILED doctests (exit $rc)"
+    grep -E '^==[0-9]+== |^    src/|panicked' "$logs/doctests.log" | head -80
+    failed=1
+    break
 done
 echo "valgrind: $(( $(date +%s) - start )) s in all"
 exit "$failed"

@@ -141,7 +141,7 @@ impl Semaphore {
         if i.permits > 0 && i.waiters.is_empty() {
             i.permits -= 1;
             Some(Permit {
-                semaphore: self.clone(),
+                semaphore: Some(self.clone()),
             })
         } else {
             None
@@ -179,7 +179,8 @@ impl Semaphore {
 #[must_use = "dropping a Permit releases it at once"]
 #[derive(Debug)]
 pub struct Permit {
-    semaphore: Semaphore,
+    /// The semaphore to give the permit back to (`None` once forgotten).
+    semaphore: Option<Semaphore>,
 }
 
 impl Permit {
@@ -190,14 +191,18 @@ impl Permit {
     /// s.try_acquire().unwrap().forget();
     /// assert_eq!(s.available_permits(), 0);
     /// ```
-    pub fn forget(self) {
-        core::mem::forget(self);
+    pub fn forget(mut self) {
+        // Let go of the semaphore without giving the permit back (the permit's own
+        // reference to the semaphore is still dropped: `mem::forget` would leak it).
+        self.semaphore = None;
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.semaphore.add_permits(1);
+        if let Some(semaphore) = self.semaphore.take() {
+            semaphore.add_permits(1);
+        }
     }
 }
 
@@ -238,7 +243,7 @@ impl Future for Acquire {
             }
         }
         Poll::Ready(Permit {
-            semaphore: this.semaphore.clone(),
+            semaphore: Some(this.semaphore.clone()),
         })
     }
 }

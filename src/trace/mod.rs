@@ -24,10 +24,10 @@
 //!     .unwrap();
 //! let h = lp.handle();
 //! lp.block_on(h.spawn_named("napper", { let h = h.clone(); async move {
-//!     h.sleep(core::time::Duration::from_millis(1)).await
+//!     h.sleep(core::time::Duration::from_millis(50)).await
 //! }})).unwrap();
 //! let seen = seen.borrow();
-//! assert!(seen.iter().any(|l| l.starts_with("task 1 pending: timer due in 0.00")), "{seen:#?}");
+//! assert!(seen.iter().any(|l| l.starts_with("task 1 pending: timer due in 0.0")), "{seen:#?}");
 //! assert!(seen.iter().any(|l| l.starts_with("wait ")), "{seen:#?}");
 //! assert!(seen.iter().any(|l| l == "task 1 completed"));
 //! ```
