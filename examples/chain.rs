@@ -9,6 +9,8 @@
 //!                                                 in the program's own seconds)
 //!          cargo run --example chain -- --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::{gather, Handle, Loop};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -84,27 +86,21 @@ async fn chain(w: World, n: u64) {
     );
 }
 
+const USAGE: &str = "usage: chain [--fast | --scale FACTOR] [N ...]";
+
 fn main() {
     let mut scale = 1.0;
     let mut chains = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => {
-                    eprintln!("usage: chain [--fast | --scale FACTOR] [N ...]");
-                    std::process::exit(2)
-                }
-            },
-            n => chains.push(n.parse::<u64>().unwrap_or_else(|_| {
-                eprintln!(
-                    "usage: chain [--fast | --scale FACTOR] [N ...]   ({n:?} is not a number)"
-                );
-                std::process::exit(2)
-            })),
+        if let Some(s) = common::scale_option(&arg, &mut args, USAGE) {
+            scale = s;
+            continue;
         }
+        chains.push(arg.parse::<u64>().unwrap_or_else(|_| {
+            eprintln!("{USAGE}   ({arg:?} is not a number)");
+            std::process::exit(2)
+        }));
     }
     if chains.is_empty() {
         chains = vec![1, 2, 3];

@@ -7,6 +7,8 @@
 //!          cargo run --example futures -- --fast   (100 times faster)
 //!          cargo run --example futures -- --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::sync::{promise, Promise, SharedFuture};
 use readyloop::{gather, Handle, Loop};
 use std::time::{Duration, Instant};
@@ -27,21 +29,7 @@ async fn foo(future: SharedFuture<&'static str, ()>) {
 }
 
 fn main() {
-    let mut scale = 1.0;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => {
-                    eprintln!("usage: futures [--fast | --scale FACTOR]");
-                    std::process::exit(2)
-                }
-            },
-            _ => {}
-        }
-    }
+    let scale = common::scale("futures");
     let lp = Loop::new().expect("cannot create the loop");
     let start = Instant::now();
     let (setter, future) = promise();

@@ -8,6 +8,8 @@
 //!          cargo run --example queue -- -p 2 -c 4 --fast   (100 times faster)
 //!          cargo run --example queue -- -p 2 -c 4 --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::sync::Queue;
 use readyloop::{gather, Handle, Loop};
 use std::cell::RefCell;
@@ -92,6 +94,10 @@ fn main() {
     let (mut producers, mut consumers, mut scale) = (10usize, 15usize, 1.0);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if let Some(s) = common::scale_option(&arg, &mut args, "--scale needs a positive number") {
+            scale = s;
+            continue;
+        }
         let mut count = || {
             args.next()
                 .and_then(|v| v.parse().ok())
@@ -100,11 +106,6 @@ fn main() {
         match arg.as_str() {
             "-p" | "--no_producer" => producers = count(),
             "-c" | "--no_consumer" => consumers = count(),
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => usage("--scale needs a positive number"),
-            },
             other => usage(&format!("unknown argument {other:?}")),
         }
     }

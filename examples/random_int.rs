@@ -7,6 +7,8 @@
 //!          cargo run --example random_int -- --fast   (100 times faster)
 //!          cargo run --example random_int -- --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::{gather, Handle, Loop};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -53,21 +55,7 @@ async fn generate_random_int(
 }
 
 fn main() {
-    let mut scale = 1.0;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => {
-                    eprintln!("usage: random_int [--fast | --scale FACTOR]");
-                    std::process::exit(2)
-                }
-            },
-            _ => {}
-        }
-    }
+    let scale = common::scale("random_int");
     let lp = Loop::new().expect("cannot create the loop");
     let h = lp.handle();
     let rng = Rc::new(RefCell::new(Rng::new(444)));

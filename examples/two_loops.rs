@@ -7,6 +7,8 @@
 //!          cargo run --example two_loops -- --fast        (100 times faster)
 //!          cargo run --example two_loops -- --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::{Handle, Loop};
 use std::time::{Duration, Instant};
 
@@ -54,21 +56,7 @@ fn launch_event_loop(seed: u64, scale: f64) {
 }
 
 fn main() {
-    let mut scale = 1.0;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => {
-                    eprintln!("usage: two_loops [--fast | --scale FACTOR]");
-                    std::process::exit(2)
-                }
-            },
-            _ => {}
-        }
-    }
+    let scale = common::scale("two_loops");
     let start = Instant::now();
     let threads: Vec<_> = [1u64, 2]
         .into_iter()

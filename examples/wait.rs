@@ -6,6 +6,8 @@
 //!          cargo run --example wait -- --fast   (100 times faster)
 //!          cargo run --example wait -- --scale 0.1   (10 times faster)
 
+mod common;
+
 use readyloop::{wait, Handle, Loop, ReturnWhen};
 use std::time::Duration;
 
@@ -16,21 +18,7 @@ async fn slow_task(h: Handle, scale: f64, n: u64) -> u64 {
 }
 
 fn main() {
-    let mut scale = 1.0;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--fast" => scale = 0.01,
-            "--scale" => match args.next().and_then(|s| s.parse::<f64>().ok()) {
-                Some(s) if s > 0.0 => scale = s,
-                _ => {
-                    eprintln!("usage: wait [--fast | --scale FACTOR]");
-                    std::process::exit(2)
-                }
-            },
-            _ => {}
-        }
-    }
+    let scale = common::scale("wait");
     let lp = Loop::new().expect("cannot create the loop");
     let h = lp.handle();
     for (title, when) in [

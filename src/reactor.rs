@@ -266,11 +266,12 @@ impl Reactor {
     /// waiters wake and get the error from their own syscall.
     pub(crate) fn flush_interest(&mut self) {
         let mut carried = 0;
+        let (disarms, keeps) = (self.backend.disarms_on_report(), self.backend.keeps_armed());
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
             let entry = &mut self.fds[index];
             let now = entry.wanted_now();
-            let kept = now.keep && !entry.retell && self.backend.keeps_armed();
+            let kept = now.keep && !entry.retell && keeps;
             if kept && now.is_empty() && !entry.wanted.is_empty() && entry.idle_turns < IDLE_GRACE {
                 // Its task has not waited again yet: stay armed a little (see IDLE_GRACE).
                 entry.idle_turns += 1;
@@ -279,7 +280,7 @@ impl Reactor {
                 continue;
             }
             entry.idle_turns = 0;
-            let armed = !self.backend.disarms_on_report() || kept;
+            let armed = !disarms || kept;
             if now == entry.wanted && (now.is_empty() || armed) {
                 continue;
             }

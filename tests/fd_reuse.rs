@@ -21,6 +21,22 @@ use std::time::{Duration, Instant};
 /// not open and close fds at the same time as each other.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The new `what` got the old number, and its waiter woke with its byte in about 5 ms; a
+/// backend that missed the new file would only notice it at its next registration check
+/// (epoll: a quarter of a second) or never.
+fn check_woke_on_the_new_file(kind: BackendKind, what: &str, seen: (bool, Duration, u8)) {
+    let (reused, woke_at, byte) = seen;
+    assert_eq!(byte, b'y', "{kind}");
+    assert!(
+        reused,
+        "{kind}: the new {what} did not get the old one's number"
+    );
+    assert!(
+        woke_at < Duration::from_millis(150),
+        "{kind}: woke after {woke_at:?}"
+    );
+}
+
 #[test]
 fn a_reused_fd_number_is_waited_on_as_the_new_file() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,17 +83,7 @@ fn a_reused_fd_number_is_waited_on_as_the_new_file() {
                 (out.0, out.1.duration_since(started), out.2)
             })
             .unwrap();
-        assert_eq!(byte, b'y', "{kind}");
-        assert!(
-            reused,
-            "{kind}: the new pipe did not get the closed fd's number"
-        );
-        // About 5 ms; a backend that missed the new file would only notice it at its next
-        // registration check (epoll: a quarter of a second) or never.
-        assert!(
-            woke_at < Duration::from_millis(150),
-            "{kind}: woke after {woke_at:?}"
-        );
+        check_woke_on_the_new_file(kind, "pipe", (reused, woke_at, byte));
     }
 }
 
@@ -127,15 +133,7 @@ fn a_socket_reusing_a_dropped_sockets_number_is_waited_on_as_the_new_socket() {
                 (out.0, out.1.duration_since(started), out.2)
             })
             .unwrap();
-        assert_eq!(byte, b'y', "{kind}");
-        assert!(
-            reused,
-            "{kind}: the new socket did not get the dropped one's number"
-        );
-        assert!(
-            woke_at < Duration::from_millis(150),
-            "{kind}: woke after {woke_at:?}"
-        );
+        check_woke_on_the_new_file(kind, "socket", (reused, woke_at, byte));
         assert_eq!(h.stats().fd_waiters, 0, "{kind}");
     }
 }
