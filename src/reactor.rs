@@ -38,6 +38,8 @@ struct FdWaiters {
     wanted: Wanted,
     /// How many live `Registration`s own this fd (see `adopt`).
     owned: u32,
+    /// How many of them belong to an owner that also holds the fd (see `adopt`).
+    sealed: u32,
     /// The backend must be told this fd's interest at the next sync or flush even if it
     /// looks unchanged: a new owner may hold a reused number the kernel never saw.
     retell: bool,
@@ -65,6 +67,7 @@ impl FdWaiters {
             read: !self.readers.is_empty(),
             write: !self.writers.is_empty(),
             keep: self.owned > 0,
+            sealed: self.owned > 0 && self.sealed == self.owned,
         }
     }
 }
@@ -219,8 +222,9 @@ impl Reactor {
     /// A `Registration` now owns `fd`: until it is released, the fd cannot be closed behind
     /// the reactor's back, so a backend may keep it armed between waits (epoll). Its next
     /// interest is told to the backend even if it looks unchanged, in case the number was
-    /// closed and reused since the reactor last saw it.
-    pub(crate) fn adopt(&mut self, fd: RawFd) {
+    /// closed and reused since the reactor last saw it. `sealed`: the owner also holds the
+    /// fd (a readyloop socket), so it is never closed while registered.
+    pub(crate) fn adopt(&mut self, fd: RawFd, sealed: bool) {
         let Ok(index) = usize::try_from(fd) else {
             return;
         };
@@ -229,17 +233,19 @@ impl Reactor {
         }
         let entry = &mut self.fds[index];
         entry.owned += 1;
+        entry.sealed += u32::from(sealed);
         entry.retell = true;
         let _ = self.sync(index);
     }
 
     /// The `Registration` that adopted `fd` is going (before the fd is closed): if no
     /// other owns it, the backend goes back to disarming it after each report.
-    pub(crate) fn release(&mut self, fd: RawFd) {
+    pub(crate) fn release(&mut self, fd: RawFd, sealed: bool) {
         let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
             return;
         };
         entry.owned = entry.owned.saturating_sub(1);
+        entry.sealed = entry.sealed.saturating_sub(u32::from(sealed));
         entry.retell = true;
         let _ = self.sync(fd as usize);
     }
@@ -357,6 +363,7 @@ impl Reactor {
                 read: true,
                 write: false,
                 keep: true,
+                sealed: true,
             },
         );
         for (fd, e) in self.fds.iter().enumerate() {

@@ -43,6 +43,8 @@ pub struct Registration {
     /// next operation waits for the kernel to report readiness instead of trying first.
     read_drained: Cell<bool>,
     write_drained: Cell<bool>,
+    /// The owner holds the fd too and closes it only after this drops (see `sealed`).
+    sealed: bool,
 }
 
 impl Registration {
@@ -58,8 +60,19 @@ impl Registration {
     /// assert_eq!(reg.fd(), r.as_raw_fd());
     /// ```
     pub fn new(handle: &Handle, fd: RawFd) -> Self {
+        Self::adopting(handle, fd, false)
+    }
+
+    /// Registers `fd` for an owner inside readyloop that holds the fd itself (as an
+    /// `OwnedFd` dropped after this registration) and never lets it be closed otherwise:
+    /// the backend may then skip its checks for an fd closed under a waiter.
+    pub(crate) fn sealed(handle: &Handle, fd: RawFd) -> Self {
+        Self::adopting(handle, fd, true)
+    }
+
+    fn adopting(handle: &Handle, fd: RawFd, sealed: bool) -> Self {
         if let Ok(mut reactor) = handle.core.reactor.try_borrow_mut() {
-            reactor.adopt(fd);
+            reactor.adopt(fd, sealed);
         }
         Registration {
             handle: handle.clone(),
@@ -68,6 +81,7 @@ impl Registration {
             write_token: Cell::new(0),
             read_drained: Cell::new(false),
             write_drained: Cell::new(false),
+            sealed,
         }
     }
 
@@ -306,7 +320,7 @@ impl Drop for Registration {
             self.handle.cancel_io(fd, interest, &mut token);
         }
         if let Ok(mut reactor) = self.handle.core.reactor.try_borrow_mut() {
-            reactor.release(fd);
+            reactor.release(fd, self.sealed);
         }
     }
 }

@@ -196,7 +196,7 @@ impl Signals {
     pub fn new(handle: &Handle, signals: &[Signal]) -> Result<Signals, Error> {
         let pipe = SignalPipe::new(signals.iter().map(|s| s.number()))?;
         Ok(Signals {
-            registration: Registration::new(handle, pipe.read_fd()),
+            registration: Registration::sealed(handle, pipe.read_fd()),
             pipe,
             token: 0,
         })

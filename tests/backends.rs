@@ -145,6 +145,33 @@ fn reader_and_writer_on_one_socket() {
     });
 }
 
+/// A task waiting on a socket (an fd its owner keeps registered) costs the loop one wait
+/// however long it waits: no backend wakes up on its own meanwhile (epoll's checks for fds
+/// closed under their waiters are only needed for borrowed fds).
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot set a socket non-blocking (ioctl)")]
+fn a_long_wait_on_a_socket_is_one_wait() {
+    each_backend(|kind| {
+        let lp = lp(kind);
+        let h = lp.handle();
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = readyloop::net::UnixStream::from_fd(&h, OwnedFd::from(a)).unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1100));
+            (&b).write_all(b"late").unwrap();
+            b
+        });
+        let before = h.stats().polls;
+        let mut buf = [0u8; 8];
+        let n = lp.block_on(a.recv(&mut buf)).unwrap();
+        let polls = h.stats().polls - before;
+        assert_eq!(&buf[..n], b"late", "{kind}");
+        assert!(polls <= 2, "{kind}: {polls} waits for one 1.1 s wait");
+        drop(writer.join().unwrap());
+    });
+}
+
 #[test]
 fn cross_thread_wake_interrupts_wait() {
     each_backend(|kind| {

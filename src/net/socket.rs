@@ -53,7 +53,7 @@ impl Socket {
     /// Registers an owned, non-blocking socket with the loop behind `handle`.
     pub(crate) fn new(handle: &Handle, fd: OwnedFd) -> Socket {
         Socket {
-            registration: Registration::new(handle, fd.as_raw_fd()),
+            registration: Registration::sealed(handle, fd.as_raw_fd()),
             fd,
         }
     }

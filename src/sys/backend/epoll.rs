@@ -31,8 +31,11 @@
 //!   wait began, then at doubling intervals up to [`LAST_CHECK_NS`], and bounds its waits so
 //!   those checks happen: `EBADF` (closed) or `ENOENT` (the number now names another file)
 //!   is reported as `NVAL`, so the waiter gets `ErrorKind::Closed`, within a quarter of a
-//!   second if the fd was closed early in the wait. A thousand idle connections cost about
-//!   125 checks a second once they have waited for a while. A number closed and reused by
+//!   second if the fd was closed early in the wait. readyloop's own sockets and signal pipe
+//!   are never checked: they hold their fd and close it only after the reactor hears of it
+//!   (a sealed `Wanted`), so a loop whose tasks wait on them alone blocks with no timeout.
+//!   The checks that remain (`Registration::new`, `Async<T>`, borrowed fds) cost a thousand
+//!   idle fds about 125 a second once they have waited for a while. A number closed and reused by
 //!   a new file is re-armed with `ADD` (the `MOD` finds nothing). One case stays out of
 //!   reach: if a duplicate of a closed fd keeps its file open (`dup`, `fork`), the old
 //!   registration may still fire under the old number; that is at most a spurious wake,
@@ -195,6 +198,7 @@ impl EpollBackend {
                 read: true,
                 write: false,
                 keep: true,
+                sealed: true,
             },
             armed: true,
             in_kernel: true,
@@ -227,7 +231,6 @@ impl EpollBackend {
         match result {
             Ok(()) => {
                 self.known[index] = true;
-                self.next_check = self.next_check.min(self.now + FIRST_CHECK_NS);
                 Ok(true)
             }
             Err(Errno::PERM) => Ok(false),
@@ -269,13 +272,14 @@ impl EpollBackend {
         }
         if slot == NO_SLOT {
             let in_kernel = self.arm(fd, wanted)?;
+            let check_at = self.first_check(wanted);
             self.insert(Entry {
                 fd,
                 wanted,
                 armed: in_kernel,
                 in_kernel,
                 permanent: false,
-                check_at: self.now + FIRST_CHECK_NS,
+                check_at,
                 check_every: FIRST_CHECK_NS,
             });
             return Ok(());
@@ -283,13 +287,29 @@ impl EpollBackend {
         let entry = self.entries[slot as usize];
         if entry.in_kernel && (entry.wanted != wanted || !entry.armed) {
             self.arm(fd, wanted)?;
+            let check_at = self.first_check(wanted);
             let e = &mut self.entries[slot as usize];
             e.armed = true;
-            e.check_at = self.now + FIRST_CHECK_NS;
+            e.check_at = check_at;
             e.check_every = FIRST_CHECK_NS;
         }
         self.entries[slot as usize].wanted = wanted;
         Ok(())
+    }
+
+    /// When a registration just armed for `wanted` is first checked for a closed fd: never
+    /// for a sealed one (a readyloop socket: closed only after the reactor hears of it), else
+    /// [`FIRST_CHECK_NS`] from now. Only those checks need the clock, so it is read here
+    /// and in a wait that has one due, and a loop waiting on sockets alone blocks without a
+    /// timeout.
+    fn first_check(&mut self, wanted: Wanted) -> u64 {
+        if wanted.sealed {
+            return u64::MAX;
+        }
+        self.now = clock::monotonic_nanos();
+        let at = self.now + FIRST_CHECK_NS;
+        self.next_check = self.next_check.min(at);
+        at
     }
 
     fn remove(&mut self, index: usize, slot: usize) {
@@ -327,7 +347,9 @@ impl EpollBackend {
             Err(Errno::INTR) => 0,
             Err(e) => return Err(e.into()),
         };
-        self.now = clock::monotonic_nanos();
+        if self.next_check != u64::MAX {
+            self.now = clock::monotonic_nanos();
+        }
         for i in 0..ready {
             let event = self.buffer[i];
             let fd = event.data.u64() as RawFd;

@@ -244,6 +244,10 @@ pub(crate) struct Wanted {
     /// reused) without the reactor hearing of it first: a backend may keep it armed between
     /// waits instead of disarming it after each report (epoll; poll and select ignore it).
     pub(crate) keep: bool,
+    /// Every owner of the fd also holds the fd itself (a readyloop socket, the signal
+    /// pipe): it is closed only after the reactor hears of it, never under a waiter, so a
+    /// backend need not check that it is still open (epoll's closed-fd checks).
+    pub(crate) sealed: bool,
 }
 
 impl Wanted {
@@ -331,6 +335,7 @@ impl Backend {
                     read: true,
                     write: false,
                     keep: true,
+                    sealed: true,
                 },
             ),
             Backend::Other(b) => b.add_notifier(fd),

@@ -202,6 +202,7 @@ impl super::Waiter for SelectBackend {
                 read: true,
                 write: false,
                 keep: true,
+                sealed: true,
             },
         )
     }
