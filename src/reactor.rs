@@ -104,12 +104,18 @@ pub(crate) struct Reactor {
     dirty: Vec<usize>,
     /// Fds whose interest the backend refused in `flush_interest`, reported as invalid.
     refused: Vec<RawFd>,
+    /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life (asked once,
+    /// not through its vtable every flush).
+    disarms: bool,
+    keeps: bool,
 }
 
 impl Reactor {
     pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
         backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
+            disarms: backend.disarms_on_report(),
+            keeps: backend.keeps_armed(),
             backend,
             fds: Vec::new(),
             events: Vec::new(),
@@ -205,6 +211,7 @@ impl Reactor {
     }
 
     /// Tells the backend the fd's interest if it changed (or must be told again).
+    #[inline]
     fn sync(&mut self, index: usize) -> Result<(), Error> {
         let entry = &mut self.fds[index];
         let now = entry.wanted_now();
@@ -212,10 +219,19 @@ impl Reactor {
             entry.idle_turns = 0;
         }
         if now != entry.wanted || entry.retell && !now.is_empty() {
-            self.backend.set(index as RawFd, now)?;
-            entry.wanted = now;
-            entry.retell &= now.is_empty();
+            return self.tell(index, now);
         }
+        Ok(())
+    }
+
+    /// The backend's half of `sync` (rare on the hot path: a task waiting again on an fd
+    /// usually finds its interest unchanged).
+    #[inline(never)]
+    fn tell(&mut self, index: usize, now: Wanted) -> Result<(), Error> {
+        self.backend.set(index as RawFd, now)?;
+        let entry = &mut self.fds[index];
+        entry.wanted = now;
+        entry.retell &= now.is_empty();
         Ok(())
     }
 
@@ -251,8 +267,8 @@ impl Reactor {
     }
 
     /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
+    /// The caller has just called [`flush_interest`](Reactor::flush_interest).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<usize, Error> {
-        self.flush_interest();
         self.events.clear();
         self.backend.wait(timeout_ns, &mut self.events)?;
         for fd in self.refused.drain(..) {
@@ -270,9 +286,16 @@ impl Reactor {
     /// disarms an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
     /// now (closed under its waiters) is reported by the next wait as invalid, so its
     /// waiters wake and get the error from their own syscall.
+    #[inline]
     pub(crate) fn flush_interest(&mut self) {
+        if !self.dirty.is_empty() {
+            self.flush_dirty();
+        }
+    }
+
+    fn flush_dirty(&mut self) {
         let mut carried = 0;
-        let (disarms, keeps) = (self.backend.disarms_on_report(), self.backend.keeps_armed());
+        let (disarms, keeps) = (self.disarms, self.keeps);
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
             let entry = &mut self.fds[index];

@@ -203,6 +203,15 @@ impl Timers {
         None
     }
 
+    /// Whether a heap entry (perhaps a stale one) is due at `now`: if not, `fire` would do
+    /// nothing.
+    #[inline]
+    pub(crate) fn any_due(&self, now: u64) -> bool {
+        self.heap
+            .peek()
+            .is_some_and(|Reverse(top)| top.deadline() <= now)
+    }
+
     /// Fires every timer due at `now`, in deadline order (FIFO among equals), handing
     /// their wakers to `wake` and each deadline to `on_fire` (for traces). Returns how many
     /// fired.

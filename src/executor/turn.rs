@@ -225,16 +225,14 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Calls the wakers of the tasks whose fds the wait reported ready.
     fn wake_ready_fds(&self) {
+        if self.reactor.borrow().events.is_empty() {
+            return;
+        }
         let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-        let notified = {
-            let mut reactor = self.reactor.borrow_mut();
-            let nothing = reactor.events.is_empty();
-            if nothing {
-                false
-            } else {
-                reactor.dispatch(&mut wake, |event, woken| self.trace_ready(event, woken))
-            }
-        };
+        let notified = self
+            .reactor
+            .borrow_mut()
+            .dispatch(&mut wake, |event, woken| self.trace_ready(event, woken));
         if notified {
             bump(&self.counters.wakeups_remote, 1);
             self.shared.drain_notifier();
@@ -246,19 +244,24 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Wakes the sleepers whose deadline has passed, nearest first.
     fn fire_timers(&self) {
-        let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
         let now = self.now.get();
-        let fired = self
-            .timers
-            .borrow_mut()
-            .fire(now, &mut wake, |deadline| self.trace_timer(deadline, now));
-        bump(&self.counters.wakeups_timer, fired as u64);
+        let fired = if self.timers.borrow().any_due(now) {
+            let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+            let fired = self
+                .timers
+                .borrow_mut()
+                .fire(now, &mut wake, |deadline| self.trace_timer(deadline, now));
+            bump(&self.counters.wakeups_timer, fired as u64);
+            self.call_wakers(wake);
+            fired
+        } else {
+            0
+        };
         if self.idle_return.get() {
             self.idle_return.set(false);
             if fired == 0 {
                 bump(&self.counters.spurious, 1);
             }
         }
-        self.call_wakers(wake);
     }
 }
