@@ -15,6 +15,7 @@
 use crate::error::Error;
 use crate::sys::backend::{Backend, Event, Wanted};
 use crate::sys::{Interest, RawFd};
+use crate::task::{local_clone, same_waker, Shared};
 use alloc::vec::Vec;
 use core::task::Waker;
 
@@ -104,6 +105,9 @@ pub(crate) struct Reactor {
     dirty: Vec<usize>,
     /// Fds whose interest the backend refused in `flush_interest`, reported as invalid.
     refused: Vec<RawFd>,
+    /// The loop this reactor belongs to (only compared): the wakers of its tasks are kept
+    /// as local copies (see `task::local_clone`).
+    owner: *const Shared,
     /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life (asked once,
     /// not through its vtable every flush).
     disarms: bool,
@@ -111,7 +115,11 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
+    pub(crate) fn new(
+        mut backend: Backend,
+        notifier_fd: RawFd,
+        owner: *const Shared,
+    ) -> Result<Self, Error> {
         backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
             disarms: backend.disarms_on_report(),
@@ -124,6 +132,7 @@ impl Reactor {
             waiters: 0,
             dirty: Vec::new(),
             refused: Vec::new(),
+            owner,
         })
     }
 
@@ -152,8 +161,8 @@ impl Reactor {
         let list = entry.list(interest);
         if *token != 0 {
             if let Some(w) = list.iter_mut().find(|w| w.token == *token) {
-                if !w.waker.will_wake(waker) {
-                    w.waker = waker.clone();
+                if !same_waker(&w.waker, waker) {
+                    w.waker = local_clone(waker, self.owner);
                 }
                 return Ok(());
             }
@@ -167,7 +176,7 @@ impl Reactor {
         }
         list.push(Waiter {
             token: *token,
-            waker: waker.clone(),
+            waker: local_clone(waker, self.owner),
             since: now,
         });
         self.waiters += 1;
@@ -267,10 +276,12 @@ impl Reactor {
     }
 
     /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
-    /// The caller has just called [`flush_interest`](Reactor::flush_interest).
-    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>) -> Result<usize, Error> {
+    /// The caller has just called [`flush_interest`](Reactor::flush_interest). `notifier`:
+    /// whether the wait must include the notifier (a backend that keeps it registered in
+    /// the kernel, epoll, includes it anyway).
+    pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
-        self.backend.wait(timeout_ns, &mut self.events)?;
+        self.backend.wait(timeout_ns, &mut self.events, notifier)?;
         for fd in self.refused.drain(..) {
             self.events.push(Event {
                 fd,
@@ -378,17 +389,20 @@ impl Reactor {
         self.backend.len()
     }
 
-    /// Calls `f` for each fd with its interest, as the kernel is asked this turn.
-    pub(crate) fn for_each_interest(&self, f: &mut dyn FnMut(RawFd, Wanted)) {
-        f(
-            self.notifier_fd,
-            Wanted {
-                read: true,
-                write: false,
-                keep: true,
-                sealed: true,
-            },
-        );
+    /// Calls `f` for each fd with its interest, as the kernel is asked this turn (the
+    /// notifier only if this wait includes it).
+    pub(crate) fn for_each_interest(&self, notifier: bool, f: &mut dyn FnMut(RawFd, Wanted)) {
+        if notifier || !self.backend.can_leave_out_notifier() {
+            f(
+                self.notifier_fd,
+                Wanted {
+                    read: true,
+                    write: false,
+                    keep: true,
+                    sealed: true,
+                },
+            );
+        }
         for (fd, e) in self.fds.iter().enumerate() {
             if !e.wanted.is_empty() {
                 f(fd as RawFd, e.wanted);

@@ -11,6 +11,7 @@
 //! numbers are unique among the entries present and ties keep their order. Slots are
 //! reused, so a re-armed timer allocates nothing.
 
+use crate::task::{local_clone, same_waker, Shared};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -64,8 +65,11 @@ impl Entry {
 }
 
 /// The deadline heap.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Timers {
+    /// The loop these timers belong to (only compared): the wakers of its tasks are kept
+    /// as local copies (see `task::local_clone`).
+    owner: *const Shared,
     heap: BinaryHeap<Reverse<Entry>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -75,8 +79,15 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn new() -> Self {
-        Self::default()
+    pub(crate) fn new(owner: *const Shared) -> Self {
+        Timers {
+            owner,
+            heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            sequence: 0,
+            live: 0,
+        }
     }
 
     /// Arms a timer for `deadline` (ns on the loop clock).
@@ -103,7 +114,7 @@ impl Timers {
         s.sequence = sequence;
         s.deadline = deadline;
         s.since = now;
-        s.waker = Some(waker.clone());
+        s.waker = Some(local_clone(waker, self.owner));
         self.live += 1;
         let key = TimerKey {
             slot,
@@ -149,9 +160,10 @@ impl Timers {
     /// Replaces the waker of an armed timer (the task moved or the waker changed); returns
     /// its deadline if it is still armed.
     pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<u64> {
+        let owner = self.owner;
         let s = self.slot(key)?;
-        if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            s.waker = Some(waker.clone());
+        if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker)) {
+            s.waker = Some(local_clone(waker, owner));
         }
         Some(s.deadline)
     }
@@ -272,7 +284,7 @@ mod tests {
     #[test]
     fn running_out_of_sequence_numbers_keeps_order_and_keys() {
         let w = Waker::noop();
-        let mut t = Timers::new();
+        let mut t = Timers::new(core::ptr::null());
         t.sequence = u32::MAX - 3;
         let a = t.insert(50, w, 0);
         let b = t.insert(10, w, 0);

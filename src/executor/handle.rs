@@ -153,9 +153,10 @@ impl Handle {
     ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
         let notifier_fd = notifier.fd();
-        let reactor = Reactor::new(backend, notifier_fd)?;
         let tracing = trace.is_some();
         let shared = Arc::new(Shared::new(notifier, tracing));
+        let owner = Arc::as_ptr(&shared);
+        let reactor = Reactor::new(backend, notifier_fd, owner)?;
         if tracing {
             // A loop is `!Send`: the thread that builds it is the one that runs it.
             shared.set_loop_thread();
@@ -165,7 +166,7 @@ impl Handle {
             core: Rc::new(Core {
                 shared,
                 reactor: RefCell::new(reactor),
-                timers: RefCell::new(Timers::new()),
+                timers: RefCell::new(Timers::new(owner)),
                 run_queue: RefCell::new(VecDeque::new()),
                 fresh: RefCell::new(VecDeque::new()),
                 tasks: RefCell::new(tasks),

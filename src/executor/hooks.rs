@@ -148,11 +148,13 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn trace_wait_traced(&self, timeout: Option<u64>) {
+    fn trace_wait_traced(&self, timeout: Option<u64>, notifier: bool) {
         let mut fds = self.tracer().fds.borrow_mut();
         fds.clear();
         let reactor: &Reactor = &self.reactor.borrow();
-        reactor.for_each_interest(&mut |fd, wanted| fds.push((fd, IoEvents::wanted(wanted))));
+        reactor.for_each_interest(notifier, &mut |fd, wanted| {
+            fds.push((fd, IoEvents::wanted(wanted)))
+        });
         self.emit(|| TraceEvent::Wait {
             backend: reactor.backend.kind(),
             fds: &fds,
@@ -262,9 +264,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Traces the set about to be handed to the kernel, and the timeout.
     #[inline(always)]
-    pub(crate) fn trace_wait(&self, timeout: Option<u64>) {
+    pub(crate) fn trace_wait(&self, timeout: Option<u64>, notifier: bool) {
         if TRACED {
-            self.0.trace_wait_traced(timeout);
+            self.0.trace_wait_traced(timeout, notifier);
         }
     }
 

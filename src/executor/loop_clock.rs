@@ -71,6 +71,8 @@ impl LoopClock {
     /// looks again at whether it may skip.
     pub(crate) fn hold(&self, shared: &Arc<Shared>) -> ClockHold {
         self.holds.fetch_add(1, Ordering::AcqRel);
+        // A hold may end a wait from any thread: it needs the notifier while it lives.
+        shared.escape();
         ClockHold {
             holds: self.holds.clone(),
             shared: shared.clone(),
@@ -109,5 +111,6 @@ impl Drop for ClockHold {
         if self.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.notify_if_parked();
         }
+        self.shared.unescape();
     }
 }

@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::report::Stuck;
 use crate::sys::backend::{Backend, BackendKind};
 use crate::sys::clock;
-use crate::task::TaskRef;
+use crate::task::{Shared, TaskRef};
 use crate::timers::TimerKey;
 use crate::trace::{TraceSink, WakeCause};
 use alloc::boxed::Box;
@@ -334,7 +334,7 @@ impl Loop {
     ) -> Result<F::Output, D::Error> {
         let core = &self.handle.core;
         let _running = self.handle.enter();
-        let waker = Waker::from(core.shared.clone());
+        let waker = Shared::main_waker(&core.shared);
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = limit.arm(core, &waker);

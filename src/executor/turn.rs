@@ -20,7 +20,7 @@
 use super::{Core, BUDGET};
 use crate::stats::bump;
 use crate::sys::clock;
-use crate::task::TaskRef;
+use crate::task::{Park, TaskRef};
 use crate::trace::{TraceEvent, WakeCause};
 use core::ops::Deref;
 
@@ -187,10 +187,14 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// One wait in the backend. Wakes from other threads that raced with the decision to
     /// block are caught by `park` (see `task/shared.rs`).
     fn wait(&self, timeout: Option<u64>) {
-        let timeout = if timeout != Some(0) && self.shared.park() {
-            Some(0)
-        } else {
-            timeout
+        // A wait that may block leaves the notifier out while no waker could be on another
+        // thread (see `task/shared.rs`).
+        let (timeout, notifier) = match timeout {
+            Some(0) => (timeout, true),
+            _ => match self.shared.park() {
+                Park::Work => (Some(0), true),
+                Park::Block { notifier } => (timeout, notifier),
+            },
         };
         // With a timer spin the wait ends `spin` before the deadline, and the turns after it
         // poll without blocking until the deadline passes (see `Builder::timer_spin`).
@@ -203,9 +207,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         // Interest left over from the last dispatch is settled first, so the trace shows
         // the set exactly as the kernel gets it.
         self.reactor.borrow_mut().flush_interest();
-        self.trace_wait(timeout);
+        self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();
-        let result = self.reactor.borrow_mut().poll(timeout);
+        let result = self.reactor.borrow_mut().poll(timeout, notifier);
         self.shared.unpark();
         let after = clock::monotonic_nanos();
         self.now.set(self.clock.at(after));

@@ -1,6 +1,7 @@
 //! `JoinHandle`: awaits a spawned task's output, or aborts it.
 
 use super::raw::TaskRef;
+use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
@@ -226,8 +227,13 @@ impl<T> Future for JoinHandle<T> {
         check_loop_running(task);
         let local = task.local();
         match &mut local.join_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+            Some(w) if crate::task::same_waker(w, cx.waker()) => {}
+            slot => {
+                *slot = Some(crate::task::local_clone(
+                    cx.waker(),
+                    Arc::as_ptr(task.shared()),
+                ))
+            }
         }
         Poll::Pending
     }

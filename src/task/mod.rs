@@ -17,4 +17,21 @@ pub use join::{JoinError, JoinHandle};
 #[allow(unused_imports)] // the trace and report layer names tasks by their wakers
 pub(crate) use raw::{task_id_of, TaskRef};
 pub(crate) use registry::Registry;
-pub(crate) use shared::Shared;
+pub(crate) use shared::{Park, Shared};
+
+use core::task::Waker;
+
+/// A copy of `waker` for the loop's own tables (reactor, timers, join), which call it on the
+/// loop's thread only: for a waker of this loop (`owner`), one that is not counted as able
+/// to wake the loop from another thread (see `Shared::escaped`); any other waker is cloned.
+pub(crate) fn local_clone(waker: &Waker, owner: *const Shared) -> Waker {
+    raw::local_clone(waker, owner)
+        .or_else(|| shared::local_clone(waker, owner))
+        .unwrap_or_else(|| waker.clone())
+}
+
+/// Whether `a` and `b` wake the same thing: `Waker::will_wake`, but also true for a local
+/// copy (see `local_clone`) and the waker it was made from.
+pub(crate) fn same_waker(a: &Waker, b: &Waker) -> bool {
+    a.will_wake(b) || raw::same_task(a, b) || shared::same_main(a, b)
+}

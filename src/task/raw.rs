@@ -234,11 +234,14 @@ impl TaskRef {
         self.header().state.load(Relaxed) >> CAUSE_SHIFT
     }
 
-    /// Polls the future with this task's waker; `Ready(true)` means it panicked.
+    /// Polls the future with this task's waker; `Ready(true)` means it panicked. The waker
+    /// is borrowed, so it is not counted as escaped, but every clone made of it is (see
+    /// `Shared::escaped`).
     pub(crate) fn poll(&self) -> Poll<bool> {
         let waker = ManuallyDrop::new(
             // SAFETY: the vtable's functions expect a header pointer with a counted
-            // reference per Waker; this one is borrowed (ManuallyDrop) while `self` holds one.
+            // reference per Waker; this one is borrowed (ManuallyDrop) while `self` holds one,
+            // and never dropped or woken by value, so it takes no part in the escaped count.
             unsafe { Waker::from_raw(RawWaker::new(self.ptr.as_ptr() as *const (), &WAKER)) },
         );
         let mut cx = Context::from_waker(&waker);
@@ -293,9 +296,19 @@ impl core::fmt::Debug for TaskRef {
     }
 }
 
+/// Whether `waker` is one of readyloop's task wakers (either kind).
+fn is_task_waker(waker: &Waker) -> bool {
+    core::ptr::eq(waker.vtable(), &WAKER) || core::ptr::eq(waker.vtable(), &LOCAL)
+}
+
+/// Whether `a` and `b` wake the same task (of either kind).
+pub(super) fn same_task(a: &Waker, b: &Waker) -> bool {
+    a.data() == b.data() && is_task_waker(a) && is_task_waker(b)
+}
+
 /// The task id behind a waker, if the waker is one of readyloop's task wakers.
 pub(crate) fn task_id_of(waker: &Waker) -> Option<u64> {
-    if core::ptr::eq(waker.vtable(), &WAKER) {
+    if is_task_waker(waker) {
         // SAFETY: our vtable means the data pointer is a live header (the waker holds a ref).
         Some(unsafe { &*(waker.data() as *const Header) }.id)
     } else {
@@ -337,19 +350,48 @@ fn schedule(ptr: NonNull<Header>) {
     }
 }
 
+/// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
+/// a task of the loop whose `Shared` is `owner`.
+pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
+    if !is_task_waker(waker) {
+        return None;
+    }
+    // SAFETY: a task waker's data is a live header (the waker holds a reference).
+    let header = unsafe { &*(waker.data() as *const Header) };
+    if !core::ptr::eq(Arc::as_ptr(&header.shared), owner) {
+        return None;
+    }
+    increment(header);
+    // SAFETY: the reference just counted is this waker's.
+    Some(unsafe { Waker::from_raw(RawWaker::new(waker.data(), &LOCAL)) })
+}
+
+/// The waker that may travel to any thread: each one is counted in its loop's
+/// `Shared::escaped` from its clone to its wake or drop.
 static WAKER: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// The clones of a task's waker that the loop keeps in its own tables (reactor, timers,
+/// join): they never leave the loop's thread, so they are not counted. Cloning one makes a
+/// counted `WAKER`, since that clone may go anywhere.
+static LOCAL: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, local_wake, waker_wake_by_ref, local_drop);
+
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the header of a task this waker holds a reference to.
-    increment(unsafe { &*(data as *const Header) });
+    let header = unsafe { &*(data as *const Header) };
+    increment(header);
+    header.shared.escape();
     RawWaker::new(data, &WAKER)
 }
 
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: the waker's own reference is consumed here.
+    // SAFETY: the waker's own reference is consumed here; it keeps the header alive until
+    // `release`.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
     schedule(ptr);
+    // SAFETY: as above. The task is queued before the count drops (see `Shared::park`).
+    unsafe { ptr.as_ref() }.shared.unescape();
     release(ptr);
 }
 
@@ -359,6 +401,21 @@ unsafe fn waker_wake_by_ref(data: *const ()) {
 }
 
 unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: the waker's own reference is released here, after the count drops.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    unsafe { ptr.as_ref() }.shared.unescape();
+    release(ptr);
+}
+
+unsafe fn local_wake(data: *const ()) {
+    // SAFETY: the waker's own reference is consumed here.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    schedule(ptr);
+    release(ptr);
+}
+
+unsafe fn local_drop(data: *const ()) {
     // SAFETY: the waker's own reference is released.
     release(unsafe { NonNull::new_unchecked(data as *mut Header) });
 }

@@ -9,14 +9,25 @@
 //! stack; a waker pushes and then looks at `parked`. Both use SeqCst, so at least one of them
 //! sees the other: either the loop sees the task and does not block, or the waker sees the
 //! loop parked and writes the notifier.
+//!
+//! Leaving the notifier out. Only a waker on another thread ever needs the notifier, so
+//! `escaped` counts the wakers that could be on one: every clone of a waker a future is
+//! polled with, until it is woken or dropped (and every `ClockHold`, which may also end a
+//! wait from anywhere). The copies the loop keeps in its own tables (reactor, timers, join)
+//! are "local": they stay on the loop's thread and are not counted. While the count is zero
+//! the wait leaves the notifier out of its set (one fd less for poll(2) to set up, every
+//! turn). The count is read after `parked` is set and before the queue is looked at, and an
+//! escaped waker pushes its task before it leaves the count: if the loop read zero, every
+//! escaped waker had already pushed (and the queue shows it), and no new one can appear
+//! while the loop waits, since only a poll on the loop's thread can clone one.
 
 use super::raw::Header;
 use super::state::CAUSE_SHIFT;
 use crate::sys::notifier::Notifier;
 use alloc::sync::Arc;
-use alloc::task::Wake;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use core::task::{RawWaker, RawWakerVTable, Waker};
 
 /// The loop's cross-thread wake queue, its notifier, and the main future's wake flag.
 #[derive(Debug)]
@@ -29,6 +40,9 @@ pub(crate) struct Shared {
     notified: AtomicBool,
     /// The future given to `block_on` was woken (it is not a spawned task).
     main_woken: AtomicBool,
+    /// Wakers (and clock holds) that another thread could use to wake the loop (module
+    /// docs): while there are none, a wait leaves the notifier out.
+    escaped: AtomicUsize,
     /// Wakes that came from another thread's write of the notifier (for stats).
     pub(crate) notifications: AtomicU64,
     /// Makes a blocked wait return.
@@ -57,6 +71,7 @@ impl Shared {
             parked: AtomicBool::new(false),
             notified: AtomicBool::new(false),
             main_woken: AtomicBool::new(true),
+            escaped: AtomicUsize::new(0),
             notifications: AtomicU64::new(0),
             notifier,
             tracing,
@@ -128,15 +143,33 @@ impl Shared {
         }
     }
 
-    /// Called by the loop before a wait; true if work arrived and the wait must not block.
-    pub(crate) fn park(&self) -> bool {
+    /// Called by the loop before a wait: whether work arrived (the wait must not block), or
+    /// else whether the wait needs the notifier (module docs).
+    pub(crate) fn park(&self) -> Park {
         self.parked.store(true, SeqCst);
+        let notifier = self.escaped.load(SeqCst) != 0;
         let head = self.head.load(SeqCst);
         let has_work = (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst);
         if has_work {
             self.parked.store(false, Relaxed);
+            return Park::Work;
         }
-        has_work
+        Park::Block { notifier }
+    }
+
+    /// One more waker (or clock hold) that may wake the loop from another thread.
+    pub(crate) fn escape(&self) {
+        let old = self.escaped.fetch_add(1, SeqCst);
+        // Like Arc: a count this large means leaked wakers; stop before it wraps.
+        assert!(
+            old < usize::MAX / 2,
+            "readyloop: escaped waker count overflow"
+        );
+    }
+
+    /// One escaped waker is gone: woken (after its task was queued) or dropped.
+    pub(crate) fn unescape(&self) {
+        self.escaped.fetch_sub(1, SeqCst);
     }
 
     /// Called by the loop after a wait.
@@ -229,13 +262,95 @@ impl Shared {
     }
 }
 
-/// The waker of the future passed to `block_on`: it sets a flag instead of queueing a task.
-impl Wake for Shared {
-    fn wake(self: Arc<Self>) {
-        self.wake_main();
-    }
+/// What `Shared::park` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// Work is queued: the wait must not block.
+    Work,
+    /// The wait may block; `notifier`: another thread may wake the loop meanwhile.
+    Block { notifier: bool },
+}
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_main();
+/// The waker of the future passed to `block_on`: it sets a flag instead of queueing a task.
+/// Like a task's wakers it comes in two kinds: `MAIN`, counted in `escaped` (every clone of
+/// the one `block_on` polls with), and `MAIN_LOCAL`, uncounted (the loop's own copies, see
+/// `local_clone`). Each holds one strong count of the `Arc<Shared>`, except the one
+/// `block_on` polls with, which borrows the loop's.
+static MAIN: RawWakerVTable =
+    RawWakerVTable::new(main_clone, main_wake, main_wake_by_ref, main_drop);
+static MAIN_LOCAL: RawWakerVTable = RawWakerVTable::new(
+    main_clone,
+    main_local_wake,
+    main_wake_by_ref,
+    main_local_drop,
+);
+
+impl Shared {
+    /// The waker `block_on` polls its future with, borrowing `shared`'s count: the caller
+    /// keeps `shared` alive while it uses the waker and never drops it (`ManuallyDrop`).
+    pub(crate) fn main_waker(shared: &Arc<Shared>) -> core::mem::ManuallyDrop<Waker> {
+        let data = Arc::as_ptr(shared) as *const ();
+        // SAFETY: the data is a live `Shared` for as long as the caller keeps `shared`; the
+        // waker is never dropped or woken by value, so it releases no count it does not own.
+        core::mem::ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, &MAIN)) })
     }
+}
+
+/// A copy of `waker` for the loop's own tables (uncounted), if it is the main waker of the
+/// loop whose `Shared` is `owner`.
+pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
+    if !is_main_waker(waker) || waker.data() != owner as *const () {
+        return None;
+    }
+    // SAFETY: a main waker's data is a live `Arc<Shared>`'s pointer (the waker holds or
+    // borrows a count); the count added here is the new waker's.
+    unsafe { Arc::increment_strong_count(owner) };
+    // SAFETY: as above.
+    Some(unsafe { Waker::from_raw(RawWaker::new(waker.data(), &MAIN_LOCAL)) })
+}
+
+/// Whether `a` and `b` are both main wakers of the same loop.
+pub(super) fn same_main(a: &Waker, b: &Waker) -> bool {
+    a.data() == b.data() && is_main_waker(a) && is_main_waker(b)
+}
+
+fn is_main_waker(waker: &Waker) -> bool {
+    ptr::eq(waker.vtable(), &MAIN) || ptr::eq(waker.vtable(), &MAIN_LOCAL)
+}
+
+unsafe fn main_clone(data: *const ()) -> RawWaker {
+    let shared = data as *const Shared;
+    // SAFETY: `data` is a live `Arc<Shared>`'s pointer (module docs of the vtables above).
+    unsafe { Arc::increment_strong_count(shared) };
+    // SAFETY: as above.
+    unsafe { &*shared }.escape();
+    RawWaker::new(data, &MAIN)
+}
+
+unsafe fn main_wake(data: *const ()) {
+    // SAFETY: this waker owns one strong count, consumed here.
+    let shared = unsafe { Arc::from_raw(data as *const Shared) };
+    shared.wake_main();
+    shared.unescape();
+}
+
+unsafe fn main_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds or borrows a count for the duration of the call.
+    unsafe { &*(data as *const Shared) }.wake_main();
+}
+
+unsafe fn main_drop(data: *const ()) {
+    // SAFETY: this waker owns one strong count, released here.
+    let shared = unsafe { Arc::from_raw(data as *const Shared) };
+    shared.unescape();
+}
+
+unsafe fn main_local_wake(data: *const ()) {
+    // SAFETY: this waker owns one strong count, consumed here.
+    unsafe { Arc::from_raw(data as *const Shared) }.wake_main();
+}
+
+unsafe fn main_local_drop(data: *const ()) {
+    // SAFETY: this waker owns one strong count, released here.
+    drop(unsafe { Arc::from_raw(data as *const Shared) });
 }

@@ -329,15 +329,7 @@ impl Backend {
     /// Registers the loop's notifier for reading, for the backend's whole life.
     pub(crate) fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
         match self {
-            Backend::Poll(b) => b.set(
-                fd,
-                Wanted {
-                    read: true,
-                    write: false,
-                    keep: true,
-                    sealed: true,
-                },
-            ),
+            Backend::Poll(b) => b.add_notifier(fd),
             Backend::Other(b) => b.add_notifier(fd),
         }
     }
@@ -354,15 +346,26 @@ impl Backend {
     /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
     /// An interrupted wait (EINTR) returns with no events.
     #[inline]
+    /// `notifier`: whether the wait must include the notifier; only poll(2) can leave it
+    /// out (select and epoll watch it always: see `can_leave_out_notifier`).
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<Event>,
+        notifier: bool,
     ) -> Result<(), Error> {
         match self {
-            Backend::Poll(b) => b.wait(timeout_ns, events),
+            Backend::Poll(b) => b.wait(timeout_ns, events, notifier),
             Backend::Other(b) => b.wait(timeout_ns, events),
         }
+    }
+
+    /// Whether a wait can leave the notifier out of its set (poll(2), where it is the first
+    /// entry of the array and a wait simply starts after it; epoll keeps it registered in
+    /// the kernel, where leaving it out would cost two `epoll_ctl` calls, and select's set
+    /// is rebuilt from the interest table).
+    pub(crate) fn can_leave_out_notifier(&self) -> bool {
+        matches!(self, Backend::Poll(_))
     }
 
     /// How many fds are registered.

@@ -3,6 +3,9 @@
 //! A `Vec<PollFd>` handed to the kernel as is, plus an index from fd number to slot, so a
 //! change of interest edits one entry and a removal is a swap-remove: nothing is rebuilt
 //! per turn. After the wait, the scan stops once the kernel's count of ready fds is reached.
+//! The loop's notifier is the array's first entry (added first, never removed, and a
+//! swap-remove never moves it), so a wait that does not need it passes the array from the
+//! second entry on.
 
 use super::{timespec, Event, IoEvents, Wanted};
 use crate::error::Error;
@@ -20,6 +23,8 @@ pub(crate) struct PollBackend {
     fds: Vec<PollFd<'static>>,
     /// `slot_of[fd]` is the index of `fd` in `fds`, or `NO_SLOT`.
     slot_of: Vec<u32>,
+    /// `fds[0]` is the loop's notifier.
+    notifier: bool,
 }
 
 fn flags(wanted: Wanted) -> PollFlags {
@@ -60,7 +65,22 @@ impl PollBackend {
         PollBackend {
             fds: Vec::new(),
             slot_of: Vec::new(),
+            notifier: false,
         }
+    }
+
+    /// Adds the loop's notifier, as the first entry (the array must be empty).
+    pub(crate) fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error> {
+        debug_assert!(self.fds.is_empty(), "the notifier comes first");
+        let wanted = Wanted {
+            read: true,
+            write: false,
+            keep: true,
+            sealed: true,
+        };
+        self.set(fd, wanted)?;
+        self.notifier = self.fds.len() == 1;
+        Ok(())
     }
 
     pub(crate) fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
@@ -93,18 +113,22 @@ impl PollBackend {
         Ok(())
     }
 
+    /// One ppoll over the array; `notifier`: include the notifier (the first entry).
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<Event>,
+        notifier: bool,
     ) -> Result<(), Error> {
         let ts = timeout_ns.map(timespec);
-        let mut ready = match rustix::event::poll(&mut self.fds, ts.as_ref()) {
+        let skip = usize::from(self.notifier && !notifier);
+        let fds = &mut self.fds[skip..];
+        let mut ready = match rustix::event::poll(fds, ts.as_ref()) {
             Ok(n) => n,
             Err(Errno::INTR) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        for pfd in &self.fds {
+        for pfd in fds.iter() {
             if ready == 0 {
                 break;
             }
