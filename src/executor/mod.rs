@@ -511,9 +511,10 @@ impl Drop for Loop {
                 drop(join_waker);
             }
         }
-        let queued: Vec<TaskRef> = core.run_queue.borrow_mut().drain(..).collect();
+        // Taken out whole (not drained) and dropped after the borrow ends.
+        let queued = core::mem::take(&mut *core.run_queue.borrow_mut());
         drop(queued);
-        let fresh: Vec<TaskRef> = core.fresh.borrow_mut().drain(..).collect();
+        let fresh = core::mem::take(&mut *core.fresh.borrow_mut());
         drop(fresh);
         core.shared.close(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
