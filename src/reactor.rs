@@ -108,8 +108,9 @@ pub(crate) struct Reactor {
     /// The loop this reactor belongs to (only compared): the wakers of its tasks are kept
     /// as local copies (see `task::local_clone`).
     owner: *const Shared,
-    /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life (asked once,
-    /// not through its vtable every flush).
+    /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life: asked once
+    /// here, not through the boxed backend's vtable at every flush (two indirect calls,
+    /// ~40 instructions per round trip on epoll in callgrind).
     disarms: bool,
     keeps: bool,
 }
@@ -277,8 +278,8 @@ impl Reactor {
 
     /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
     /// The caller has just called [`flush_interest`](Reactor::flush_interest). `notifier`:
-    /// whether the wait must include the notifier (a backend that keeps it registered in
-    /// the kernel, epoll, includes it anyway).
+    /// whether the wait includes the notifier (always, for a backend that cannot leave it
+    /// out: see `Backend::can_leave_out_notifier`).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
         self.backend.wait(timeout_ns, &mut self.events, notifier)?;
@@ -392,7 +393,7 @@ impl Reactor {
     /// Calls `f` for each fd with its interest, as the kernel is asked this turn (the
     /// notifier only if this wait includes it).
     pub(crate) fn for_each_interest(&self, notifier: bool, f: &mut dyn FnMut(RawFd, Wanted)) {
-        if notifier || !self.backend.can_leave_out_notifier() {
+        if notifier {
             f(
                 self.notifier_fd,
                 Wanted {

@@ -205,8 +205,13 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             other => other,
         };
         // Interest left over from the last dispatch is settled first, so the trace shows
-        // the set exactly as the kernel gets it.
-        self.reactor.borrow_mut().flush_interest();
+        // the set exactly as the kernel gets it (the notifier too, whenever this backend
+        // cannot leave it out).
+        let notifier = {
+            let mut reactor = self.reactor.borrow_mut();
+            reactor.flush_interest();
+            notifier || !reactor.backend.can_leave_out_notifier()
+        };
         self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout, notifier);
