@@ -172,6 +172,38 @@ fn a_long_wait_on_a_socket_is_one_wait() {
     });
 }
 
+/// A socket whose task stops reading leaves the set by itself: a reader interest kept
+/// between waits (poll and select keep it until the fd is next reported, epoll for a few
+/// turns) ends at the first report that finds nobody waiting, without spinning or losing
+/// the data.
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot set a socket non-blocking (ioctl)")]
+fn a_socket_nobody_reads_leaves_the_set_without_spinning() {
+    each_backend(|kind| {
+        let lp = lp(kind);
+        let h = lp.handle();
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = readyloop::net::UnixStream::from_fd(&h, OwnedFd::from(a)).unwrap();
+        let mut buf = [0u8; 8];
+        let writer = b.try_clone().unwrap();
+        h.call_soon(move || (&writer).write_all(b"x").unwrap());
+        let n = lp.block_on(a.recv(&mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"x", "{kind}");
+        // Nobody reads now, and the peer sends more.
+        (&b).write_all(b"more").unwrap();
+        let before = h.stats().polls;
+        lp.block_on(h.sleep(Duration::from_millis(100)));
+        let polls = h.stats().polls - before;
+        assert!(polls <= 24, "{kind}: {polls} waits while nobody read");
+        let s = h.stats();
+        assert_eq!(s.fds_registered, 1, "{kind}: only the notifier stays");
+        assert_eq!(s.fd_waiters, 0, "{kind}");
+        let n = lp.block_on(a.recv(&mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"more", "{kind}");
+    });
+}
+
 #[test]
 fn cross_thread_wake_interrupts_wait() {
     each_backend(|kind| {
