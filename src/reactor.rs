@@ -287,11 +287,13 @@ impl Reactor {
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
         self.backend.wait(timeout_ns, &mut self.events, notifier)?;
-        for fd in self.refused.drain(..) {
-            self.events.push(Event {
-                fd,
-                revents: crate::sys::backend::IoEvents::NVAL,
-            });
+        if !self.refused.is_empty() {
+            for fd in self.refused.drain(..) {
+                self.events.push(Event {
+                    fd,
+                    revents: crate::sys::backend::IoEvents::NVAL,
+                });
+            }
         }
         Ok(self.events.len())
     }

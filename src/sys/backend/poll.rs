@@ -45,20 +45,24 @@ fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
 }
 
-/// poll(2)'s own bits, as readyloop's `IoEvents`.
+/// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
+/// a mask (checked below at compile time), not a bit-by-bit translation.
 fn revents_of(flags: PollFlags) -> IoEvents {
-    const MAP: [(PollFlags, IoEvents); 6] = [
-        (PollFlags::IN, IoEvents::IN),
-        (PollFlags::PRI, IoEvents::PRI),
-        (PollFlags::OUT, IoEvents::OUT),
-        (PollFlags::ERR, IoEvents::ERR),
-        (PollFlags::HUP, IoEvents::HUP),
-        (PollFlags::NVAL, IoEvents::NVAL),
-    ];
-    MAP.iter()
-        .filter(|(p, _)| flags.contains(*p))
-        .fold(IoEvents::EMPTY, |acc, (_, e)| acc | *e)
+    IoEvents::from_bits_truncate(flags.bits() as u16)
 }
+
+const fn same(p: PollFlags, e: IoEvents) -> bool {
+    p.bits() as u16 == e.bits()
+}
+
+const _: () = assert!(
+    same(PollFlags::IN, IoEvents::IN)
+        && same(PollFlags::PRI, IoEvents::PRI)
+        && same(PollFlags::OUT, IoEvents::OUT)
+        && same(PollFlags::ERR, IoEvents::ERR)
+        && same(PollFlags::HUP, IoEvents::HUP)
+        && same(PollFlags::NVAL, IoEvents::NVAL)
+);
 
 impl PollBackend {
     pub(crate) fn new() -> Self {
