@@ -117,9 +117,13 @@ impl Shared {
         // Reverse the LIFO list in place so tasks run in wake order.
         let mut reversed: *mut Header = ptr::null_mut();
         while let Some(node) = NonNull::new(list) {
+            // The link is read and written apart, not swapped: no other thread reaches it
+            // now, and a swap would be a locked instruction per task.
             // SAFETY: every node in the stack carries a queue reference, so it is alive, and
             // after the swap only this thread reaches these links.
-            let next = unsafe { node.as_ref() }.next.swap(reversed, Relaxed);
+            let link = &unsafe { node.as_ref() }.next;
+            let next = link.load(Relaxed);
+            link.store(reversed, Relaxed);
             reversed = node.as_ptr();
             list = next;
         }
