@@ -350,6 +350,18 @@ fn schedule(ptr: NonNull<Header>) {
     }
 }
 
+/// Like `schedule`, but the queue takes the caller's reference instead of counting its own
+/// (or, if the task is already queued or finished, the reference is released): a wake by
+/// value on the loop's thread costs no reference count traffic.
+fn schedule_taking(ptr: NonNull<Header>) {
+    // SAFETY: the caller hands over a reference.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.state.fetch_or(SCHEDULED, AcqRel);
+    if prev & (SCHEDULED | COMPLETE) != 0 || !header.shared.push(ptr) {
+        release(ptr);
+    }
+}
+
 /// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
 /// a task of the loop whose `Shared` is `owner`.
 pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
@@ -409,10 +421,8 @@ unsafe fn waker_drop(data: *const ()) {
 }
 
 unsafe fn local_wake(data: *const ()) {
-    // SAFETY: the waker's own reference is consumed here.
-    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
-    schedule(ptr);
-    release(ptr);
+    // SAFETY: the waker's own reference is consumed here: it becomes the queue's.
+    schedule_taking(unsafe { NonNull::new_unchecked(data as *mut Header) });
 }
 
 unsafe fn local_drop(data: *const ()) {
