@@ -40,6 +40,16 @@ fn pipe() -> (OwnedFd, OwnedFd) {
         .unwrap()
 }
 
+/// A connected pair: one end a readyloop socket on the loop behind `h`, the other plain.
+fn registered_pair(h: &readyloop::Handle) -> (readyloop::net::UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    (
+        readyloop::net::UnixStream::from_fd(h, OwnedFd::from(a)).unwrap(),
+        b,
+    )
+}
+
 #[test]
 fn default_backend_follows_build_env() {
     let expected = option_env!("READYLOOP_BACKEND").unwrap_or("poll");
@@ -154,9 +164,7 @@ fn a_long_wait_on_a_socket_is_one_wait() {
     each_backend(|kind| {
         let lp = lp(kind);
         let h = lp.handle();
-        let (a, b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let a = readyloop::net::UnixStream::from_fd(&h, OwnedFd::from(a)).unwrap();
+        let (a, b) = registered_pair(&h);
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(1100));
             (&b).write_all(b"late").unwrap();
@@ -182,9 +190,7 @@ fn a_socket_nobody_reads_leaves_the_set_without_spinning() {
     each_backend(|kind| {
         let lp = lp(kind);
         let h = lp.handle();
-        let (a, b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let a = readyloop::net::UnixStream::from_fd(&h, OwnedFd::from(a)).unwrap();
+        let (a, b) = registered_pair(&h);
         let mut buf = [0u8; 8];
         let writer = b.try_clone().unwrap();
         h.call_soon(move || (&writer).write_all(b"x").unwrap());
