@@ -48,11 +48,11 @@ fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
 /// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
 /// a mask (checked below at compile time), not a bit-by-bit translation.
 fn revents_of(flags: PollFlags) -> IoEvents {
-    IoEvents::from_bits_truncate(flags.bits() as u16)
+    IoEvents::from_bits_truncate(flags.bits())
 }
 
 const fn same(p: PollFlags, e: IoEvents) -> bool {
-    p.bits() as u16 == e.bits()
+    p.bits() == e.bits()
 }
 
 const _: () = assert!(
