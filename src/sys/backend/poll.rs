@@ -47,12 +47,15 @@ fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
 
 /// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
 /// a mask (checked below at compile time), not a bit-by-bit translation.
+// (`bits()` is u16 on rustix's linux_raw backend and c_short on its libc one.)
+#[allow(clippy::unnecessary_cast)]
 fn revents_of(flags: PollFlags) -> IoEvents {
-    IoEvents::from_bits_truncate(flags.bits())
+    IoEvents::from_bits_truncate(flags.bits() as u16)
 }
 
+#[allow(clippy::unnecessary_cast)]
 const fn same(p: PollFlags, e: IoEvents) -> bool {
-    p.bits() == e.bits()
+    p.bits() as u16 == e.bits()
 }
 
 const _: () = assert!(
