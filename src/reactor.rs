@@ -113,9 +113,6 @@ pub(crate) struct Reactor {
     /// ~40 instructions per round trip on epoll in callgrind).
     disarms: bool,
     keeps: bool,
-    /// Neither: the backend is level-triggered and holds the interest it was last told
-    /// (poll, select), so a socket's reader interest may stay between waits (see `dispatch`).
-    lazy: bool,
 }
 
 impl Reactor {
@@ -128,7 +125,6 @@ impl Reactor {
         Ok(Reactor {
             disarms: backend.disarms_on_report(),
             keeps: backend.keeps_armed(),
-            lazy: !backend.disarms_on_report() && !backend.keeps_armed(),
             backend,
             fds: Vec::new(),
             events: Vec::new(),
@@ -299,8 +295,9 @@ impl Reactor {
     }
 
     /// Brings the interest of the fds the last dispatch woke up to date: dropped if no task
-    /// waits on them any more (so a level-triggered wait does not keep reporting an fd nobody
-    /// waits for; a socket's readers on poll and select are left to `dispatch`), re-told to the backend if it changed, or even when unchanged to a backend that
+    /// waits on them any more (so a level-triggered wait does not keep reporting an fd
+    /// nobody waits for; a socket's readers on poll and select are left to `dispatch`),
+    /// re-told to the backend if it changed, or even when unchanged to a backend that
     /// disarms an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
     /// now (closed under its waiters) is reported by the next wait as invalid, so its
     /// waiters wake and get the error from their own syscall.
@@ -377,8 +374,9 @@ impl Reactor {
                 let _ = self.backend.set(event.fd, Wanted::default());
                 entry.wanted = Wanted::default();
                 entry.retell = true;
-            } else if self.lazy && entry.owned > 0 && !(r.writable || both) {
-                // poll or select, an fd its owner keeps registered, only readers woken: they
+            } else if !(self.disarms || self.keeps) && entry.owned > 0 && !(r.writable || both) {
+                // A backend that holds the interest it was last told, level-triggered (poll,
+                // select), an fd its owner keeps registered, only readers woken: they
                 // usually wait again within the turn, so the interest is left as it is and
                 // not checked before the next wait. If no reader comes back, the fd's next
                 // report finds nobody waiting and the reader interest is dropped then: one

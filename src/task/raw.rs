@@ -336,17 +336,27 @@ fn release(ptr: NonNull<Header>) {
     }
 }
 
+/// Marks the task SCHEDULED; true if this call must queue it (it was neither queued nor
+/// finished).
+fn claim(header: &Header) -> bool {
+    header.state.fetch_or(SCHEDULED, AcqRel) & (SCHEDULED | COMPLETE) == 0
+}
+
+/// Queues a claimed task with a reference the queue now owns. If the loop is gone, nothing
+/// will run the task, so that reference is returned.
+fn enqueue(ptr: NonNull<Header>) {
+    // SAFETY: the caller hands the queue a reference, so the header is alive.
+    if !unsafe { ptr.as_ref() }.shared.push(ptr) {
+        release(ptr);
+    }
+}
+
 fn schedule(ptr: NonNull<Header>) {
     // SAFETY: callers hold a reference.
     let header = unsafe { ptr.as_ref() };
-    let prev = header.state.fetch_or(SCHEDULED, AcqRel);
-    if prev & (SCHEDULED | COMPLETE) != 0 {
-        return;
-    }
-    increment(header);
-    if !header.shared.push(ptr) {
-        // The loop is gone: nothing will run the task, so the queue reference is returned.
-        release(ptr);
+    if claim(header) {
+        increment(header);
+        enqueue(ptr);
     }
 }
 
@@ -355,9 +365,9 @@ fn schedule(ptr: NonNull<Header>) {
 /// value on the loop's thread costs no reference count traffic.
 fn schedule_taking(ptr: NonNull<Header>) {
     // SAFETY: the caller hands over a reference.
-    let header = unsafe { ptr.as_ref() };
-    let prev = header.state.fetch_or(SCHEDULED, AcqRel);
-    if prev & (SCHEDULED | COMPLETE) != 0 || !header.shared.push(ptr) {
+    if claim(unsafe { ptr.as_ref() }) {
+        enqueue(ptr);
+    } else {
         release(ptr);
     }
 }
