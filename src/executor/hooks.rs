@@ -303,10 +303,17 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         if TRACED {
             self.0.call_wakers_traced(&mut wake);
         } else {
+            // The loop's own copies queue their task straight on the run queue, after any
+            // task woken earlier through the wake stack (so tasks still run in wake order).
+            self.take_woken();
             // In collection order, without a `Drain` (this runs twice a turn).
             wake.reverse();
             while let Some(w) = wake.pop() {
-                w.wake();
+                match crate::task::wake_local(w) {
+                    Ok(Some(task)) => self.queue_woken(task),
+                    Ok(None) => {}
+                    Err(w) => w.wake(),
+                }
             }
         }
         *self.wake_buf.borrow_mut() = wake;

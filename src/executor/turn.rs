@@ -93,19 +93,25 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// are this turn's fresh tasks and run ahead of the backlog left from earlier turns, so
     /// a task woken by its timer or fd runs within a turn even behind a burst of thousands
     /// of new tasks; the rest join the back of the run queue.
-    fn take_woken(&self) {
-        let mut fresh = self.fresh.borrow_mut();
-        let mut run_queue = self.run_queue.borrow_mut();
+    pub(crate) fn take_woken(&self) {
         self.shared.take_all(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
             let task = unsafe { TaskRef::from_raw(task) };
             self.trace_woken(&task);
-            if fresh.len() < BATCH {
-                fresh.push_back(task);
-            } else {
-                run_queue.push_back(task);
-            }
+            self.queue_woken(task);
         });
+    }
+
+    /// Queues a task woken since the last turn: with this turn's fresh tasks while there
+    /// are fewer than BATCH, else at the back of the run queue.
+    #[inline]
+    pub(crate) fn queue_woken(&self, task: TaskRef) {
+        let mut fresh = self.fresh.borrow_mut();
+        if fresh.len() < BATCH {
+            fresh.push_back(task);
+        } else {
+            self.run_queue.borrow_mut().push_back(task);
+        }
     }
 
     /// Polls the fresh tasks, then up to BATCH tasks of the backlog: whatever is woken,

@@ -15,7 +15,7 @@ pub(crate) mod state;
 
 pub use join::{JoinError, JoinHandle};
 #[allow(unused_imports)] // the trace and report layer names tasks by their wakers
-pub(crate) use raw::{task_id_of, TaskRef};
+pub(crate) use raw::{task_id_of, wake_local, TaskRef};
 pub(crate) use registry::Registry;
 pub(crate) use shared::{Park, Shared};
 

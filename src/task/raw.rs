@@ -372,6 +372,28 @@ fn schedule_taking(ptr: NonNull<Header>) {
     }
 }
 
+/// Wakes `waker` if it is one of the loop's local copies (see `LOCAL`), handing the task
+/// to the caller to queue on the loop's own run queue instead of through the wake stack
+/// (two locked instructions less): `Ok(Some(task))` if this wake scheduled it (the waker's
+/// reference is now the task's), `Ok(None)` if it was already queued or finished. Any other
+/// waker comes back as `Err`, for the caller to wake as usual.
+pub(crate) fn wake_local(waker: Waker) -> Result<Option<TaskRef>, Waker> {
+    if !core::ptr::eq(waker.vtable(), &LOCAL) {
+        return Err(waker);
+    }
+    let waker = ManuallyDrop::new(waker);
+    // SAFETY: a LOCAL waker's data is a live header, and it owns one reference, which is
+    // taken over here (the waker is not dropped).
+    let ptr = unsafe { NonNull::new_unchecked(waker.data() as *mut Header) };
+    // SAFETY: as above.
+    if claim(unsafe { ptr.as_ref() }) {
+        Ok(Some(TaskRef { ptr }))
+    } else {
+        release(ptr);
+        Ok(None)
+    }
+}
+
 /// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
 /// a task of the loop whose `Shared` is `owner`.
 pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {

@@ -16,7 +16,8 @@
 //! wait from anywhere). The copies the loop keeps in its own tables (reactor, timers, join)
 //! are "local": they stay on the loop's thread and are not counted. While the count is zero
 //! the wait leaves the notifier out of its set (one fd less for poll(2) to set up, every
-//! turn). The count is read after `parked` is set and before the queue is looked at, and an
+//! turn), and the loop does not even set `parked`, since no waker could look at it. The
+//! count is read after `parked` is set (if it is) and before the queue is looked at, and an
 //! escaped waker pushes its task before it leaves the count: if the loop read zero, every
 //! escaped waker had already pushed (and the queue shows it), and no new one can appear
 //! while the loop waits, since only a poll on the loop's thread can clone one.
@@ -150,15 +151,28 @@ impl Shared {
     /// Called by the loop before a wait: whether work arrived (the wait must not block), or
     /// else whether the wait needs the notifier (module docs).
     pub(crate) fn park(&self) -> Park {
+        // No escaped waker: nothing can push while the loop waits, so it need not say it is
+        // parked (a locked store less per blocking wait). Every wake made before this read
+        // pushed first, so the queue shows it.
+        if self.escaped.load(SeqCst) == 0 {
+            if self.has_work() {
+                return Park::Work;
+            }
+            return Park::Block { notifier: false };
+        }
         self.parked.store(true, SeqCst);
         let notifier = self.escaped.load(SeqCst) != 0;
-        let head = self.head.load(SeqCst);
-        let has_work = (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst);
-        if has_work {
+        if self.has_work() {
             self.parked.store(false, Relaxed);
             return Park::Work;
         }
         Park::Block { notifier }
+    }
+
+    /// Whether a task or the main future is queued (SeqCst: read after `escaped`).
+    fn has_work(&self) -> bool {
+        let head = self.head.load(SeqCst);
+        (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst)
     }
 
     /// One more waker (or clock hold) that may wake the loop from another thread.
