@@ -1,9 +1,10 @@
 //! Wakers: Send + Sync, cross-thread wakes interrupt a blocked poll, duplicate wakes queue a
-//! task once, and wakes after the task or the loop is gone are no-ops.
+//! task once, tasks run in wake order however they were woken, and wakes after the task or
+//! the loop is gone are no-ops.
 
 use readyloop::Loop;
-use std::cell::Cell;
-use std::future::poll_fn;
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::{Poll, Waker};
@@ -66,6 +67,79 @@ fn many_wakes_queue_a_task_once() {
         }
     }));
     lp.block_on(t).unwrap();
+    assert_eq!(polls.get(), 2);
+}
+
+/// A task whose fd became ready is queued by the loop itself, straight on its run queue; a
+/// task woken through its waker earlier in the same turn still runs first.
+#[test]
+fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+    // Waits on its socket: its waker is in the loop's fd table.
+    let o = order.clone();
+    let reader = h.spawn(async move {
+        let mut buf = [0u8; 8];
+        let n = b.recv(&mut buf).await.unwrap();
+        o.borrow_mut().push("fd");
+        n
+    });
+    // Waits on a waker kept by hand.
+    let (o, k) = (order.clone(), kept.clone());
+    let mut first = true;
+    let waiter = h.spawn(poll_fn(move |cx| {
+        if std::mem::take(&mut first) {
+            *k.borrow_mut() = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        o.borrow_mut().push("waker");
+        Poll::Ready(())
+    }));
+    // In one poll, after both wait: wakes the waiter, then makes the reader's fd ready.
+    let driver = h.spawn(async move {
+        kept.borrow_mut().take().unwrap().wake();
+        a.send_all(b"x").await.unwrap();
+    });
+    lp.block_on(async {
+        driver.await.unwrap();
+        assert_eq!(reader.await.unwrap(), 1);
+        waiter.await.unwrap();
+    });
+    assert_eq!(*order.borrow(), ["waker", "fd"]);
+}
+
+/// A task woken by a waker and by its fd in the same turn is queued and polled once.
+#[test]
+fn a_task_woken_by_a_waker_and_its_fd_in_one_turn_is_polled_once() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let polls = Rc::new(Cell::new(0));
+    let (k, p) = (kept.clone(), polls.clone());
+    let reader = h.spawn(async move {
+        let mut buf = [0u8; 8];
+        let mut recv = std::pin::pin!(b.recv(&mut buf));
+        poll_fn(|cx| {
+            p.set(p.get() + 1);
+            *k.borrow_mut() = Some(cx.waker().clone());
+            recv.as_mut().poll(cx)
+        })
+        .await
+        .unwrap()
+    });
+    let driver = h.spawn(async move {
+        kept.borrow_mut().take().unwrap().wake();
+        a.send_all(b"x").await.unwrap();
+    });
+    lp.block_on(async {
+        driver.await.unwrap();
+        assert_eq!(reader.await.unwrap(), 1);
+    });
+    // The first poll waits; the second finds the byte.
     assert_eq!(polls.get(), 2);
 }
 

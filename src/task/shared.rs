@@ -35,7 +35,8 @@ use core::task::{RawWaker, RawWakerVTable, Waker};
 pub(crate) struct Shared {
     /// Top of the intrusive stack of woken tasks; `closed()` once the loop is gone.
     head: AtomicPtr<Header>,
-    /// True while the loop is in (or about to enter) a blocking wait.
+    /// True while the loop is in (or about to enter) a blocking wait that a waker on another
+    /// thread may have to end (see `park`).
     parked: AtomicBool,
     /// True once a waker wrote the notifier and the loop has not drained it yet.
     notified: AtomicBool,
