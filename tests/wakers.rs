@@ -2,7 +2,8 @@
 //! task once, tasks run in wake order however they were woken, and wakes after the task or
 //! the loop is gone are no-ops.
 
-use readyloop::Loop;
+use readyloop::net::UnixStream;
+use readyloop::{Handle, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::rc::Rc;
@@ -70,13 +71,21 @@ fn many_wakes_queue_a_task_once() {
     assert_eq!(polls.get(), 2);
 }
 
+/// A task that, in one poll, wakes the waker in `kept` and then makes `a`'s peer readable.
+fn wake_then_send(h: &Handle, kept: Rc<RefCell<Option<Waker>>>, a: UnixStream) -> JoinHandle<()> {
+    h.spawn(async move {
+        kept.borrow_mut().take().unwrap().wake();
+        a.send_all(b"x").await.unwrap();
+    })
+}
+
 /// A task whose fd became ready is queued by the loop itself, straight on its run queue; a
 /// task woken through its waker earlier in the same turn still runs first.
 #[test]
 fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    let (a, b) = UnixStream::pair(&h).unwrap();
     let order = Rc::new(RefCell::new(Vec::new()));
     let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
     // Waits on its socket: its waker is in the loop's fd table.
@@ -98,11 +107,8 @@ fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
         o.borrow_mut().push("waker");
         Poll::Ready(())
     }));
-    // In one poll, after both wait: wakes the waiter, then makes the reader's fd ready.
-    let driver = h.spawn(async move {
-        kept.borrow_mut().take().unwrap().wake();
-        a.send_all(b"x").await.unwrap();
-    });
+    // After both wait.
+    let driver = wake_then_send(&h, kept, a);
     lp.block_on(async {
         driver.await.unwrap();
         assert_eq!(reader.await.unwrap(), 1);
@@ -116,7 +122,7 @@ fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
 fn a_task_woken_by_a_waker_and_its_fd_in_one_turn_is_polled_once() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    let (a, b) = UnixStream::pair(&h).unwrap();
     let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
     let polls = Rc::new(Cell::new(0));
     let (k, p) = (kept.clone(), polls.clone());
@@ -131,10 +137,7 @@ fn a_task_woken_by_a_waker_and_its_fd_in_one_turn_is_polled_once() {
         .await
         .unwrap()
     });
-    let driver = h.spawn(async move {
-        kept.borrow_mut().take().unwrap().wake();
-        a.send_all(b"x").await.unwrap();
-    });
+    let driver = wake_then_send(&h, kept, a);
     lp.block_on(async {
         driver.await.unwrap();
         assert_eq!(reader.await.unwrap(), 1);
