@@ -2,10 +2,10 @@
 //! task once, tasks run in wake order however they were woken, and wakes after the task or
 //! the loop is gone are no-ops.
 
-use readyloop::net::UnixStream;
-use readyloop::{Handle, JoinHandle, Loop};
+use readyloop::{AsyncRead, Handle, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::{Poll, Waker};
@@ -71,11 +71,18 @@ fn many_wakes_queue_a_task_once() {
     assert_eq!(polls.get(), 2);
 }
 
-/// A task that, in one poll, wakes the waker in `kept` and then makes `a`'s peer readable.
-fn wake_then_send(h: &Handle, kept: Rc<RefCell<Option<Waker>>>, a: UnixStream) -> JoinHandle<()> {
+/// A non-blocking pipe (not a socket: Miri runs these tests, and cannot make a socket
+/// non-blocking).
+fn pipe() -> (OwnedFd, OwnedFd) {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC)
+        .unwrap()
+}
+
+/// A task that, in one poll, wakes the waker in `kept` and then makes the pipe readable.
+fn wake_then_write(h: &Handle, kept: Rc<RefCell<Option<Waker>>>, w: OwnedFd) -> JoinHandle<()> {
     h.spawn(async move {
         kept.borrow_mut().take().unwrap().wake();
-        a.send_all(b"x").await.unwrap();
+        rustix::io::write(&w, b"x").unwrap();
     })
 }
 
@@ -85,16 +92,19 @@ fn wake_then_send(h: &Handle, kept: Rc<RefCell<Option<Waker>>>, a: UnixStream) -
 fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let (a, b) = UnixStream::pair(&h).unwrap();
+    let (r, w) = pipe();
     let order = Rc::new(RefCell::new(Vec::new()));
     let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
-    // Waits on its socket: its waker is in the loop's fd table.
+    // Waits on its pipe: its waker is in the loop's fd table.
     let o = order.clone();
-    let reader = h.spawn(async move {
-        let mut buf = [0u8; 8];
-        let n = b.recv(&mut buf).await.unwrap();
-        o.borrow_mut().push("fd");
-        n
+    let reader = h.spawn({
+        let h = h.clone();
+        async move {
+            let mut buf = [0u8; 8];
+            let n = AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap();
+            o.borrow_mut().push("fd");
+            n
+        }
     });
     // Waits on a waker kept by hand.
     let (o, k) = (order.clone(), kept.clone());
@@ -108,7 +118,7 @@ fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
         Poll::Ready(())
     }));
     // After both wait.
-    let driver = wake_then_send(&h, kept, a);
+    let driver = wake_then_write(&h, kept, w);
     lp.block_on(async {
         driver.await.unwrap();
         assert_eq!(reader.await.unwrap(), 1);
@@ -122,22 +132,25 @@ fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
 fn a_task_woken_by_a_waker_and_its_fd_in_one_turn_is_polled_once() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let (a, b) = UnixStream::pair(&h).unwrap();
+    let (r, w) = pipe();
     let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
     let polls = Rc::new(Cell::new(0));
     let (k, p) = (kept.clone(), polls.clone());
-    let reader = h.spawn(async move {
-        let mut buf = [0u8; 8];
-        let mut recv = std::pin::pin!(b.recv(&mut buf));
-        poll_fn(|cx| {
-            p.set(p.get() + 1);
-            *k.borrow_mut() = Some(cx.waker().clone());
-            recv.as_mut().poll(cx)
-        })
-        .await
-        .unwrap()
+    let reader = h.spawn({
+        let h = h.clone();
+        async move {
+            let mut buf = [0u8; 8];
+            let mut read = std::pin::pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+            poll_fn(|cx| {
+                p.set(p.get() + 1);
+                *k.borrow_mut() = Some(cx.waker().clone());
+                read.as_mut().poll(cx)
+            })
+            .await
+            .unwrap()
+        }
     });
-    let driver = wake_then_send(&h, kept, a);
+    let driver = wake_then_write(&h, kept, w);
     lp.block_on(async {
         driver.await.unwrap();
         assert_eq!(reader.await.unwrap(), 1);
