@@ -93,7 +93,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// are this turn's fresh tasks and run ahead of the backlog left from earlier turns, so
     /// a task woken by its timer or fd runs within a turn even behind a burst of thousands
     /// of new tasks; the rest join the back of the run queue.
-    pub(crate) fn take_woken(&self) {
+    pub(super) fn take_woken(&self) {
         self.shared.take_all(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
             let task = unsafe { TaskRef::from_raw(task) };
@@ -105,7 +105,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Queues a task woken since the last turn: with this turn's fresh tasks while there
     /// are fewer than BATCH, else at the back of the run queue.
     #[inline]
-    pub(crate) fn queue_woken(&self, task: TaskRef) {
+    pub(super) fn queue_woken(&self, task: TaskRef) {
         let mut fresh = self.fresh.borrow_mut();
         if fresh.len() < BATCH {
             fresh.push_back(task);
