@@ -360,15 +360,24 @@ fn schedule(ptr: NonNull<Header>) {
     }
 }
 
-/// Like `schedule`, but the queue takes the caller's reference instead of counting its own
-/// (or, if the task is already queued or finished, the reference is released): a wake by
-/// value on the loop's thread costs no reference count traffic.
-fn schedule_taking(ptr: NonNull<Header>) {
-    // SAFETY: the caller hands over a reference.
+/// Claims the task with the caller's reference: the task, carrying that reference, if this
+/// call must queue it; else `None`, the reference released (already queued or finished).
+fn claim_taking(ptr: NonNull<Header>) -> Option<TaskRef> {
+    // SAFETY: the caller hands over a reference, so the header is alive.
     if claim(unsafe { ptr.as_ref() }) {
-        enqueue(ptr);
+        Some(TaskRef { ptr })
     } else {
         release(ptr);
+        None
+    }
+}
+
+/// Like `schedule`, but the queue takes the caller's reference instead of counting its own:
+/// a wake by value on the loop's thread costs no reference count traffic.
+fn schedule_taking(ptr: NonNull<Header>) {
+    if let Some(task) = claim_taking(ptr) {
+        // The queue now owns the task's reference (it is not dropped here).
+        enqueue(ManuallyDrop::new(task).ptr);
     }
 }
 
@@ -385,13 +394,7 @@ pub(crate) fn wake_local(waker: Waker) -> Result<Option<TaskRef>, Waker> {
     // SAFETY: a LOCAL waker's data is a live header, and it owns one reference, which is
     // taken over here (the waker is not dropped).
     let ptr = unsafe { NonNull::new_unchecked(waker.data() as *mut Header) };
-    // SAFETY: as above.
-    if claim(unsafe { ptr.as_ref() }) {
-        Ok(Some(TaskRef { ptr }))
-    } else {
-        release(ptr);
-        Ok(None)
-    }
+    Ok(claim_taking(ptr))
 }
 
 /// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
