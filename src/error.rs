@@ -53,6 +53,11 @@ pub enum ErrorKind {
     FdTooLarge,
     /// A readyloop future was polled outside a running readyloop loop.
     NoLoop,
+    /// Received data was not what was asked for: a line that is not valid UTF-8.
+    InvalidData,
+    /// A line grew past its reader's limit before its delimiter came (see
+    /// [`LineReader::with_max_line`](crate::net::LineReader::with_max_line)).
+    LineTooLong,
     /// Any other operating-system error; see [`Error::errno`].
     Other,
 }
@@ -200,6 +205,7 @@ impl From<Error> for std::io::Error {
         let kind = match e.kind {
             ErrorKind::TimedOut => K::TimedOut,
             ErrorKind::UnexpectedEof => K::UnexpectedEof,
+            ErrorKind::InvalidData | ErrorKind::LineTooLong => K::InvalidData,
             ErrorKind::InvalidInput | ErrorKind::FdTooLarge | ErrorKind::Blocking => {
                 K::InvalidInput
             }

@@ -5,7 +5,9 @@
 //! server or make it spin: the accept waits a short timer and tries again. This module never
 //! returns `EMFILE`/`ENFILE` to the caller and never retries without a wait in between.
 
+use super::addr::sealed::FromKernel;
 use super::socket::{AcceptBackoff, Slot, Socket};
+use super::stream::{sealed::FromSocket, StreamSocket};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::Interest;
@@ -18,59 +20,133 @@ use rustix::fd::OwnedFd;
 pub(crate) mod sealed {
     use super::*;
 
-    /// What a listener tells `Accept`: its socket, its backoff timer, and how to wrap an
-    /// accepted fd.
-    pub trait Accepts: Sized {
-        /// The stream type an accepted connection becomes.
-        type Stream;
-        /// The peer address type.
-        type Addr;
+    /// What a listener tells `Accept`: its socket and its backoff timer.
+    pub trait Accepts {
         /// The listening socket.
         fn socket(&self) -> &Socket;
         /// The backoff timer of the listener's own `poll_accept`.
         fn backoff(&self) -> &AcceptBackoff;
-        /// Wraps an accepted fd and the peer's kernel address.
-        fn wrap(
-            handle: &Handle,
-            fd: OwnedFd,
-            addr: Option<rustix::net::SocketAddrAny>,
-        ) -> Result<(Self::Stream, Self::Addr), Error>;
     }
 }
 
 /// A listening socket: [`TcpListener`](super::TcpListener) or
 /// [`UnixListener`](super::UnixListener). Sealed: implemented only by readyloop.
 ///
+/// Its methods are the listeners' own (no import needed on a concrete type); the trait is
+/// for a server written once for both transports. `Stream` is what an accept makes and
+/// `Addr` the address type of both ends.
+///
 /// ```
-/// fn takes<L: readyloop::net::Listener>() {}
-/// takes::<readyloop::net::TcpListener>();
-/// takes::<readyloop::net::UnixListener>();
+/// use readyloop::net::{Listener, StreamSocket, TcpListener, UnixListener, UnixSocketAddr};
+///
+/// // Greets one client, whatever the transport.
+/// async fn greet_one<L: Listener>(listener: &L) -> readyloop::Result<L::Addr> {
+///     let (stream, peer) = listener.accept().await?;
+///     stream.send_all(b"hello\n").await?;
+///     Ok(peer)
+/// }
+///
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let tcp = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+/// let name = format!("readyloop-doc-listener-{}", std::process::id());
+/// let unix = UnixListener::bind(&h, UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+///     .unwrap();
+/// lp.block_on(async {
+///     let c = readyloop::net::TcpStream::connect(&h, tcp.local_addr().unwrap()).await.unwrap();
+///     assert_eq!(greet_one(&tcp).await.unwrap(), c.local_addr().unwrap());
+///     let _c = readyloop::net::UnixStream::connect(&h, unix.local_addr().unwrap()).await.unwrap();
+///     assert!(greet_one(&unix).await.unwrap().is_unnamed());
+/// });
 /// ```
-pub trait Listener: sealed::Accepts {}
+pub trait Listener: sealed::Accepts + Sized {
+    /// The stream an accepted connection becomes.
+    type Stream: StreamSocket<Addr = Self::Addr> + FromSocket;
+    /// The address type of the listener and of its peers.
+    type Addr: FromKernel + core::fmt::Debug + Clone + PartialEq + Eq;
+
+    /// Accepts one connection: the new stream and the peer's address. Out of fds, it waits
+    /// and retries instead of failing; see [`Accept`].
+    ///
+    /// ```
+    /// use readyloop::net::{Listener, TcpListener, TcpStream};
+    /// async fn one<L: Listener>(l: &L) -> L::Stream { l.accept().await.unwrap().0 }
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let l = TcpListener::bind(&h, "[::1]:0").unwrap();
+    /// lp.block_on(async {
+    ///     let _c = TcpStream::connect(&h, l.local_addr().unwrap()).await.unwrap();
+    ///     let s: TcpStream = one(&l).await;
+    ///     assert_eq!(s.local_addr().unwrap(), l.local_addr().unwrap());
+    /// });
+    /// ```
+    fn accept(&self) -> Accept<'_, Self> {
+        Accept::new(self)
+    }
+
+    /// The poll form of [`accept`](Self::accept), on the listener's own wait (one task at
+    /// a time). Both run the same code.
+    ///
+    /// ```
+    /// use readyloop::net::{Listener, TcpListener, TcpStream};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// lp.block_on(async {
+    ///     let _c = TcpStream::connect(&h, l.local_addr().unwrap()).await.unwrap();
+    ///     core::future::poll_fn(|cx| Listener::poll_accept(&l, cx)).await.unwrap();
+    /// });
+    /// ```
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<Accepted<Self>> {
+        let socket = self.socket();
+        let polled = self
+            .backoff()
+            .with(|backoff| socket.poll_accept(cx, Slot::Shared, backoff));
+        finish::<Self>(socket, polled)
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// ```
+    /// use readyloop::net::{Listener, TcpListener};
+    /// fn addr<L: Listener>(l: &L) -> L::Addr { l.local_addr().unwrap() }
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let l = TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+    /// assert!(addr(&l).ip().is_loopback());
+    /// ```
+    fn local_addr(&self) -> Result<Self::Addr, Error> {
+        let addr = crate::sys::net::local_addr(self.socket().fd())?;
+        Self::Addr::from_kernel(Some(addr))
+    }
+
+    /// The loop this listener is registered with.
+    ///
+    /// ```
+    /// use readyloop::net::{Listener, TcpListener};
+    /// fn handle_of<L: Listener>(l: &L) -> readyloop::Handle { l.handle().clone() }
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let l = TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
+    /// handle_of(&l).spawn(async {});
+    /// ```
+    fn handle(&self) -> &Handle {
+        self.socket().handle()
+    }
+}
 
 /// What an accept resolves to: the stream and the peer's address.
-type Accepted<L> = Result<(<L as sealed::Accepts>::Stream, <L as sealed::Accepts>::Addr), Error>;
+type Accepted<L> = Result<(<L as Listener>::Stream, <L as Listener>::Addr), Error>;
 
 /// What the socket layer hands back: the new fd and the kernel's address for the peer.
 type RawAccepted = Result<(OwnedFd, Option<rustix::net::SocketAddrAny>), Error>;
-
-/// The listener's own poll: the registration's read wait and the listener's backoff timer.
-pub(crate) fn poll_accept_shared<L: Listener>(
-    listener: &L,
-    cx: &mut Context<'_>,
-) -> Poll<Accepted<L>> {
-    let socket = listener.socket();
-    let polled = listener
-        .backoff()
-        .with(|backoff| socket.poll_accept(cx, Slot::Shared, backoff));
-    finish::<L>(socket, polled)
-}
 
 fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
     match polled {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-        Poll::Ready(Ok((fd, addr))) => Poll::Ready(L::wrap(socket.handle(), fd, addr)),
+        Poll::Ready(Ok((fd, addr))) => {
+            let stream = L::Stream::from_socket(Socket::new(socket.handle(), fd));
+            Poll::Ready(L::Addr::from_kernel(addr).map(|peer| (stream, peer)))
+        }
     }
 }
 
@@ -126,7 +202,7 @@ impl<L: Listener> core::fmt::Debug for Accept<'_, L> {
 }
 
 impl<L: Listener> Future for Accept<'_, L> {
-    type Output = Result<(L::Stream, L::Addr), Error>;
+    type Output = Accepted<L>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;

@@ -355,6 +355,33 @@ impl<T: ToUnixAddr + ?Sized> ToUnixAddr for &T {
     }
 }
 
+pub(crate) mod sealed {
+    /// An address type the kernel's socket addresses convert into: what accept,
+    /// `recvfrom`, `getsockname` and `getpeername` give, for either family.
+    pub trait FromKernel: Sized {
+        /// The kernel's address as this type; `None` when the kernel gave none.
+        fn from_kernel(
+            addr: Option<rustix::net::SocketAddrAny>,
+        ) -> Result<Self, crate::error::Error>;
+    }
+
+    impl FromKernel for core::net::SocketAddr {
+        fn from_kernel(
+            addr: Option<rustix::net::SocketAddrAny>,
+        ) -> Result<Self, crate::error::Error> {
+            super::inet_from_kernel(addr)
+        }
+    }
+
+    impl FromKernel for super::UnixSocketAddr {
+        fn from_kernel(
+            addr: Option<rustix::net::SocketAddrAny>,
+        ) -> Result<Self, crate::error::Error> {
+            super::unix_from_kernel(addr)
+        }
+    }
+}
+
 /// An IP address out of the kernel's, for accept/recv_from/getsockname results.
 pub(crate) fn inet_from_kernel(
     addr: Option<rustix::net::SocketAddrAny>,

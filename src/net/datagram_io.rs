@@ -6,7 +6,7 @@
 //! Like the stream futures, each wraps one `Socket::poll_*` call, keeps its own wait, and
 //! never allocates. A datagram is delivered whole or not at all, so each is cancel-safe.
 
-use super::addr::{inet_from_kernel, unix_from_kernel, UnixSocketAddr};
+use super::addr::UnixSocketAddr;
 use super::socket::{Slot, Socket};
 use crate::error::Error;
 use crate::sys::Interest;
@@ -22,9 +22,7 @@ mod sealed {
     use core::task::{Context, Poll};
 
     /// How one kind of datagram address crosses the syscall layer.
-    pub trait Kernel: Sized {
-        /// The address out of what `recvfrom` reported.
-        fn from_kernel(addr: Option<rustix::net::SocketAddrAny>) -> Result<Self, Error>;
+    pub trait Kernel: crate::net::addr::sealed::FromKernel {
         /// `sendto` this address.
         fn poll_send_to(
             &self,
@@ -47,10 +45,6 @@ mod sealed {
 pub trait DatagramAddr: sealed::Kernel {}
 
 impl sealed::Kernel for SocketAddr {
-    fn from_kernel(addr: Option<rustix::net::SocketAddrAny>) -> Result<Self, Error> {
-        inet_from_kernel(addr)
-    }
-
     fn poll_send_to(
         &self,
         socket: &Socket,
@@ -65,10 +59,6 @@ impl sealed::Kernel for SocketAddr {
 impl DatagramAddr for SocketAddr {}
 
 impl sealed::Kernel for UnixSocketAddr {
-    fn from_kernel(addr: Option<rustix::net::SocketAddrAny>) -> Result<Self, Error> {
-        unix_from_kernel(addr)
-    }
-
     fn poll_send_to(
         &self,
         socket: &Socket,

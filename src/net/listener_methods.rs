@@ -1,11 +1,12 @@
 //! The methods every listener has, written once and stamped onto `TcpListener` and
 //! `UnixListener` (so they are inherent methods: no trait to import), with the `Accepts`,
-//! `Listener` and fd trait impls.
+//! `Listener` and fd trait impls. The operations shared with generic code (`accept`,
+//! `poll_accept`, `local_addr`, `handle`) are written once, in the `Listener` trait; the
+//! inherent methods forward there.
 //!
 //! Each method's doc comment comes from the invoking file, so each type keeps its own prose
 //! and examples; this file holds only the code, which is the same for both once the header
-//! names what differs: the stream an accept makes, the peer address type and how a kernel
-//! address becomes one, the socket family, and the type's function that makes a bound (not
+//! names what differs: the stream an accept makes, the peer address type, the socket family, and the type's function that makes a bound (not
 //! yet listening) socket. The method list must name every method in this order. Nothing
 //! here opens a socket or blocks: opening is the type's own function, waiting is `Accept`'s.
 
@@ -15,7 +16,6 @@ macro_rules! listener_methods {
             stream: $stream:ident,
             addr: $addr:ident,
             family: $family:ident,
-            from_kernel: $from_kernel:ident,
             bind: fn $bound:ident($param:ident: impl $to_addr:ident),
         }
         $(#[$bind_doc:meta])* fn bind;
@@ -94,7 +94,7 @@ macro_rules! listener_methods {
 
             $(#[$accept_doc])*
             pub fn accept(&self) -> crate::net::Accept<'_, $ty> {
-                crate::net::Accept::new(self)
+                <Self as crate::net::Listener>::accept(self)
             }
 
             $(#[$poll_accept_doc])*
@@ -102,24 +102,21 @@ macro_rules! listener_methods {
                 &self,
                 cx: &mut core::task::Context<'_>,
             ) -> core::task::Poll<Result<($stream, $addr), crate::Error>> {
-                crate::net::accept::poll_accept_shared(self, cx)
+                <Self as crate::net::Listener>::poll_accept(self, cx)
             }
 
             $(#[$local_addr_doc])*
             pub fn local_addr(&self) -> Result<$addr, crate::Error> {
-                $from_kernel(Some(crate::sys::net::local_addr(self.socket.fd())?))
+                <Self as crate::net::Listener>::local_addr(self)
             }
 
             $(#[$handle_doc])*
             pub fn handle(&self) -> &crate::Handle {
-                self.socket.handle()
+                <Self as crate::net::Listener>::handle(self)
             }
         }
 
         impl crate::net::accept::sealed::Accepts for $ty {
-            type Stream = $stream;
-            type Addr = $addr;
-
             fn socket(&self) -> &crate::net::socket::Socket {
                 &self.socket
             }
@@ -127,18 +124,12 @@ macro_rules! listener_methods {
             fn backoff(&self) -> &crate::net::socket::AcceptBackoff {
                 &self.backoff
             }
-
-            fn wrap(
-                handle: &crate::Handle,
-                fd: rustix::fd::OwnedFd,
-                addr: Option<rustix::net::SocketAddrAny>,
-            ) -> Result<($stream, $addr), crate::Error> {
-                let stream = $stream::from_socket(crate::net::socket::Socket::new(handle, fd));
-                Ok((stream, $from_kernel(addr)?))
-            }
         }
 
-        impl crate::net::Listener for $ty {}
+        impl crate::net::Listener for $ty {
+            type Stream = $stream;
+            type Addr = $addr;
+        }
 
         fd_traits!($ty);
     };

@@ -28,6 +28,53 @@
 //! one task at a time: the shape `futures-io` and `embedded-io-async` adapters need. Both
 //! run the same code.
 //!
+//! ## One server for TCP and Unix
+//!
+//! The operations both transports share are the methods of two sealed traits:
+//! [`StreamSocket`] (`recv`, `send_all`, `shutdown`, `local_addr`, `peer_addr`, ...) and
+//! [`Listener`] (`accept`, `local_addr`, ...; its `Stream` and `Addr` types name what an
+//! accept gives). On a concrete type they are also inherent methods, so no import is needed;
+//! they run the same code. A server written once over `L: Listener` serves either transport
+//! (`examples/generic_server.rs`):
+//!
+//! ```
+//! use readyloop::net::{Listener, StreamSocket};
+//!
+//! async fn serve_one<L: Listener>(listener: &L) -> readyloop::Result<()> {
+//!     let (stream, _peer) = listener.accept().await?;
+//!     let mut buf = [0u8; 1024];
+//!     let n = stream.recv(&mut buf).await?;
+//!     stream.send_all(&buf[..n]).await
+//! }
+//! # let lp = readyloop::Loop::new().unwrap();
+//! # let h = lp.handle();
+//! # let l = readyloop::net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+//! # lp.block_on(async {
+//! #     let c = readyloop::net::TcpStream::connect(&h, l.local_addr().unwrap()).await.unwrap();
+//! #     c.send_all(b"x").await.unwrap();
+//! #     serve_one(&l).await.unwrap();
+//! # });
+//! ```
+//!
+//! ## Reading lines
+//!
+//! [`LineReader`] buffers a stream and gives `read_line`, `read_until` and `next_line` (the
+//! `lines()` of `std`), with a bound on a line's length so a peer cannot make it grow without
+//! limit. With the `futures-io` feature, `futures_util::io::BufReader::new(&stream).lines()`
+//! works too (the streams and references to them implement `AsyncRead`), without that bound.
+//!
+//! ```
+//! use readyloop::net::{LineReader, UnixStream};
+//! let lp = readyloop::Loop::new().unwrap();
+//! let (a, b) = UnixStream::pair(&lp.handle()).unwrap();
+//! lp.block_on(async {
+//!     a.send_all(b"hello\nworld\n").await.unwrap();
+//!     let mut reader = LineReader::new(&b);
+//!     assert_eq!(reader.next_line().await.unwrap().as_deref(), Some("hello"));
+//!     assert_eq!(reader.next_line().await.unwrap().as_deref(), Some("world"));
+//! });
+//! ```
+//!
 //! ## Cancellation
 //!
 //! Dropping a future withdraws its wait. What that means for the data is documented on each
@@ -60,6 +107,7 @@ mod client;
 mod connect;
 mod datagram_io;
 mod echo;
+mod line_reader;
 mod output_buffer;
 mod protocol;
 pub(crate) mod socket;
@@ -81,6 +129,7 @@ pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use line_reader::{LineReader, Lines, DEFAULT_MAX_LINE};
 pub use protocol::{create_server, Protocol, Server};
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};

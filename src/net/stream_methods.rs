@@ -3,11 +3,11 @@
 //!
 //! `$setup` is the hidden start of each doc example: it must define `lp` (the loop), `h`
 //! (its handle) and two connected streams `a` and `b` inside an `async` block that the
-//! examples end with `# });`. This file holds no logic: each method forwards to the shared
-//! `Socket` code or to a future of `stream_io`.
+//! examples end with `# });`. This file holds no logic: each method forwards to the
+//! [`StreamSocket`](crate::net::StreamSocket) method of the same name, where the code is.
 
 macro_rules! stream_methods {
-    ($ty:ident, $setup:literal) => {
+    ($ty:ident, $addr:ty, $setup:literal) => {
         impl $ty {
             #[doc = "Receives up to `buf.len()` bytes (seed 003's `sock_recv`); 0 means the \
                      peer closed its writing half. Cancel-safe: see [`Recv`](crate::net::Recv)."]
@@ -21,7 +21,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> crate::net::Recv<'a> {
-                crate::net::Recv::new(&self.socket, buf)
+                <Self as crate::net::StreamSocket>::recv(self, buf)
             }
 
             /// The poll form of [`recv`](Self::recv), using the socket's own read wait (one
@@ -41,8 +41,7 @@ macro_rules! stream_methods {
                 cx: &mut core::task::Context<'_>,
                 buf: &mut [u8],
             ) -> core::task::Poll<Result<usize, crate::Error>> {
-                self.socket
-                    .poll_recv(cx, crate::net::socket::Slot::Shared, buf)
+                <Self as crate::net::StreamSocket>::poll_recv(self, cx, buf)
             }
 
             /// Fills `buf` completely, or fails with `UnexpectedEof` if the peer closes
@@ -57,7 +56,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn recv_exact<'a>(&'a self, buf: &'a mut [u8]) -> crate::net::RecvExact<'a> {
-                crate::net::RecvExact::new(&self.socket, buf)
+                <Self as crate::net::StreamSocket>::recv_exact(self, buf)
             }
 
             /// Appends everything until the peer closes its writing half; resolves to the
@@ -77,7 +76,7 @@ macro_rules! stream_methods {
                 &'a self,
                 out: &'a mut alloc::vec::Vec<u8>,
             ) -> crate::net::ReadToEnd<'a> {
-                crate::net::ReadToEnd::new(&self.socket, out)
+                <Self as crate::net::StreamSocket>::read_to_end(self, out)
             }
 
             /// Sends some of `buf` (one `send`); resolves to the count sent. Cancel-safe:
@@ -90,7 +89,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn send<'a>(&'a self, buf: &'a [u8]) -> crate::net::SendOnce<'a> {
-                crate::net::SendOnce::new(&self.socket, buf)
+                <Self as crate::net::StreamSocket>::send(self, buf)
             }
 
             /// The poll form of [`send`](Self::send), using the socket's own write wait
@@ -107,8 +106,7 @@ macro_rules! stream_methods {
                 cx: &mut core::task::Context<'_>,
                 buf: &[u8],
             ) -> core::task::Poll<Result<usize, crate::Error>> {
-                self.socket
-                    .poll_send(cx, crate::net::socket::Slot::Shared, buf)
+                <Self as crate::net::StreamSocket>::poll_send(self, cx, buf)
             }
 
             /// Sends all of `buf` across partial sends (seed 003's `sock_sendall`; seed
@@ -129,7 +127,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn send_all<'a>(&'a self, buf: &'a [u8]) -> crate::net::SendAll<'a> {
-                crate::net::SendAll::new(&self.socket, buf)
+                <Self as crate::net::StreamSocket>::send_all(self, buf)
             }
 
             /// Shuts down the reading half, the writing half (the peer then reads end of
@@ -145,7 +143,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn shutdown(&self, how: crate::net::Shutdown) -> Result<(), crate::Error> {
-                self.socket.shutdown(how)
+                <Self as crate::net::StreamSocket>::shutdown(self, how)
             }
 
             /// Takes the socket's pending error (`SO_ERROR`), if any.
@@ -157,7 +155,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn take_error(&self) -> Result<Option<crate::Error>, crate::Error> {
-                self.socket.take_error()
+                <Self as crate::net::StreamSocket>::take_error(self)
             }
 
             /// The loop this stream is registered with.
@@ -169,7 +167,7 @@ macro_rules! stream_methods {
             /// # });
             /// ```
             pub fn handle(&self) -> &crate::Handle {
-                self.socket.handle()
+                <Self as crate::net::StreamSocket>::handle(self)
             }
 
             /// Deregisters the stream from its loop and hands back its fd (still
@@ -194,6 +192,14 @@ macro_rules! stream_methods {
             }
         }
 
-        impl crate::net::StreamSocket for $ty {}
+        impl crate::net::stream::sealed::FromSocket for $ty {
+            fn from_socket(socket: crate::net::socket::Socket) -> Self {
+                $ty { socket }
+            }
+        }
+
+        impl crate::net::StreamSocket for $ty {
+            type Addr = $addr;
+        }
     };
 }

@@ -4,7 +4,7 @@
 //! is TCP's own: making the bound socket. It never blocks and never hands out a blocking or
 //! inheritable fd.
 
-use super::addr::{inet_from_kernel, ToSocketAddr};
+use super::addr::ToSocketAddr;
 use super::socket::{AcceptBackoff, Socket};
 use super::tcp_stream::TcpStream;
 use crate::error::Error;
@@ -39,7 +39,6 @@ listener_methods! {
         stream: TcpStream,
         addr: SocketAddr,
         family: Inet,
-        from_kernel: inet_from_kernel,
         bind: fn bound_socket(addr: impl ToSocketAddr),
     }
 

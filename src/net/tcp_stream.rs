@@ -2,9 +2,10 @@
 //! `UnixStream`) are in `stream_methods.rs`; this file holds what is TCP's own: connecting,
 //! addresses, and the TCP options. It never blocks and never hands out a blocking fd.
 
-use super::addr::{inet_from_kernel, ToSocketAddr};
+use super::addr::ToSocketAddr;
 use super::connect::{sealed::Connects, Connect, Connectable};
 use super::socket::Socket;
+use super::stream::{sealed::FromSocket, StreamSocket};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::net::{self as sys, Family, Kind};
@@ -39,6 +40,7 @@ pub struct TcpStream {
 
 stream_methods!(
     TcpStream,
+    core::net::SocketAddr,
     "# let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();\n\
      # let listener = readyloop::net::TcpListener::bind(&h, \"127.0.0.1:0\").unwrap();\n\
      # let addr = listener.local_addr().unwrap();\n\
@@ -48,10 +50,6 @@ stream_methods!(
 );
 
 impl TcpStream {
-    pub(crate) fn from_socket(socket: Socket) -> TcpStream {
-        TcpStream { socket }
-    }
-
     /// Connects to `addr` without blocking the loop: `EINPROGRESS`, wait until writable,
     /// then `SO_ERROR` (seed 002 §4.3). A closed port gives `ConnectionRefused` at once;
     /// text that is not `IP:PORT` gives `InvalidInput` when awaited. See [`Connect`].
@@ -115,7 +113,7 @@ impl TcpStream {
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
-        inet_from_kernel(Some(sys::peer_addr(self.socket.fd())?))
+        StreamSocket::peer_addr(self)
     }
 
     /// This end's address.
@@ -128,7 +126,7 @@ impl TcpStream {
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        inet_from_kernel(Some(sys::local_addr(self.socket.fd())?))
+        StreamSocket::local_addr(self)
     }
 
     /// Turns Nagle's algorithm off (`true`) or on: with `TCP_NODELAY` small writes leave at

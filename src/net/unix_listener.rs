@@ -4,7 +4,7 @@
 //! never hands out a blocking fd, and never removes a socket file (binding over a stale one
 //! fails with `AddrInUse`; remove it first if it is yours).
 
-use super::addr::{unix_from_kernel, ToUnixAddr, UnixSocketAddr};
+use super::addr::{ToUnixAddr, UnixSocketAddr};
 use super::socket::{AcceptBackoff, Socket};
 use super::unix_stream::UnixStream;
 use crate::error::Error;
@@ -42,7 +42,6 @@ listener_methods! {
         stream: UnixStream,
         addr: UnixSocketAddr,
         family: Unix,
-        from_kernel: unix_from_kernel,
         bind: fn bound_socket(path: impl ToUnixAddr),
     }
 

@@ -2,9 +2,10 @@
 //! with `TcpStream`) are in `stream_methods.rs`; this file holds connecting, pairs and
 //! addresses. It never blocks and never hands out a blocking fd.
 
-use super::addr::{unix_from_kernel, ToUnixAddr, UnixSocketAddr};
+use super::addr::{ToUnixAddr, UnixSocketAddr};
 use super::connect::{sealed::Connects, Connect, Connectable};
 use super::socket::Socket;
+use super::stream::{sealed::FromSocket, StreamSocket};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::net::{self as sys, Family, Kind};
@@ -32,16 +33,13 @@ pub struct UnixStream {
 
 stream_methods!(
     UnixStream,
+    crate::net::UnixSocketAddr,
     "# let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();\n\
      # lp.block_on(async {\n\
      # let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();"
 );
 
 impl UnixStream {
-    pub(crate) fn from_socket(socket: Socket) -> UnixStream {
-        UnixStream { socket }
-    }
-
     /// Connects to the listener at `path`. A full listen queue (`EAGAIN` for Unix
     /// sockets) is retried after a short, growing wait; a path nobody listens on is
     /// `ConnectionRefused`. See [`Connect`].
@@ -113,7 +111,7 @@ impl UnixStream {
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
     pub fn peer_addr(&self) -> Result<UnixSocketAddr, Error> {
-        unix_from_kernel(Some(sys::peer_addr(self.socket.fd())?))
+        StreamSocket::peer_addr(self)
     }
 
     /// This end's address (unnamed unless it was bound).
@@ -124,7 +122,7 @@ impl UnixStream {
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> Result<UnixSocketAddr, Error> {
-        unix_from_kernel(Some(sys::local_addr(self.socket.fd())?))
+        StreamSocket::local_addr(self)
     }
 }
 
