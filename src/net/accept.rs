@@ -60,10 +60,11 @@ pub(crate) mod sealed {
 /// });
 /// ```
 pub trait Listener: sealed::Accepts + Sized {
-    /// The stream an accepted connection becomes.
-    type Stream: StreamSocket<Addr = Self::Addr> + FromSocket;
+    /// The stream an accepted connection becomes (it owns its socket: `'static`, so a
+    /// task spawned per connection may take it).
+    type Stream: StreamSocket<Addr = Self::Addr> + FromSocket + 'static;
     /// The address type of the listener and of its peers.
-    type Addr: FromKernel + core::fmt::Debug + Clone + PartialEq + Eq;
+    type Addr: FromKernel + core::fmt::Debug + Clone + PartialEq + Eq + 'static;
 
     /// Accepts one connection: the new stream and the peer's address. Out of fds, it waits
     /// and retries instead of failing; see [`Accept`].

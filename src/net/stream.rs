@@ -59,7 +59,7 @@ pub(crate) mod sealed {
 /// ```
 pub trait StreamSocket: sealed::HasSocket {
     /// The address type of this transport's ends.
-    type Addr: FromKernel + core::fmt::Debug + Clone + PartialEq + Eq;
+    type Addr: FromKernel + core::fmt::Debug + Clone + PartialEq + Eq + 'static;
 
     /// Receives up to `buf.len()` bytes; 0 means the peer closed its writing half.
     /// Cancel-safe: see [`Recv`].
