@@ -77,3 +77,66 @@ fn read_socket_interleaves_like_seed_002() {
         5
     );
 }
+
+#[test]
+fn generic_server_answers_on_tcp_and_unix() {
+    let (out, _) = run_example(
+        "generic_server",
+        stretch().into(),
+        common::scaled(Duration::from_secs(30)),
+    );
+    assert!(
+        out.contains(r#"tcp answered: ["HELLO", "WORLD"]"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"unix answered: ["HELLO", "WORLD"]"#),
+        "{out}"
+    );
+    assert_eq!(out.matches("connection from").count(), 2, "{out}");
+}
+
+#[test]
+fn generic_server_on_a_unix_path_survives_bad_lines() {
+    use std::io::{Read, Write};
+    let path = common::socket_path("generic-server-example");
+    let mut child = std::process::Command::new(common::example_path("generic_server"))
+        .arg("unix")
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + common::scaled(Duration::from_secs(20));
+    let mut client = loop {
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(c) => break c,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => {
+                child.kill().unwrap();
+                panic!("the example never listened on {path:?}: {e}");
+            }
+        }
+    };
+    client
+        .set_read_timeout(Some(common::scaled(Duration::from_secs(10))))
+        .unwrap();
+    let long = "a".repeat(5000);
+    let sent = format!("hi\n{long}\nnot \u{0}utf8: ").into_bytes();
+    client.write_all(&sent).unwrap();
+    client.write_all(b"\xff\nbye").unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = String::new();
+    let read = client.read_to_string(&mut back);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_file(&path);
+    read.unwrap();
+    let lines: Vec<&str> = back.lines().collect();
+    assert_eq!(lines.len(), 4, "{back}");
+    assert_eq!(lines[0], "HI");
+    assert!(lines[1].starts_with("error: the line is longer"), "{back}");
+    assert!(lines[2].starts_with("error: the line is not valid UTF-8"), "{back}");
+    assert_eq!(lines[3], "BYE", "the cut last line is answered too");
+}
