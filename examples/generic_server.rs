@@ -69,7 +69,9 @@ async fn upper_lines<S: StreamSocket>(stream: S) -> readyloop::Result<()> {
             Ok(_) => stream.send_all(line.to_uppercase().as_bytes()).await?,
             Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::LineTooLong) => {
                 skip_line(&mut reader).await?;
-                stream.send_all(format!("error: {}\n", e.message()).as_bytes()).await?;
+                stream
+                    .send_all(format!("error: {}\n", e.message()).as_bytes())
+                    .await?;
             }
             Err(e) => return Err(e),
         }

@@ -7,8 +7,7 @@ mod common;
 
 use common::{socket_path, within};
 use readyloop::net::{
-    LineReader, Listener, Shutdown, StreamSocket, TcpListener, TcpStream, UnixListener,
-    UnixStream,
+    LineReader, Listener, Shutdown, StreamSocket, TcpListener, TcpStream, UnixListener, UnixStream,
 };
 use readyloop::{ErrorKind, Handle, Loop};
 use std::time::Duration;
@@ -65,11 +64,7 @@ fn one_generic_server_serves_tcp_v4_v6_and_a_unix_path() {
     let path = socket_path("generic-serve");
     let unix = UnixListener::bind(&h, &path).unwrap();
     let (v4_addr, v6_addr) = (v4.local_addr().unwrap(), v6.local_addr().unwrap());
-    let servers = [
-        h.spawn(serve(v4)),
-        h.spawn(serve(v6)),
-        h.spawn(serve(unix)),
-    ];
+    let servers = [h.spawn(serve(v4)), h.spawn(serve(v6)), h.spawn(serve(unix))];
     lp.block_on(within(&h, LIMIT, "generic server", async {
         // Several clients of each transport at once, each with a few thousand lines, so
         // lines cross receive boundaries.
@@ -198,7 +193,11 @@ fn a_peer_leaving_mid_line_loses_nothing() {
         assert_eq!(r.read_line(&mut line).await.unwrap(), 7);
         assert_eq!(line, "partial");
         assert_eq!(r.read_line(&mut line).await.unwrap(), 0);
-        assert_eq!(r.read_line(&mut line).await.unwrap(), 0, "end of file stays");
+        assert_eq!(
+            r.read_line(&mut line).await.unwrap(),
+            0,
+            "end of file stays"
+        );
         assert_eq!(line, "partial");
     });
     on_each_transport("generic-mid-line-next", |_h, pair| async move {
@@ -284,7 +283,11 @@ fn invalid_utf8_is_a_clear_error_and_its_bytes_stay() {
         assert!(err.message().contains("not valid UTF-8"), "{err}");
         assert_eq!(line, "café\n", "out untouched by a failed read");
         let err = r.next_line().await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidData, "still there, still refused");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidData,
+            "still there, still refused"
+        );
         let mut raw = Vec::new();
         r.read_until(&mut raw).await.unwrap();
         assert_eq!(raw, b"bad \xff\xfe line\n");
@@ -323,7 +326,9 @@ fn trait_methods_and_inherent_methods_are_one_path() {
         StreamSocket::send_all(&a, b"her").await.unwrap();
         StreamSocket::send_all(&&a, b"ent").await.unwrap();
         let mut buf = [0u8; 8];
-        <&UnixStream as StreamSocket>::recv_exact(&&b, &mut buf).await.unwrap();
+        <&UnixStream as StreamSocket>::recv_exact(&&b, &mut buf)
+            .await
+            .unwrap();
         assert_eq!(&buf, b"inherent");
         assert_eq!(
             StreamSocket::local_addr(&&a).unwrap(),

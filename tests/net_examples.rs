@@ -85,10 +85,7 @@ fn generic_server_answers_on_tcp_and_unix() {
         stretch().into(),
         common::scaled(Duration::from_secs(30)),
     );
-    assert!(
-        out.contains(r#"tcp answered: ["HELLO", "WORLD"]"#),
-        "{out}"
-    );
+    assert!(out.contains(r#"tcp answered: ["HELLO", "WORLD"]"#), "{out}");
     assert!(
         out.contains(r#"unix answered: ["HELLO", "WORLD"]"#),
         "{out}"
@@ -137,6 +134,9 @@ fn generic_server_on_a_unix_path_survives_bad_lines() {
     assert_eq!(lines.len(), 4, "{back}");
     assert_eq!(lines[0], "HI");
     assert!(lines[1].starts_with("error: the line is longer"), "{back}");
-    assert!(lines[2].starts_with("error: the line is not valid UTF-8"), "{back}");
+    assert!(
+        lines[2].starts_with("error: the line is not valid UTF-8"),
+        "{back}"
+    );
     assert_eq!(lines[3], "BYE", "the cut last line is answered too");
 }

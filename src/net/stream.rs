@@ -225,7 +225,7 @@ pub trait StreamSocket: sealed::HasSocket {
     /// # let lp = readyloop::Loop::new().unwrap();
     /// # let (a, _b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
     /// use readyloop::net::StreamSocket;
-    /// fn tasks<S: StreamSocket>(s: &S) -> usize { s.handle().stats().tasks_alive }
+    /// fn tasks<S: StreamSocket>(s: &S) -> u64 { s.handle().stats().tasks_alive }
     /// assert_eq!(tasks(&a), 0);
     /// ```
     fn handle(&self) -> &Handle {
