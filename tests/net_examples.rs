@@ -119,6 +119,11 @@ fn generic_server_on_a_unix_path_survives_bad_lines() {
     client
         .set_read_timeout(Some(common::scaled(Duration::from_secs(10))))
         .unwrap();
+    // Idle with a client connected, the server uses no CPU: it sleeps in poll(2).
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = cpu_ticks(child.id()) - before;
+    assert!(idle <= 1, "{idle} ticks of CPU in 0.5 s idle");
     let long = "a".repeat(5000);
     let sent = format!("hi\n{long}\nnot \u{0}utf8: ").into_bytes();
     client.write_all(&sent).unwrap();
@@ -139,4 +144,13 @@ fn generic_server_on_a_unix_path_survives_bad_lines() {
         "{back}"
     );
     assert_eq!(lines[3], "BYE", "the cut last line is answered too");
+}
+
+/// User plus system CPU time of process `pid`, in clock ticks (/proc/PID/stat).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces) start at state (3rd).
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
