@@ -180,8 +180,7 @@ impl<S: StreamSocket> LineReader<S> {
     /// ```
     pub async fn read_line(&mut self, out: &mut String) -> Result<usize, Error> {
         let len = self.fill_until(b'\n').await?;
-        let line =
-            core::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|_| NOT_UTF8)?;
+        let line = self.buffered_str(len)?;
         out.push_str(line);
         self.consume(len);
         Ok(len)
@@ -209,8 +208,7 @@ impl<S: StreamSocket> LineReader<S> {
         if len == 0 {
             return Ok(None);
         }
-        let line =
-            core::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|_| NOT_UTF8)?;
+        let line = self.buffered_str(len)?;
         let line = line.strip_suffix('\n').unwrap_or(line);
         let line = String::from(line.strip_suffix('\r').unwrap_or(line));
         self.consume(len);
@@ -308,6 +306,11 @@ impl<S: StreamSocket> LineReader<S> {
         self.buf.truncate(self.end);
         self.buf.drain(..self.pos);
         (self.stream, self.buf)
+    }
+
+    /// The first `len` unread bytes as text, or `InvalidData` (they stay unread).
+    fn buffered_str(&self, len: usize) -> Result<&str, Error> {
+        core::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|_| NOT_UTF8)
     }
 
     /// Buffers until `byte` is buffered, or end of file, or `max_line` bytes without it;
