@@ -74,9 +74,10 @@
 //! - The leaves: [`Sleep`], [`AsyncRead`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
 //! - [`net`]: TCP, UDP and Unix sockets, each with future methods (`recv`, `send_all`,
-//!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path; and
-//!   asyncio's callback style, [`net::Protocol`] and [`net::Transport`] via
-//!   [`net::create_server`].
+//!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path, shared by
+//!   both transports through [`net::StreamSocket`] and [`net::Listener`] (a server written
+//!   once serves TCP and Unix); lines through [`net::LineReader`]; and asyncio's callback
+//!   style, [`net::Protocol`] and [`net::Transport`] via [`net::create_server`].
 //! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper

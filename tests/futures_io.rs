@@ -299,3 +299,36 @@ async fn an_empty_read_returns_at_once(handle: Handle) {
     assert_eq!(AsyncReadExt::read(&mut c, &mut []).await.unwrap(), 0);
     assert_eq!(AsyncWriteExt::write(&mut c, &[]).await.unwrap(), 0);
 }
+
+/// The futures-io route the crate docs name for lines: `BufReader::new(&stream).lines()`,
+/// while the same stream sends.
+#[test]
+fn buf_reader_lines_over_a_shared_stream() {
+    use futures_util::io::AsyncBufReadExt;
+    use futures_util::StreamExt;
+    let lp = readyloop::Loop::new().unwrap();
+    let h = lp.handle();
+    let listener = net::TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    lp.block_on(async {
+        let client = net::TcpStream::connect(&h, addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        client.send_all(b"one\r\ntwo\nthree").await.unwrap();
+        client.shutdown(net::Shutdown::Write).unwrap();
+        let mut lines = BufReader::new(&server).lines();
+        let mut got = Vec::new();
+        while let Some(line) = lines.next().await {
+            let line = line.unwrap();
+            server
+                .send_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap();
+            got.push(line);
+        }
+        assert_eq!(got, ["one", "two", "three"]);
+        drop(server);
+        let mut echoed = Vec::new();
+        client.read_to_end(&mut echoed).await.unwrap();
+        assert_eq!(echoed, b"one\ntwo\nthree\n");
+    });
+}

@@ -4,7 +4,6 @@
 //! closes or retries anything.
 
 use super::stream::StreamSocket;
-use super::stream_io::{Recv, SendAll};
 use crate::error::Error;
 
 /// Echoes `stream` until the peer closes its writing half: receive up to `buf.len()` bytes,
@@ -34,14 +33,13 @@ use crate::error::Error;
 /// assert_eq!(lp.block_on(handler).unwrap().unwrap(), 6);
 /// ```
 pub async fn echo<S: StreamSocket>(stream: &S, buf: &mut [u8]) -> Result<u64, Error> {
-    let socket = stream.socket();
     let mut total = 0u64;
     loop {
-        let n = Recv::new(socket, buf).await?;
+        let n = stream.recv(buf).await?;
         if n == 0 {
             return Ok(total);
         }
-        SendAll::new(socket, &buf[..n]).await?;
+        stream.send_all(&buf[..n]).await?;
         total += n as u64;
     }
 }
