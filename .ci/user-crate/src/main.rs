@@ -24,8 +24,13 @@ async fn readyloop_types(h: &Handle) {
     let before = h.now();
     h.sleep(Duration::from_millis(5)).await;
     assert!(h.now() >= before + Duration::from_millis(5));
-    let late = h.timeout(Duration::from_millis(1), h.sleep(Duration::from_secs(60))).await;
+    let late = h
+        .timeout(Duration::from_millis(1), h.sleep(Duration::from_secs(60)))
+        .await;
     assert!(late.is_err(), "the timeout fires first");
+    let mut every = h.interval(Duration::from_millis(1));
+    every.tick().await;
+    every.tick().await;
 
     // TCP: a listener, a client task, accept, echo.
     let listener = TcpListener::bind(h, "127.0.0.1:0").expect("bind tcp");
@@ -81,8 +86,10 @@ mod std_types {
     use std::os::fd::{AsFd, AsRawFd, OwnedFd};
     use std::time::Duration;
 
-    use readyloop::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
-    use readyloop::{Async, AsyncRead, Errno, Handle, Interest, Registration};
+    use readyloop::net::{
+        TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+    };
+    use readyloop::{Async, AsyncRead, AsyncRecv, Errno, Handle, Interest, Registration};
 
     pub async fn all(h: &Handle) {
         async_with_std_unix_stream(h).await;
@@ -143,6 +150,30 @@ mod std_types {
         let mut one = [0u8; 1];
         t.read_exact(&mut one).expect("std unix read");
         assert_eq!(&one, b"u");
+
+        let dir = std::env::temp_dir().join(format!("readyloop-user-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("listener.sock");
+        let _ = std::fs::remove_file(&path);
+        let std_unix = std::os::unix::net::UnixListener::bind(&path).expect("std unix bind");
+        std_unix.set_nonblocking(true).expect("nonblocking");
+        let unix_listener = UnixListener::from_fd(h, std_unix.into()).expect("from_fd unix");
+        let client = UnixStream::connect(h, &path).await.expect("unix connect");
+        let (served, _) = unix_listener.accept().await.expect("unix accept");
+        client.send_all(b"hi").await.expect("send");
+        let mut two = [0u8; 2];
+        served.recv_exact(&mut two).await.expect("recv");
+        assert_eq!(&two, b"hi");
+        let std_back = std::os::unix::net::UnixListener::from(unix_listener.into_fd());
+        drop(std_back);
+        std::fs::remove_dir_all(&dir).expect("remove temp dir");
+
+        let (d1, d2) = std::os::unix::net::UnixDatagram::pair().expect("std datagram pair");
+        d1.set_nonblocking(true).expect("nonblocking");
+        let d1 = UnixDatagram::from_fd(h, d1.into()).expect("from_fd std datagram");
+        d2.send(b"dg").expect("std send");
+        let mut buf = [0u8; 4];
+        assert_eq!(d1.recv(&mut buf).await.expect("datagram recv"), 2);
     }
 
     async fn async_read_on_a_std_fd(h: &Handle) {
@@ -150,12 +181,21 @@ mod std_types {
         r.set_nonblocking(true).expect("nonblocking");
         w.write_all(b"abc").expect("std write");
         let mut buf = [0u8; 3];
-        AsyncRead::exact(h, r.as_fd(), &mut buf).await.expect("AsyncRead::exact");
+        AsyncRead::exact(h, r.as_fd(), &mut buf)
+            .await
+            .expect("AsyncRead::exact");
         assert_eq!(&buf, b"abc");
         w.write_all(b"d").expect("std write");
         let mut buf = [0u8; 8];
-        let n = AsyncRead::new(h, r.as_fd(), &mut buf).await.expect("AsyncRead::new");
+        let n = AsyncRead::new(h, r.as_fd(), &mut buf)
+            .await
+            .expect("AsyncRead::new");
         assert_eq!(&buf[..n], b"d");
+        w.write_all(b"e").expect("std write");
+        let n = AsyncRecv::new(h, r.as_fd(), &mut buf)
+            .await
+            .expect("AsyncRecv::new");
+        assert_eq!(&buf[..n], b"e");
     }
 
     async fn registration_on_a_std_fd(h: &Handle) {
@@ -176,9 +216,8 @@ mod std_types {
         let mut buf = [0u8; 8];
         let n = core::future::poll_fn(|cx| {
             reg.poll_io(cx, Interest::Readable, || {
-                (&r).read(&mut buf).map_err(|e| {
-                    Errno::from_raw_os_error(e.raw_os_error().expect("an OS error"))
-                })
+                (&r).read(&mut buf)
+                    .map_err(|e| Errno::from_raw_os_error(e.raw_os_error().expect("an OS error")))
             })
         })
         .await
