@@ -2,15 +2,18 @@
 
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
-use readyloop::trace::{IoEvents, JsonLines, Lines, TraceEvent, Wait, WakeCause};
+use readyloop::trace::{IoEvents, Lines, TraceEvent, Wait, WakeCause};
 use readyloop::{AsyncRead, BackendKind, Instant, Interest, Loop, RawFd};
 use std::cell::RefCell;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::Duration;
 
 mod common;
+#[path = "common/trace_story.rs"]
+mod trace_story;
+
+use trace_story::{sleeper_and_reader, Buf};
 
 /// An owned copy of a trace event, to look at after the run.
 #[derive(Clone, Debug, PartialEq)]
@@ -298,59 +301,6 @@ fn trace_names_every_wake_cause_and_end() {
     has(Ev::Pending(3, vec![]));
 }
 
-/// A shared in-memory writer for the std sinks.
-#[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.borrow().clone()).unwrap()
-    }
-}
-
-/// How long the sleeper of `sleeper_and_reader` sleeps: 5 ms, or 100 ms under valgrind,
-/// whose first turn (code run for the first time) can take longer than 5 ms.
-fn sleeper_pause() -> Duration {
-    common::sized(Duration::from_millis(5), Duration::from_millis(100))
-}
-
-fn sleeper_and_reader(lp: &Loop) -> RawFd {
-    let h = lp.handle();
-    let (r, w) = pipe();
-    let w = Rc::new(w);
-    let rfd = r.as_raw_fd();
-    let sleeper = h.spawn_named("sleeper", {
-        let h = h.clone();
-        let w = w.clone();
-        async move {
-            h.sleep(sleeper_pause()).await;
-            rustix::io::write(&w, b"x").unwrap();
-        }
-    });
-    let reader = h.spawn_named("reader", {
-        let h = h.clone();
-        async move {
-            let mut buf = [0u8; 1];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
-        }
-    });
-    lp.block_on(async {
-        reader.await.unwrap();
-        sleeper.await.unwrap();
-    });
-    rfd
-}
-
 #[test]
 fn lines_sink_reads_like_the_story() {
     let out = Buf::default();
@@ -384,60 +334,6 @@ fn lines_sink_reads_like_the_story() {
         let (secs, rest) = line.trim_start().split_once(" s  turn ").unwrap();
         secs.parse::<f64>().unwrap();
         assert!(rest.chars().next().unwrap().is_ascii_digit(), "{line}");
-    }
-}
-
-#[test]
-fn json_lines_sink_is_valid_json() {
-    let out = Buf::default();
-    let lp = Loop::builder()
-        .trace(JsonLines::new(out.clone()))
-        .build()
-        .unwrap();
-    let rfd = sleeper_and_reader(&lp);
-    let text = out.text();
-    let mut kinds = std::collections::BTreeSet::new();
-    let mut last_at = 0u64;
-    for line in text.lines() {
-        let v: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        let at = v["at_ns"].as_u64().unwrap();
-        assert!(at >= last_at);
-        last_at = at;
-        let kind = v["event"].as_str().unwrap().to_string();
-        if kind == "wait" {
-            assert!(v["fds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|f| f["fd"].is_i64()));
-        }
-        if kind == "woken" && v["by"]["kind"] == "fd" {
-            assert_eq!(v["by"]["fd"].as_i64(), Some(rfd as i64));
-            assert_eq!(v["by"]["revents"], "IN");
-        }
-        if kind == "spawned" && v["task"] == 1 {
-            assert_eq!(v["name"], "sleeper");
-        }
-        if kind == "pending" && v["task"] == 2 {
-            assert_eq!(v["waits"][0]["kind"], "fd");
-            assert_eq!(v["waits"][0]["interest"], "READABLE");
-        }
-        kinds.insert(kind);
-    }
-    for k in [
-        "turn",
-        "spawned",
-        "woken",
-        "polled",
-        "pending",
-        "completed",
-        "wait",
-        "waited",
-        "ready",
-        "timer_fired",
-    ] {
-        assert!(kinds.contains(k), "no {k} in {kinds:?}");
     }
 }
 

@@ -78,7 +78,7 @@ slow_first=" protocol tcp queue coord_examples examples sync zero_alloc futures_
 
 start=$(date +%s)
 # One JSON line per artifact; keep the test executables (lib unit tests and tests/*.rs).
-mapfile -t built < <(cargo test --no-run --tests --message-format=json 2>/dev/null |
+mapfile -t built < <(cargo test --no-run --tests -p readyloop -p readyloop-integration --message-format=json 2>/dev/null |
     jq -r 'select(.reason == "compiler-artifact" and .executable != null
                   and .profile.test == true) | "\(.target.name) \(.executable)"')
 cargo build --examples --quiet

@@ -6,6 +6,7 @@ use readyloop::{net, Handle, JoinError, Loop};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 /// A tokio current-thread runtime serving requests on its own std thread: the "other
