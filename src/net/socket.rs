@@ -220,13 +220,8 @@ impl Socket {
             crate::net::Shutdown::Write => sys::Shutdown::Write,
             crate::net::Shutdown::Both => sys::Shutdown::Both,
         };
-        sys::shutdown(self.fd(), how).map_err(|e| match e {
-            Errno::NOTCONN => Error::new(
-                ErrorKind::InvalidInput,
-                "shutdown: the socket is not connected",
-            ),
-            e => Error::from_errno(e),
-        })
+        // ENOTCONN keeps its number: futures-io's `poll_close` callers match `NotConnected`.
+        sys::shutdown(self.fd(), how).map_err(Error::from_errno)
     }
 
     /// The pending socket error (`SO_ERROR`), if any, clearing it.
