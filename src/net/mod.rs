@@ -53,6 +53,8 @@ mod datagram_methods;
 mod listener_methods;
 #[macro_use]
 mod stream_methods;
+#[macro_use]
+mod peek;
 
 mod accept;
 mod addr;
@@ -81,6 +83,7 @@ pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use peek::{Peek, PeekFrom};
 pub use protocol::{create_server, Protocol, Server};
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
