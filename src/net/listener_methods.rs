@@ -141,5 +141,6 @@ macro_rules! listener_methods {
         impl crate::net::Listener for $ty {}
 
         fd_traits!($ty);
+        incoming_method!($ty);
     };
 }

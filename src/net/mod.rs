@@ -55,6 +55,8 @@ mod listener_methods;
 mod stream_methods;
 #[macro_use]
 mod peek;
+#[macro_use]
+mod incoming;
 
 mod accept;
 mod addr;
@@ -83,6 +85,7 @@ pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use incoming::Incoming;
 pub use peek::{Peek, PeekFrom};
 pub use protocol::{create_server, Protocol, Server};
 pub use stream::StreamSocket;
