@@ -112,6 +112,9 @@ impl<'a, L: Listener> Incoming<'a, L> {
     ///     assert!(conn.peer_addr().unwrap().is_unnamed());
     /// });
     /// ```
+    // The name `StreamExt::next` has, so the usual server loop reads the same here; it
+    // returns a future, so it is not `Iterator::next`.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(
         &mut self,
     ) -> impl Future<Output = Option<Result<L::Stream, Error>>> + use<'_, 'a, L> {
