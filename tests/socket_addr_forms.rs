@@ -16,8 +16,14 @@ fn every_form_names_the_address_std_would() {
     let forms: [(&dyn Fn() -> readyloop::Result<SocketAddr>, SocketAddr); 11] = [
         (&|| ([127, 0, 0, 1], 9527).to_socket_addr(), v4),
         (&|| (Ipv4Addr::LOCALHOST, 9527).to_socket_addr(), v4),
-        (&|| (Ipv4Addr::new(127, 0, 0, 1), 9527u16).to_socket_addr(), v4),
-        (&|| (std::net::IpAddr::from([127, 0, 0, 1]), 9527).to_socket_addr(), v4),
+        (
+            &|| (Ipv4Addr::new(127, 0, 0, 1), 9527u16).to_socket_addr(),
+            v4,
+        ),
+        (
+            &|| (std::net::IpAddr::from([127, 0, 0, 1]), 9527).to_socket_addr(),
+            v4,
+        ),
         (&|| ("127.0.0.1", 9527).to_socket_addr(), v4),
         (&|| (String::from(" 127.0.0.1 "), 9527).to_socket_addr(), v4),
         (&|| "127.0.0.1:9527".to_socket_addr(), v4),
@@ -35,7 +41,10 @@ fn every_form_names_the_address_std_would() {
     assert_eq!(("localhost", 80).host_and_port(), Some(("localhost", 80)));
     assert_eq!(("127.0.0.1", 80).host_and_port(), None);
     assert_eq!(("1.2.3", 80).host_and_port(), None, "a malformed address");
-    assert!(("[::1]", 80).to_socket_addr().is_err(), "no brackets in a pair");
+    assert!(
+        ("[::1]", 80).to_socket_addr().is_err(),
+        "no brackets in a pair"
+    );
 }
 
 #[test]
@@ -47,7 +56,9 @@ fn sockets_bind_and_connect_with_tuple_forms() {
         let l2 = TcpListener::bind(&h, (Ipv4Addr::LOCALHOST, 0)).unwrap();
         let l3 = TcpListener::bind(&h, ("127.0.0.1", 0)).unwrap();
         let port = l1.local_addr().unwrap().port();
-        let c1 = TcpStream::connect(&h, ([127, 0, 0, 1], port)).await.unwrap();
+        let c1 = TcpStream::connect(&h, ([127, 0, 0, 1], port))
+            .await
+            .unwrap();
         let c2 = TcpStream::connect(&h, (Ipv4Addr::LOCALHOST, l2.local_addr().unwrap().port()))
             .await
             .unwrap();
