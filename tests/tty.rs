@@ -191,6 +191,15 @@ impl Output {
     }
 }
 
+/// User plus system CPU time of process `pid`, in clock ticks (/proc/PID/stat fields 14
+/// and 15).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
 /// Path of a built example: cargo builds examples next to the test binaries' `deps/`.
 fn example(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -262,6 +271,11 @@ fn stdin_lines_ends_at_end_of_input_on_a_terminal() {
         .expect("cannot run examples/stdin_lines: `cargo test` builds it, `cargo test --test tty` does not (cargo build --example stdin_lines)");
     let limit = common::scaled(Duration::from_secs(10));
     output.wait_for("tick 2", &mut child, limit);
+    // Waiting on the terminal costs no CPU: the loop sleeps in its wait between ticks.
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(child.id()) - before;
+    assert!(used <= 5, "{used} clock ticks of CPU in 1 s of waiting on a terminal");
     (&master).write_all(b"only\n\x04").unwrap(); // a line, then Ctrl-D (end of input)
     output.wait_for("end of input after 1 lines", &mut child, limit);
     assert!(child.wait().unwrap().success());
