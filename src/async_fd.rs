@@ -82,7 +82,8 @@ impl<T: AsFd> Async<T> {
     /// does its I/O there; `io`'s description is never changed. Input is the same either
     /// way: one queue and one termios per terminal. If that open fails (no `/proc`, or the
     /// device node refuses this user), `new` returns the error rather than touching the
-    /// shared description.
+    /// shared description. A pseudo-terminal's master is the program's own (reopening
+    /// `/dev/ptmx` would make a new terminal), so it is switched like a pipe.
     ///
     /// ```
     /// use readyloop::{Async, Loop};
@@ -99,7 +100,7 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn new(handle: &Handle, io: T) -> Result<Async<T>, Error> {
         let fd = io.as_fd().as_raw_fd();
-        if sys::is_terminal(fd) {
+        if sys::is_shared_terminal(fd) {
             let private = sys::reopen_private_nonblocking(fd).map_err(|e| {
                 Error::from_errno(e).with_message(
                     "Async::new: the fd is a terminal, so readyloop opens a private \

@@ -275,11 +275,35 @@ fn stdin_lines_ends_at_end_of_input_on_a_terminal() {
     let before = cpu_ticks(child.id());
     std::thread::sleep(Duration::from_secs(1));
     let used = cpu_ticks(child.id()) - before;
-    assert!(used <= 5, "{used} clock ticks of CPU in 1 s of waiting on a terminal");
+    assert!(
+        used <= 5,
+        "{used} clock ticks of CPU in 1 s of waiting on a terminal"
+    );
     (&master).write_all(b"only\n\x04").unwrap(); // a line, then Ctrl-D (end of input)
     output.wait_for("end of input after 1 lines", &mut child, limit);
     assert!(child.wait().unwrap().success());
     assert!(output.text().contains("line 1: only"));
     assert!(!nonblocking(&slave));
     assert_blocking_read_works(&master, &slave);
+}
+
+#[test]
+fn async_on_a_pty_master_reads_what_the_slave_writes() {
+    // A master is a terminal too (isatty), but it is the program's own: a private reopen
+    // of /dev/ptmx would make a new, unrelated pseudo-terminal.
+    let (master, slave) = openpty();
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let m = Async::new(&h, master).unwrap();
+    (&slave).write_all(b"from the slave\n").unwrap();
+    let got = lp.block_on(async {
+        let mut buf = [0u8; 64];
+        let n = h
+            .timeout(Duration::from_secs(5), m.read(&mut buf))
+            .await
+            .expect("the master never saw the slave's output")
+            .unwrap();
+        buf[..n].to_vec()
+    });
+    assert!(got.starts_with(b"from the slave"), "{got:?}");
 }

@@ -59,9 +59,20 @@ pub(crate) fn shutdown_write_if_socket(fd: RawFd) -> Result<(), Errno> {
     }
 }
 
-/// Whether the fd is a terminal (`TCGETS` succeeds on it).
-pub(crate) fn is_terminal(fd: RawFd) -> bool {
-    rustix::termios::isatty(borrow(fd))
+/// Whether the fd is the slave side of a terminal, whose open file description a shell
+/// may share (`TCGETS` succeeds on it, and it is not a pseudo-terminal master).
+///
+/// A master (`/dev/ptmx`, device 5:2) answers `TCGETS` too, but it belongs to the program
+/// that opened it, and opening it again would make a new, unrelated pseudo-terminal.
+pub(crate) fn is_shared_terminal(fd: RawFd) -> bool {
+    const PTMX: (u32, u32) = (5, 2);
+    if !rustix::termios::isatty(borrow(fd)) {
+        return false;
+    }
+    match rustix::fs::fstat(borrow(fd)) {
+        Ok(st) => (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev)) != PTMX,
+        Err(_) => true,
+    }
 }
 
 /// A second, private open file description of the file `fd` names, in non-blocking and
