@@ -2,11 +2,14 @@
 //! made by another library).
 //!
 //! It owns an I/O object, switches its fd to non-blocking, and registers it with one loop
-//! through a [`Registration`]. Reading and writing are written once, as `poll_read` and
+//! through a [`Registration`]. A terminal is never switched: its open file description is
+//! shared with the shell and with stdout, so the loop reads and writes a private description
+//! of the same terminal instead (see [`Async::new`]). Reading and writing are written once, as `poll_read` and
 //! `poll_write` (try `read(2)`/`write(2)`; register a wait only on `EAGAIN`); the futures of
 //! [`Async::read`] and [`Async::write`] and the `futures-io` trait impls all run that code.
-//! This module must never block the loop, and never close the fd while the loop still has
-//! it registered (the registration is dropped first).
+//! This module must never block the loop, never set `O_NONBLOCK` on a terminal's shared
+//! description, and never close the fd while the loop still has it registered (the
+//! registration is dropped first).
 
 use crate::error::Error;
 use crate::executor::Handle;
@@ -16,7 +19,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 /// An I/O object whose fd is non-blocking and registered with a loop (the shape of smol's
@@ -50,6 +53,9 @@ pub struct Async<T: AsFd> {
     /// Dropped first (fields drop in declaration order): the loop forgets the fd before the
     /// I/O object can close it.
     registration: Registration,
+    /// For a terminal: the private, non-blocking description the loop reads and writes
+    /// (`io`'s own description keeps its mode). `None` for everything else.
+    private: Option<OwnedFd>,
     /// The owned I/O object.
     io: T,
 }
@@ -67,18 +73,52 @@ impl<T: AsFd> Async<T> {
     /// `handle`. The mode belongs to the open file description, so dups of the fd (and other
     /// processes sharing it) see it too.
     ///
+    /// A terminal is the exception: its description is shared with the shell that started
+    /// the program and, usually, with stdout and stderr, so `O_NONBLOCK` there would make a
+    /// busy `println!` panic with "Resource temporarily unavailable" and leave the shell's
+    /// next `cat` failing with `EAGAIN` after the program ends (even if it is killed). For a
+    /// terminal, `Async` opens a second, private description of the same terminal
+    /// (`/proc/self/fd/N`, non-blocking, close-on-exec, never a controlling terminal) and
+    /// does its I/O there; `io`'s description is never changed. Input is the same either
+    /// way: one queue and one termios per terminal. If that open fails (no `/proc`, or the
+    /// device node refuses this user), `new` returns the error rather than touching the
+    /// shared description. A pseudo-terminal's master is the program's own (reopening
+    /// `/dev/ptmx` would make a new terminal), so it is switched like a pipe.
+    ///
     /// ```
     /// use readyloop::{Async, Loop};
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// let r = Async::new(&lp.handle(), r).unwrap();
     /// # drop(r);
+    /// // Safe on a terminal too: stdin stays blocking for the shell and for std's stdout.
+    /// # use std::io::IsTerminal;
+    /// if std::io::stdin().is_terminal() {
+    ///     let stdin = Async::new(&lp.handle(), std::io::stdin()).unwrap();
+    ///     # drop(stdin);
+    /// }
     /// ```
     pub fn new(handle: &Handle, io: T) -> Result<Async<T>, Error> {
         let fd = io.as_fd().as_raw_fd();
+        if sys::is_shared_terminal(fd) {
+            let private = sys::reopen_private_nonblocking(fd).map_err(|e| {
+                Error::from_errno(e).with_message(
+                    "Async::new: the fd is a terminal, so readyloop opens a private \
+                     non-blocking description of it through /proc/self/fd (the shell's stays \
+                     blocking), and that open failed; read the terminal on a thread \
+                     (spawn_blocking) instead",
+                )
+            })?;
+            return Ok(Async {
+                registration: Registration::sealed(handle, private.as_raw_fd()),
+                private: Some(private),
+                io,
+            });
+        }
         sys::set_nonblocking(fd)?;
         Ok(Async {
             registration: Registration::new(handle, fd),
+            private: None,
             io,
         })
     }
@@ -124,7 +164,8 @@ impl<T: AsFd> Async<T> {
         &self.io
     }
 
-    /// Deregisters the fd and hands the I/O object back (its fd stays non-blocking).
+    /// Deregisters the fd and hands the I/O object back (its fd stays non-blocking, except
+    /// a terminal's, which was never changed).
     ///
     /// ```
     /// use readyloop::{Async, Loop};
@@ -134,8 +175,13 @@ impl<T: AsFd> Async<T> {
     /// # drop(r);
     /// ```
     pub fn into_inner(self) -> T {
-        let Async { registration, io } = self;
+        let Async {
+            registration,
+            private,
+            io,
+        } = self;
         drop(registration);
+        drop(private);
         io
     }
 

@@ -195,7 +195,9 @@ fn shutdown_of_unconnected_socket() {
     .unwrap();
     let t = TcpStream::from_fd(&h, raw).unwrap();
     let e = t.shutdown(Shutdown::Write).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    // ENOTCONN keeps its number and std's kind (issue 16.5), as futures-io callers expect.
+    assert_eq!(e.kind(), ErrorKind::NotConnected);
+    assert_eq!(e.errno(), Some(readyloop::Errno::NOTCONN));
     assert!(e.to_string().contains("not connected"), "{e}");
     let mut buf = [0u8; 4];
     // recv on it is an error, not a hang.

@@ -25,6 +25,74 @@ use core::time::Duration;
 /// lp.block_on(Sleep::new(&h, Duration::from_millis(20)));
 /// assert!(h.now() - start >= Duration::from_millis(20));
 /// ```
+///
+/// # Resetting it from another thread
+///
+/// A `Sleep` is `!Send`: it holds its loop's [`Handle`], which never leaves the loop's
+/// thread, so no other thread can touch it, and readyloop gives no `Send` handle to one.
+/// The task that owns the timer resets it; another thread only tells that task what to do,
+/// through anything `Send` plus a [`Waker`](core::task::Waker) (wakers are `Send`: a wake
+/// from another thread reaches the loop through its wake queue, waking it from `poll`).
+/// Here a `Mutex` is the mailbox, and the owning task races the timer against it:
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{select, Either, Loop};
+/// use std::sync::{Arc, Mutex};
+/// use std::task::{Poll, Waker};
+///
+/// /// What the other thread writes: a new timeout, and whom to wake about it.
+/// #[derive(Default)]
+/// struct Mailbox {
+///     new_timeout: Option<Duration>,
+///     waker: Option<Waker>,
+/// }
+///
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let mailbox = Arc::new(Mutex::new(Mailbox::default()));
+/// let other_thread = std::thread::spawn({
+///     let mailbox = mailbox.clone();
+///     move || {
+///         std::thread::sleep(Duration::from_millis(20));
+///         let mut m = mailbox.lock().unwrap();
+///         m.new_timeout = Some(Duration::from_millis(10)); // an hour becomes 10 ms
+///         if let Some(waker) = m.waker.take() {
+///             waker.wake();
+///         }
+///     }
+/// });
+/// let took = lp.block_on(async {
+///     let start = h.now();
+///     let mut timer = h.sleep(Duration::from_secs(3600));
+///     loop {
+///         let reset = core::future::poll_fn(|cx| {
+///             let mut m = mailbox.lock().unwrap();
+///             match m.new_timeout.take() {
+///                 Some(d) => Poll::Ready(d),
+///                 None => {
+///                     m.waker = Some(cx.waker().clone());
+///                     Poll::Pending
+///                 }
+///             }
+///         });
+///         match select(&mut timer, reset).await {
+///             Either::Left(()) => break h.now() - start,
+///             Either::Right(d) => timer.reset(h.now() + d),
+///         }
+///     }
+/// });
+/// other_thread.join().unwrap();
+/// assert!(took >= Duration::from_millis(30) && took < Duration::from_secs(60), "{took:?}");
+/// ```
+///
+/// The timer itself cannot cross:
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// let lp = readyloop::Loop::new().unwrap();
+/// needs_send(lp.handle().sleep(core::time::Duration::from_secs(1)));
+/// ```
 #[derive(Debug)]
 #[must_use = "a Sleep does nothing unless awaited"]
 pub struct Sleep {

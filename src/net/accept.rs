@@ -140,7 +140,7 @@ type Accepted<L> = Result<(<L as Listener>::Stream, <L as Listener>::Addr), Erro
 /// What the socket layer hands back: the new fd and the kernel's address for the peer.
 type RawAccepted = Result<(OwnedFd, Option<rustix::net::SocketAddrAny>), Error>;
 
-fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
+pub(super) fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
     match polled {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),

@@ -132,5 +132,6 @@ macro_rules! listener_methods {
         }
 
         fd_traits!($ty);
+        incoming_method!($ty);
     };
 }

@@ -100,6 +100,10 @@ mod datagram_methods;
 mod listener_methods;
 #[macro_use]
 mod stream_methods;
+#[macro_use]
+mod peek;
+#[macro_use]
+mod incoming;
 
 mod accept;
 mod addr;
@@ -129,7 +133,9 @@ pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use incoming::Incoming;
 pub use line_reader::{LineReader, Lines, DEFAULT_MAX_LINE};
+pub use peek::{Peek, PeekFrom};
 pub use protocol::{create_server, Protocol, Server};
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};

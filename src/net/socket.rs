@@ -153,6 +153,33 @@ impl Socket {
         self.io(cx, Interest::Readable, slot, || sys::recv_from(fd, buf))
     }
 
+    /// Copies up to `buf.len()` bytes from the front of the receive queue without taking
+    /// them (`MSG_PEEK`): the next receive gets them again. It never marks the socket
+    /// drained (the bytes are still there), so it cannot delay the receive that follows.
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, Error>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let fd = self.fd();
+        self.io(cx, Interest::Readable, slot, || sys::peek(fd, buf))
+    }
+
+    /// Like [`poll_peek`](Socket::poll_peek) with the sender's kernel address (datagrams).
+    pub(crate) fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
+        let fd = self.fd();
+        self.io(cx, Interest::Readable, slot, || sys::peek_from(fd, buf))
+    }
+
     /// Sends one datagram to `addr`.
     pub(crate) fn poll_send_to(
         &self,
@@ -220,13 +247,8 @@ impl Socket {
             crate::net::Shutdown::Write => sys::Shutdown::Write,
             crate::net::Shutdown::Both => sys::Shutdown::Both,
         };
-        sys::shutdown(self.fd(), how).map_err(|e| match e {
-            Errno::NOTCONN => Error::new(
-                ErrorKind::InvalidInput,
-                "shutdown: the socket is not connected",
-            ),
-            e => Error::from_errno(e),
-        })
+        // ENOTCONN keeps its number: futures-io's `poll_close` callers match `NotConnected`.
+        sys::shutdown(self.fd(), how).map_err(Error::from_errno)
     }
 
     /// The pending socket error (`SO_ERROR`), if any, clearing it.

@@ -108,6 +108,17 @@ impl UdpSocket {
     }
 }
 
+peek_datagram_methods!(
+    UdpSocket,
+    SocketAddr,
+    "# let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();\n\
+     # let a = readyloop::net::UdpSocket::bind(&h, \"127.0.0.1:0\").unwrap();\n\
+     # let b = readyloop::net::UdpSocket::bind(&h, \"127.0.0.1:0\").unwrap();\n\
+     # a.connect(b.local_addr().unwrap()).unwrap();\n\
+     # b.connect(a.local_addr().unwrap()).unwrap();\n\
+     # lp.block_on(async {"
+);
+
 datagram_methods! {
     UdpSocket {
         addr: SocketAddr,

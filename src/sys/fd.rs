@@ -58,3 +58,77 @@ pub(crate) fn shutdown_write_if_socket(fd: RawFd) -> Result<(), Errno> {
         other => other,
     }
 }
+
+/// Whether the fd is the slave side of a terminal, whose open file description a shell
+/// may share (`TCGETS` succeeds on it, and it is not a pseudo-terminal master).
+///
+/// A master (`/dev/ptmx`, device 5:2) answers `TCGETS` too, but it belongs to the program
+/// that opened it, and opening it again would make a new, unrelated pseudo-terminal.
+pub(crate) fn is_shared_terminal(fd: RawFd) -> bool {
+    const PTMX: (u32, u32) = (5, 2);
+    if !rustix::termios::isatty(borrow(fd)) {
+        return false;
+    }
+    match rustix::fs::fstat(borrow(fd)) {
+        Ok(st) => (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev)) != PTMX,
+        Err(_) => true,
+    }
+}
+
+/// A second, private open file description of the file `fd` names, in non-blocking and
+/// close-on-exec mode, with `fd`'s access mode; it never becomes a controlling terminal.
+///
+/// `O_NONBLOCK` belongs to the open file description, which a terminal shares with the
+/// shell and with every dup (stdin, stdout and stderr are usually one description): setting
+/// it there breaks them, even after this process ends. Opening `/proc/self/fd/N` again makes
+/// a description of the same terminal (same input queue, same termios) that only we hold.
+pub(crate) fn reopen_private_nonblocking(fd: RawFd) -> Result<rustix::fd::OwnedFd, Errno> {
+    use rustix::fs::{Mode, OFlags};
+    let access = rustix::fs::fcntl_getfl(borrow(fd))? & OFlags::RWMODE;
+    let mut path = [0u8; 32];
+    let len = proc_self_fd_path(fd, &mut path);
+    let path = core::ffi::CStr::from_bytes_with_nul(&path[..len]).map_err(|_| Errno::INVAL)?;
+    rustix::fs::open(
+        path,
+        access | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+}
+
+/// Writes `/proc/self/fd/<fd>` and a NUL into `out`; the length with the NUL.
+fn proc_self_fd_path(fd: RawFd, out: &mut [u8; 32]) -> usize {
+    const PREFIX: &[u8] = b"/proc/self/fd/";
+    out[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 10];
+    let mut n = fd.unsigned_abs();
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut at = PREFIX.len();
+    for d in digits[..count].iter().rev() {
+        out[at] = *d;
+        at += 1;
+    }
+    out[at] = 0;
+    at + 1
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn proc_path_names_the_fd() {
+        let mut out = [0u8; 32];
+        for (fd, want) in [(0, "/proc/self/fd/0\0"), (1234, "/proc/self/fd/1234\0")] {
+            let len = super::proc_self_fd_path(fd, &mut out);
+            assert_eq!(&out[..len], want.as_bytes());
+        }
+        let len = super::proc_self_fd_path(i32::MAX, &mut out);
+        assert_eq!(&out[..len], b"/proc/self/fd/2147483647\0");
+    }
+}
