@@ -564,6 +564,13 @@ impl Handle {
         }
     }
 
+    /// Moves an armed timer to `deadline` with the waker it holds; `None` if it is no
+    /// longer armed (see `Timers::reset`).
+    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
+        let now = self.core.now.get();
+        self.core.timers.borrow_mut().reset(key, deadline, now)
+    }
+
     pub(crate) fn timer_cancel(&self, key: TimerKey) {
         if let Ok(mut t) = self.core.timers.try_borrow_mut() {
             t.cancel(key);
