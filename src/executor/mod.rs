@@ -18,11 +18,13 @@
 mod handle;
 mod hooks;
 mod loop_clock;
+mod stopper;
 mod turn;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
+pub use stopper::Stopper;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -370,11 +372,16 @@ impl Loop {
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _running = self.handle.enter();
-        core.stop.set(false);
-        while !core.stop.get() {
+        let _forever = Forever::enter(&core.shared);
+        loop {
+            // No `block_on` future here: its flag (a wake of a waker an earlier `block_on`
+            // left behind) is not work, and must not turn the waits into busy polls.
+            core.shared.take_main_woken();
             core.turn();
+            if core.shared.take_stop() {
+                break;
+            }
         }
-        core.stop.set(false);
     }
 
     /// Runs exactly one turn (waiting at most until the nearest deadline).
@@ -412,6 +419,23 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
+    }
+}
+
+/// Marks the loop inside `run_forever` until dropped (also when a task's panic unwinds
+/// through it), so a stop request counts as work only there.
+struct Forever<'a>(&'a Shared);
+
+impl<'a> Forever<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.set_forever(true);
+        Forever(shared)
+    }
+}
+
+impl Drop for Forever<'_> {
+    fn drop(&mut self) {
+        self.0.set_forever(false);
     }
 }
 
