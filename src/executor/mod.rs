@@ -384,14 +384,24 @@ impl Loop {
         }
     }
 
-    /// Runs exactly one turn (waiting at most until the nearest deadline).
+    /// Runs exactly one turn: the ready callbacks and tasks, then one wait that blocks
+    /// until an fd is ready, the nearest deadline, or a wake (with nothing armed and nothing
+    /// ready it waits for a wake from another thread: give it something to wait for).
     ///
     /// ```
+    /// use core::time::Duration;
     /// use std::{cell::Cell, rc::Rc};
     /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
     /// let ran = Rc::new(Cell::new(false));
     /// let r = ran.clone();
-    /// lp.spawn(async move { r.set(true) });
+    /// h.spawn({
+    ///     let h = h.clone();
+    ///     async move {
+    ///         r.set(true);
+    ///         h.sleep(Duration::from_millis(1)).await // the turn's wait ends at this deadline
+    ///     }
+    /// });
     /// lp.run_once(); // the spawned task runs in this turn
     /// assert!(ran.get());
     /// ```
