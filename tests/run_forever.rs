@@ -129,9 +129,15 @@ fn stop_ends_run_forever(from: From) {
                     }
                 });
                 lp.run_forever();
-                asked.get().expect("run_forever returned before stop").elapsed()
+                asked
+                    .get()
+                    .expect("run_forever returned before stop")
+                    .elapsed()
             });
-            assert!(late < common::scaled(Duration::from_millis(500)), "{what}: {late:?}");
+            assert!(
+                late < common::scaled(Duration::from_millis(500)),
+                "{what}: {late:?}"
+            );
         }
     }
 }
@@ -166,7 +172,10 @@ fn stop_from_another_thread_ends_run_forever() {
                 lp.run_forever();
                 asker.join().unwrap().elapsed()
             });
-            assert!(late < common::scaled(Duration::from_millis(500)), "{what}: {late:?}");
+            assert!(
+                late < common::scaled(Duration::from_millis(500)),
+                "{what}: {late:?}"
+            );
         }
     }
 }

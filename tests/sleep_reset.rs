@@ -191,3 +191,49 @@ fn interval_reset_from_another_task_wakes_the_ticker_one_period_later() {
         })
     });
 }
+
+#[test]
+fn timeout_reset_from_another_task_moves_the_deadline_for_its_waiter() {
+    on_every_loop(|h| {
+        let h = h.clone();
+        Box::new(async move {
+            // Earlier: an hour becomes 20 ms, and the waiter gets Elapsed at the new deadline.
+            let t = Rc::new(RefCell::new(Box::pin(
+                h.timeout(Duration::from_secs(3600), std::future::pending::<()>()),
+            )));
+            let waiter = {
+                let (t, h2) = (t.clone(), h.clone());
+                h.spawn(async move {
+                    let r = poll_fn(|cx| t.borrow_mut().as_mut().poll(cx)).await;
+                    (r, h2.now())
+                })
+            };
+            readyloop::yield_now().await;
+            let sooner = h.now() + Duration::from_millis(20);
+            t.borrow_mut().as_mut().reset(sooner);
+            let (r, woke) = waiter.await.unwrap();
+            assert_eq!(r.unwrap_err().deadline(), sooner);
+            assert!(woke >= sooner);
+            // Later: a 10 ms timeout on a 40 ms job, moved to 1 s, lets the job finish.
+            let job = {
+                let h = h.clone();
+                async move {
+                    h.sleep(Duration::from_millis(40)).await;
+                    7
+                }
+            };
+            let t = Rc::new(RefCell::new(Box::pin(
+                h.timeout(Duration::from_millis(10), job),
+            )));
+            let waiter = {
+                let t = t.clone();
+                h.spawn(async move { poll_fn(|cx| t.borrow_mut().as_mut().poll(cx)).await })
+            };
+            readyloop::yield_now().await;
+            t.borrow_mut()
+                .as_mut()
+                .reset(h.now() + Duration::from_secs(1));
+            assert_eq!(waiter.await.unwrap(), Ok(7));
+        })
+    });
+}

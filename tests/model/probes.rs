@@ -287,10 +287,7 @@ pub(crate) async fn probed_timer(
                 let deadline = sleep.deadline().as_nanos();
                 if now < deadline {
                     drop(sleeps);
-                    world.error(format!(
-                        "sleep {id} completed {} ns early",
-                        deadline - now
-                    ));
+                    world.error(format!("sleep {id} completed {} ns early", deadline - now));
                 }
                 return Poll::Ready(());
             }

@@ -12,7 +12,11 @@ pub(crate) enum Step {
     /// `Sleep::until(base + first)`, which the same task (a second future it polls, as a
     /// `select` or `join` would) moves with `Sleep::reset` to `base + to` at `base + at`
     /// while the first future waits on it, unless it fired first.
-    Reset { first: u8, at: u8, to: u8 },
+    Reset {
+        first: u8,
+        at: u8,
+        to: u8,
+    },
     Yield,
     /// Read one byte from a fresh pipe that a driver thread writes at `base + at`.
     Pipe {
