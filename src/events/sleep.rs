@@ -121,10 +121,9 @@ impl Sleep {
     /// assert!(sleep.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        match self.key {
-            Some(key) => !self.handle.timer_is_armed(key),
-            None => self.handle.now() >= self.deadline,
-        }
+        // A timer moved into the past is still armed until the next turn fires it.
+        self.handle.now() >= self.deadline
+            || self.key.is_some_and(|key| !self.handle.timer_is_armed(key))
     }
 }
 

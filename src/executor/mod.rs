@@ -353,7 +353,9 @@ impl Loop {
         }
     }
 
-    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`).
+    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`): from a task, a
+    /// callback, or (through a [`Stopper`]) another thread. While idle it blocks in its wait
+    /// and uses no CPU; the turn in which `stop` is called does not block, and is the last.
     ///
     /// ```
     /// use core::time::Duration;
