@@ -92,6 +92,21 @@ impl Timers {
 
     /// Arms a timer for `deadline` (ns on the loop clock).
     pub(crate) fn insert(&mut self, deadline: u64, waker: &Waker, now: u64) -> TimerKey {
+        let waker = local_clone(waker, self.owner);
+        self.arm(deadline, waker, now)
+    }
+
+    /// Moves an armed timer to `deadline`, keeping the waker its owner's pending poll
+    /// registered (dropping it would leave that task waiting on nothing). Returns the new
+    /// key, or `None` if the timer already fired or was cancelled: its waker was then
+    /// already called (or nobody waits), and the owner arms afresh at its next poll.
+    pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64, now: u64) -> Option<TimerKey> {
+        let waker = self.disarm(key)?;
+        Some(self.arm(deadline, waker, now))
+    }
+
+    /// Arms a slot with `waker` (already a local copy).
+    fn arm(&mut self, deadline: u64, waker: Waker, now: u64) -> TimerKey {
         if self.sequence == u32::MAX {
             self.renumber();
         }
@@ -114,7 +129,7 @@ impl Timers {
         s.sequence = sequence;
         s.deadline = deadline;
         s.since = now;
-        s.waker = Some(local_clone(waker, self.owner));
+        s.waker = Some(waker);
         self.live += 1;
         let key = TimerKey {
             slot,
@@ -170,14 +185,20 @@ impl Timers {
 
     /// Disarms the timer (no effect if it already fired).
     pub(crate) fn cancel(&mut self, key: TimerKey) {
-        if let Some(s) = self.slot(key) {
-            let waker = s.waker.take();
-            s.generation = s.generation.wrapping_add(1);
-            self.free.push(key.slot);
-            self.live -= 1;
-            self.compact_if_stale();
-            drop(waker);
-        }
+        let waker = self.disarm(key);
+        // Dropped last: a waker's drop may be user code, and the tables are consistent.
+        drop(waker);
+    }
+
+    /// Frees an armed timer's slot and hands back its waker (`None` if it is not armed).
+    fn disarm(&mut self, key: TimerKey) -> Option<Waker> {
+        let s = self.slot(key)?;
+        let waker = s.waker.take();
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(key.slot);
+        self.live -= 1;
+        self.compact_if_stale();
+        waker
     }
 
     fn disarm_fired(&mut self, slot: u32) -> Option<Waker> {

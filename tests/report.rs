@@ -176,6 +176,11 @@ fn stats_turns_polls_and_time_blocked() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
     assert_eq!(h.stats().turns, 0);
+    // Something for the turn's wait to end at (with nothing armed it would wait for a wake).
+    h.spawn({
+        let h = h.clone();
+        async move { h.sleep(Duration::from_millis(1)).await }
+    });
     lp.run_once();
     let s = h.stats();
     assert_eq!((s.turns, s.polls), (1, 1));

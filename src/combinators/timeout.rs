@@ -129,6 +129,30 @@ impl<F> Timeout<F> {
         self.deadline
     }
 
+    /// Moves the deadline, earlier, later or into the past (an idle timeout that restarts
+    /// on each bit of progress). A task waiting on this `Timeout` keeps waiting, for the
+    /// new deadline: the timer is moved with the waker it holds (see [`Sleep::reset`]).
+    ///
+    /// ```
+    /// use core::pin::pin;
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let mut t = pin!(h.timeout(Duration::from_secs(3600), core::future::pending::<()>()));
+    /// let sooner = h.now() + Duration::from_millis(5);
+    /// t.as_mut().reset(sooner); // an hour becomes 5 ms
+    /// assert_eq!(lp.block_on(t).unwrap_err().deadline(), sooner);
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        // SAFETY: only the unpinned fields (`deadline`, `sleep`) are touched; `future`,
+        // the one pinned field, is neither moved nor reached.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.deadline = deadline;
+        if let Some(sleep) = this.sleep.as_mut() {
+            sleep.reset(deadline);
+        }
+    }
+
     fn handle(&self) -> Handle {
         match &self.handle {
             Some(h) => h.clone(),

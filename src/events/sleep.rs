@@ -150,7 +150,11 @@ impl Sleep {
         self.deadline
     }
 
-    /// Moves the deadline (re-arming reuses the timer's slot: no allocation).
+    /// Moves the deadline, earlier, later or into the past (re-arming reuses the timer's
+    /// slot: no allocation). A task already waiting on this sleep keeps waiting, now for the
+    /// new deadline: the timer is moved with the waker that task registered, so a reset
+    /// from another task (through a shared handle such as `Rc<RefCell<..>>`) wakes it at
+    /// the new deadline, or at the next turn if that has passed.
     ///
     /// ```
     /// use core::time::Duration;
@@ -164,10 +168,12 @@ impl Sleep {
     /// assert!(h.now() >= sooner);
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        if let Some(key) = self.key.take() {
-            self.handle.timer_cancel(key);
-        }
         self.deadline = deadline;
+        // Armed: move it, waker and all. Fired: its waker was called, and the next poll
+        // arms the new deadline afresh (or completes, if it has passed).
+        if let Some(key) = self.key.take() {
+            self.key = self.handle.timer_reset(key, deadline.0);
+        }
     }
 
     /// True once the deadline has passed (or the timer fired).
@@ -183,10 +189,9 @@ impl Sleep {
     /// assert!(sleep.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        match self.key {
-            Some(key) => !self.handle.timer_is_armed(key),
-            None => self.handle.now() >= self.deadline,
-        }
+        // A timer moved into the past is still armed until the next turn fires it.
+        self.handle.now() >= self.deadline
+            || self.key.is_some_and(|key| !self.handle.timer_is_armed(key))
     }
 }
 

@@ -54,8 +54,6 @@ pub(crate) struct Core {
     pub(crate) now: Cell<u64>,
     /// Leaf operations the running task may still complete before yielding.
     pub(crate) budget: Cell<u32>,
-    /// `stop()` was called; `run_forever` returns at the end of this turn.
-    pub(crate) stop: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,
     /// The loop was dropped; spawns are cancelled at once.
@@ -174,7 +172,6 @@ impl Handle {
                 wake_buf: RefCell::new(Vec::new()),
                 now: Cell::new(clock::monotonic_nanos()),
                 budget: Cell::new(BUDGET),
-                stop: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
@@ -307,7 +304,11 @@ impl Handle {
             .push_back(Box::new(callback));
     }
 
-    /// Makes `run_forever` return at the end of the current turn.
+    /// Makes `run_forever` return at the end of the current turn (`loop.stop()`). Called
+    /// while the loop is not in `run_forever` (before it, or inside a `block_on`), it makes
+    /// the next `run_forever` return after one turn that does not block, as asyncio's
+    /// `stop()` does; a `block_on` ignores it. From another thread, use a
+    /// [`Stopper`](crate::Stopper) (see [`stopper`](Handle::stopper)).
     ///
     /// ```
     /// use core::time::Duration;
@@ -320,7 +321,7 @@ impl Handle {
     /// assert!(start.elapsed() < Duration::from_secs(1));
     /// ```
     pub fn stop(&self) {
-        self.core.stop.set(true);
+        self.core.shared.request_stop();
     }
 
     /// The loop clock now: `CLOCK_MONOTONIC`, or with
@@ -562,6 +563,13 @@ impl Handle {
         if let Some(deadline) = deadline {
             self.note_timer(deadline);
         }
+    }
+
+    /// Moves an armed timer to `deadline` with the waker it holds; `None` if it is no
+    /// longer armed (see `Timers::reset`).
+    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
+        let now = self.core.now.get();
+        self.core.timers.borrow_mut().reset(key, deadline, now)
     }
 
     pub(crate) fn timer_cancel(&self, key: TimerKey) {

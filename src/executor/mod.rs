@@ -18,11 +18,13 @@
 mod handle;
 mod hooks;
 mod loop_clock;
+mod stopper;
 mod turn;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
+pub use stopper::Stopper;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -351,7 +353,9 @@ impl Loop {
         }
     }
 
-    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`).
+    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`): from a task, a
+    /// callback, or (through a [`Stopper`]) another thread. While idle it blocks in its wait
+    /// and uses no CPU; the turn in which `stop` is called does not block, and is the last.
     ///
     /// ```
     /// use core::time::Duration;
@@ -370,21 +374,36 @@ impl Loop {
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _running = self.handle.enter();
-        core.stop.set(false);
-        while !core.stop.get() {
+        let _forever = Forever::enter(&core.shared);
+        loop {
+            // No `block_on` future here: its flag (a wake of a waker an earlier `block_on`
+            // left behind) is not work, and must not turn the waits into busy polls.
+            core.shared.take_main_woken();
             core.turn();
+            if core.shared.take_stop() {
+                break;
+            }
         }
-        core.stop.set(false);
     }
 
-    /// Runs exactly one turn (waiting at most until the nearest deadline).
+    /// Runs exactly one turn: the ready callbacks and tasks, then one wait that blocks
+    /// until an fd is ready, the nearest deadline, or a wake (with nothing armed and nothing
+    /// ready it waits for a wake from another thread: give it something to wait for).
     ///
     /// ```
+    /// use core::time::Duration;
     /// use std::{cell::Cell, rc::Rc};
     /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
     /// let ran = Rc::new(Cell::new(false));
     /// let r = ran.clone();
-    /// lp.spawn(async move { r.set(true) });
+    /// h.spawn({
+    ///     let h = h.clone();
+    ///     async move {
+    ///         r.set(true);
+    ///         h.sleep(Duration::from_millis(1)).await // the turn's wait ends at this deadline
+    ///     }
+    /// });
     /// lp.run_once(); // the spawned task runs in this turn
     /// assert!(ran.get());
     /// ```
@@ -412,6 +431,23 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
+    }
+}
+
+/// Marks the loop inside `run_forever` until dropped (also when a task's panic unwinds
+/// through it), so a stop request counts as work only there.
+struct Forever<'a>(&'a Shared);
+
+impl<'a> Forever<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.set_forever(true);
+        Forever(shared)
+    }
+}
+
+impl Drop for Forever<'_> {
+    fn drop(&mut self) {
+        self.0.set_forever(false);
     }
 }
 

@@ -167,14 +167,16 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         }
     }
 
-    /// Zero if anything is ready to run; else until the nearest deadline; else forever.
+    /// Zero if anything is ready to run (or `run_forever` was asked to stop: it returns
+    /// after this turn); else until the nearest deadline; else forever.
     /// With a virtual clock whose rule allows it (see `loop_clock.rs`), the clock jumps to
     /// the nearest deadline instead and the wait only looks.
     fn timeout(&self) -> Option<u64> {
         let ready = !self.run_queue.borrow().is_empty()
             || !self.callbacks.borrow().is_empty()
             || self.shared.has_woken()
-            || self.shared.main_woken();
+            || self.shared.main_woken()
+            || self.shared.stop_due();
         if ready {
             return Some(0);
         }

@@ -40,8 +40,17 @@ pub(crate) struct Shared {
     parked: AtomicBool,
     /// True once a waker wrote the notifier and the loop has not drained it yet.
     notified: AtomicBool,
-    /// The future given to `block_on` was woken (it is not a spawned task).
+    /// The future given to `block_on` was woken (it is not a spawned task). Starts clear:
+    /// `block_on` sets it itself before its first poll, and outside `block_on` it means
+    /// nothing (`run_forever` clears it every turn, so a stale wake cannot make waits
+    /// non-blocking).
     main_woken: AtomicBool,
+    /// `stop()` was called (from the loop's thread or, through a `Stopper`, any other) and
+    /// `run_forever` has not yet returned for it.
+    stop: AtomicBool,
+    /// The loop is inside `run_forever` (written only by the loop's thread): only then does
+    /// a stop request count as work that keeps a wait from blocking.
+    forever: AtomicBool,
     /// Wakers (and clock holds) that another thread could use to wake the loop (module
     /// docs): while there are none, a wait leaves the notifier out.
     escaped: AtomicUsize,
@@ -72,7 +81,9 @@ impl Shared {
             head: AtomicPtr::new(ptr::null_mut()),
             parked: AtomicBool::new(false),
             notified: AtomicBool::new(false),
-            main_woken: AtomicBool::new(true),
+            main_woken: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            forever: AtomicBool::new(false),
             escaped: AtomicUsize::new(0),
             notifications: AtomicU64::new(0),
             notifier,
@@ -170,10 +181,34 @@ impl Shared {
         Park::Block { notifier }
     }
 
-    /// Whether a task or the main future is queued (SeqCst: read after `escaped`).
+    /// Whether a task or the main future is queued, or `run_forever` must return (SeqCst:
+    /// read after `escaped` and `parked`).
     fn has_work(&self) -> bool {
         let head = self.head.load(SeqCst);
-        (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst)
+        (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst) || self.stop_due()
+    }
+
+    /// Asks `run_forever` to return at the end of its current turn (any thread). Like a
+    /// wake: the flag is stored before `parked` is read, and `park` reads the flag after
+    /// storing `parked`, so either the loop sees the request or this writes the notifier.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, SeqCst);
+        self.notify_if_parked();
+    }
+
+    /// Whether `run_forever` is running and a stop was asked for: the turn must not block.
+    pub(crate) fn stop_due(&self) -> bool {
+        self.forever.load(Relaxed) && self.stop.load(SeqCst)
+    }
+
+    /// Takes a stop request (the loop's thread, at the end of a `run_forever` turn).
+    pub(crate) fn take_stop(&self) -> bool {
+        self.stop.swap(false, AcqRel)
+    }
+
+    /// Marks the loop inside `run_forever` or not (the loop's thread only).
+    pub(crate) fn set_forever(&self, on: bool) {
+        self.forever.store(on, SeqCst);
     }
 
     /// One more waker (or clock hold) that may wake the loop from another thread.
