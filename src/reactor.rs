@@ -138,6 +138,9 @@ impl Reactor {
     }
 
     /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
+    /// A waker this replaces (or the new one, if the backend refuses the fd) is moved to
+    /// `retired`, for the caller to drop once its borrow of the reactor has ended: a
+    /// waker's `Drop` is user code and may re-enter the loop.
     pub(crate) fn wait(
         &mut self,
         fd: RawFd,
@@ -145,6 +148,7 @@ impl Reactor {
         token: &mut u64,
         waker: &Waker,
         now: u64,
+        retired: &mut Option<Waker>,
     ) -> Result<(), Error> {
         let Ok(index) = usize::try_from(fd) else {
             return Err(Error::from_errno(rustix::io::Errno::BADF));
@@ -163,7 +167,10 @@ impl Reactor {
         if *token != 0 {
             if let Some(w) = list.iter_mut().find(|w| w.token == *token) {
                 if !same_waker(&w.waker, waker) {
-                    w.waker = local_clone(waker, self.owner);
+                    *retired = Some(core::mem::replace(
+                        &mut w.waker,
+                        local_clone(waker, self.owner),
+                    ));
                 }
                 return Ok(());
             }
@@ -183,7 +190,7 @@ impl Reactor {
         self.waiters += 1;
         if let Err(e) = self.sync(index) {
             let list = self.fds[index].list(interest);
-            list.pop();
+            *retired = list.pop().map(|w| w.waker);
             self.waiters -= 1;
             *token = 0;
             return Err(e);
@@ -191,21 +198,26 @@ impl Reactor {
         Ok(())
     }
 
-    /// Withdraws the wait identified by `*token`, if it is still registered.
-    pub(crate) fn cancel(&mut self, fd: RawFd, interest: Interest, token: &mut u64) {
+    /// Withdraws the wait identified by `*token`, if it is still registered. Returns its
+    /// waker, for the caller to drop once its borrow of the reactor has ended.
+    #[must_use = "drop the waker after the reactor's borrow ends"]
+    pub(crate) fn cancel(
+        &mut self,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Option<Waker> {
         if *token == 0 {
-            return;
+            return None;
         }
         let t = core::mem::replace(token, 0);
-        let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
-            return;
-        };
+        let entry = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))?;
         let list = entry.list(interest);
-        if let Some(pos) = list.iter().position(|w| w.token == t) {
-            list.swap_remove(pos);
-            self.waiters -= 1;
-            let _ = self.sync(fd as usize);
-        }
+        let pos = list.iter().position(|w| w.token == t)?;
+        let waiter = list.swap_remove(pos);
+        self.waiters -= 1;
+        let _ = self.sync(fd as usize);
+        Some(waiter.waker)
     }
 
     /// Whether the wait identified by `token` is still registered (not yet woken).
@@ -340,18 +352,19 @@ impl Reactor {
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
-    /// the notifier fired. `on_event` sees each event with the wakers it released (traces).
+    /// the notifier fired. `on_event` sees each event with the number of wakers it released
+    /// (traces); it must not run user code (it is called with the reactor borrowed).
     pub(crate) fn dispatch(
         &mut self,
         wake: &mut Vec<Waker>,
-        mut on_event: impl FnMut(&Event, &[Waker]),
+        mut on_event: impl FnMut(&Event, usize),
     ) -> bool {
         let mut notified = false;
         let events = core::mem::take(&mut self.events);
         for event in &events {
             if event.fd == self.notifier_fd {
                 notified = true;
-                on_event(event, &[]);
+                on_event(event, 0);
                 continue;
             }
             let index = event.fd as usize;
@@ -388,7 +401,7 @@ impl Reactor {
                 // (An fd in its idle grace is in the list already.)
                 self.dirty.push(index);
             }
-            on_event(event, &wake[before..]);
+            on_event(event, woken);
         }
         self.events = events;
         notified

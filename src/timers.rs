@@ -158,26 +158,33 @@ impl Timers {
     }
 
     /// Replaces the waker of an armed timer (the task moved or the waker changed); returns
-    /// its deadline if it is still armed.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<u64> {
+    /// its deadline if it is still armed, and the waker it replaced, for the caller to drop
+    /// once its borrow of the timers has ended (a waker's `Drop` may re-enter the loop).
+    pub(crate) fn update_waker(
+        &mut self,
+        key: TimerKey,
+        waker: &Waker,
+    ) -> Option<(u64, Option<Waker>)> {
         let owner = self.owner;
         let s = self.slot(key)?;
+        let mut retired = None;
         if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker)) {
-            s.waker = Some(local_clone(waker, owner));
+            retired = s.waker.replace(local_clone(waker, owner));
         }
-        Some(s.deadline)
+        Some((s.deadline, retired))
     }
 
-    /// Disarms the timer (no effect if it already fired).
-    pub(crate) fn cancel(&mut self, key: TimerKey) {
-        if let Some(s) = self.slot(key) {
-            let waker = s.waker.take();
-            s.generation = s.generation.wrapping_add(1);
-            self.free.push(key.slot);
-            self.live -= 1;
-            self.compact_if_stale();
-            drop(waker);
-        }
+    /// Disarms the timer (no effect if it already fired). Returns its waker, for the caller
+    /// to drop once its borrow of the timers has ended.
+    #[must_use = "drop the waker after the timers' borrow ends"]
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
+        let s = self.slot(key)?;
+        let waker = s.waker.take();
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(key.slot);
+        self.live -= 1;
+        self.compact_if_stale();
+        waker
     }
 
     fn disarm_fired(&mut self, slot: u32) -> Option<Waker> {
@@ -289,7 +296,7 @@ mod tests {
         let a = t.insert(50, w, 0);
         let b = t.insert(10, w, 0);
         let c = t.insert(50, w, 0);
-        t.cancel(b);
+        drop(t.cancel(b));
         // The next arming renumbers: the stale entry goes, a and c keep their order.
         let d = t.insert(50, w, 0);
         assert_eq!(t.heap.len(), 3);

@@ -522,10 +522,15 @@ impl Handle {
         token: &mut u64,
     ) -> Result<(), Error> {
         let now = self.core.now.get();
-        self.core
-            .reactor
-            .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)?;
+        let mut retired = None;
+        let result =
+            self.core
+                .reactor
+                .borrow_mut()
+                .wait(fd, interest, token, cx.waker(), now, &mut retired);
+        // Dropped after the borrow ends: a waker's `Drop` may re-enter the loop.
+        drop(retired);
+        result?;
         self.core.note_wait(|| Wait::Fd { fd, interest });
         Ok(())
     }
@@ -533,9 +538,11 @@ impl Handle {
     /// Withdraws a registered wait (leaves call this on drop).
     pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
         if *token != 0 {
-            if let Ok(mut r) = self.core.reactor.try_borrow_mut() {
-                r.cancel(fd, interest, token);
-            }
+            let retired = match self.core.reactor.try_borrow_mut() {
+                Ok(mut r) => r.cancel(fd, interest, token),
+                Err(_) => None,
+            };
+            drop(retired);
         }
     }
 
@@ -558,16 +565,20 @@ impl Handle {
     }
 
     pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        let deadline = self.core.timers.borrow_mut().update_waker(key, waker);
-        if let Some(deadline) = deadline {
+        let updated = self.core.timers.borrow_mut().update_waker(key, waker);
+        if let Some((deadline, retired)) = updated {
+            // Dropped after the borrow ends: a waker's `Drop` may re-enter the loop.
+            drop(retired);
             self.note_timer(deadline);
         }
     }
 
     pub(crate) fn timer_cancel(&self, key: TimerKey) {
-        if let Ok(mut t) = self.core.timers.try_borrow_mut() {
-            t.cancel(key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut t) => t.cancel(key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 

@@ -483,9 +483,11 @@ impl<'a> Deadline<'a> {
 
 impl Drop for Deadline<'_> {
     fn drop(&mut self) {
-        if let Ok(mut timers) = self.core.timers.try_borrow_mut() {
-            timers.cancel(self.key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut timers) => timers.cancel(self.key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 
@@ -504,7 +506,7 @@ impl Drop for Loop {
                     task.cancel();
                     task.set_complete();
                 }
-                let join_waker = task.local().join_waker.take();
+                let join_waker = task.take_join_waker();
                 if !task.join_alive() {
                     task.drop_stage();
                 }

@@ -43,15 +43,20 @@ pub(crate) struct Header {
     /// The task's number, unique within its loop, for traces and reports.
     pub(crate) id: u64,
     /// Touched only on the loop's thread.
-    local: UnsafeCell<Local>,
+    local: Local,
 }
 
 /// The loop-thread-only part of a header.
-pub(crate) struct Local {
+///
+/// Plain `Cell`s, never borrowed: a value is moved in or out whole, so no reference into it
+/// is live while user code runs (a waker's `Drop` or `wake` may re-enter the loop and read
+/// this same task's state, as a stuck-task report does). A waker taken out is dropped or
+/// woken by the caller after the slot holds its new value.
+struct Local {
     /// Woken when the task completes.
-    pub(crate) join_waker: Option<Waker>,
+    join_waker: Cell<Option<Waker>>,
     /// When it was last polled (loop clock, ns), for stuck-task reports.
-    pub(crate) polled_at: u64,
+    polled_at: Cell<u64>,
 }
 
 // The header's size is what every task pays; keep it from growing unnoticed.
@@ -117,10 +122,10 @@ impl TaskRef {
                 shared,
                 vtable: &VTableFor::<F>::VTABLE,
                 id,
-                local: UnsafeCell::new(Local {
-                    join_waker: None,
-                    polled_at: 0,
-                }),
+                local: Local {
+                    join_waker: Cell::new(None),
+                    polled_at: Cell::new(0),
+                },
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -200,15 +205,25 @@ impl TaskRef {
         self.state() & COMPLETE != 0
     }
 
-    /// The loop-thread-only part of the header.
-    ///
-    /// Callers are on the loop's thread (TaskRef is `!Send`) and do not hold the result
-    /// across a call that could reach this task's `local` again.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) fn local(&self) -> &mut Local {
-        // SAFETY: `local` is only reached through `TaskRef`s, which never leave the loop's
-        // thread, and each use is a short access that does not overlap another.
-        unsafe { &mut *self.header().local.get() }
+    /// Takes the waker to call when the task completes (the caller wakes or drops it).
+    pub(crate) fn take_join_waker(&self) -> Option<Waker> {
+        self.header().local.join_waker.take()
+    }
+
+    /// Stores the waker to call when the task completes; returns the one it replaces, for
+    /// the caller to drop once nothing of the task's state is borrowed.
+    pub(crate) fn replace_join_waker(&self, waker: Option<Waker>) -> Option<Waker> {
+        self.header().local.join_waker.replace(waker)
+    }
+
+    /// When the task was last polled (loop clock, ns).
+    pub(crate) fn polled_at(&self) -> u64 {
+        self.header().local.polled_at.get()
+    }
+
+    /// Records the start of a poll (loop clock, ns).
+    pub(crate) fn set_polled_at(&self, now: u64) {
+        self.header().local.polled_at.set(now);
     }
 
     /// Queues the task as a wake would (used by spawn and abort).
