@@ -7,7 +7,7 @@
 //! clock only.
 
 use core::pin::{pin, Pin};
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Waker};
 use readyloop::{AsyncRead, Loop};
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};

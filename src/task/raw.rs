@@ -488,9 +488,11 @@ fn stage<F: Future>(ptr: NonNull<Header>) -> *mut Stage<F> {
 }
 
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bool> {
-    // SAFETY: loop thread only; no other borrow of the stage is live during a poll.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    let Stage::Running(future) = stage else {
+    let stage = stage::<F>(ptr);
+    // SAFETY: loop thread only; no other reference to the stage is live during a poll (the
+    // future can reach its own task only through its JoinHandle, which touches the stage
+    // only once the task is COMPLETE).
+    let Stage::Running(future) = (unsafe { &mut *stage }) else {
         return Poll::Ready(false);
     };
     // SAFETY: the future lives in a heap cell that is never moved until it is dropped.
@@ -501,7 +503,11 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bo
         Err(error) => Err(error),
     };
     let panicked = result.is_err();
-    *stage = Stage::Finished(result);
+    // The future is moved out before it is dropped: its `Drop` is user code, and no
+    // reference into the stage may be live while it runs.
+    // SAFETY: the future's pinned borrow ended with its poll; nothing else borrows the stage.
+    let finished = unsafe { core::ptr::replace(stage, Stage::Finished(result)) };
+    drop(finished);
     Poll::Ready(panicked)
 }
 
@@ -522,28 +528,43 @@ fn catch_panic<F: Future>(
     Ok(future.poll(cx))
 }
 
+/// Moves whatever the stage holds out, leaving `with` in its place: the caller drops it
+/// (user code: a future's or an output's `Drop`) with no reference into the stage live.
+///
+/// # Safety
+/// Loop thread only, and no reference into the stage may be live.
+unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, with: Stage<F>) -> Stage<F> {
+    // SAFETY: the caller's contract; `stage` points into the live task cell.
+    unsafe { core::ptr::replace(stage::<F>(ptr), with) }
+}
+
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only, not during a poll of this task.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    if let Stage::Running(_) = stage {
-        *stage = Stage::Consumed; // drops the future in place first
-        *stage = Stage::Finished(Err(JoinError::Cancelled));
+    // SAFETY: loop thread only, not during a poll of this task: a short shared look.
+    let running = matches!(unsafe { &*stage::<F>(ptr) }, Stage::Running(_));
+    if running {
+        // The output is in place before the future's `Drop` runs, so a re-entrant look at
+        // the task (or a panic in that `Drop`) finds a whole stage.
+        // SAFETY: as above; no reference into the stage is live.
+        let future = unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(JoinError::Cancelled))) };
+        drop(future);
     }
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
-    // SAFETY: loop thread only; `out` has the type the caller promised.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    let out = unsafe { &mut *(out as *mut Poll<Result<F::Output, JoinError>>) };
-    if let Stage::Finished(result) = core::mem::replace(stage, Stage::Consumed) {
-        *out = Poll::Ready(result);
+    // SAFETY: loop thread only; nothing else borrows the stage.
+    let taken = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
+    if let Stage::Finished(result) = taken {
+        let out = out as *mut Poll<Result<F::Output, JoinError>>;
+        // SAFETY: `out` points to a live `Poll<Result<F::Output, JoinError>>` (the caller's
+        // promise), borrowed mutably by the caller for this call.
+        unsafe { *out = Poll::Ready(result) };
     }
 }
 
 unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    *stage = Stage::Consumed;
+    // SAFETY: loop thread only; the old stage is dropped after the stage is `Consumed`.
+    let old = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
+    drop(old);
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
