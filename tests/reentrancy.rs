@@ -284,3 +284,45 @@ fn drops_during_the_loops_drop_may_use_the_handle() {
     drop(keeper);
     assert!(task.is_finished());
 }
+
+std::thread_local! {
+    static EVENT: std::cell::RefCell<Option<readyloop::sync::Event>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn look_at_the_event() {
+    EVENT.with(|e| {
+        if let Some(e) = e.borrow().as_ref() {
+            let _ = e.is_set();
+            REENTERED.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+}
+
+/// A waiter of a sync primitive is polled with one waker, then another, then dropped: each
+/// replaced or withdrawn waker's `Drop` looks at the same primitive.
+#[test]
+fn a_sync_waiters_replaced_waker_may_use_the_primitive() {
+    let lp = Loop::new().unwrap();
+    let event = readyloop::sync::Event::new();
+    EVENT.with(|e| *e.borrow_mut() = Some(event.clone()));
+    let before = REENTERED.load(Ordering::SeqCst);
+    lp.block_on(async {
+        let mut wait = Box::pin(event.wait());
+        let first = hooked(nothing, look_at_the_event);
+        assert!(wait
+            .as_mut()
+            .poll(&mut Context::from_waker(&first))
+            .is_pending());
+        drop(first);
+        let second = hooked(nothing, look_at_the_event);
+        assert!(wait
+            .as_mut()
+            .poll(&mut Context::from_waker(&second))
+            .is_pending());
+        drop(second);
+        drop(wait);
+    });
+    EVENT.with(|e| *e.borrow_mut() = None);
+    assert_eq!(REENTERED.load(Ordering::SeqCst), before + 2);
+}
