@@ -262,3 +262,51 @@ fn a_panicking_trace_sink_leaves_the_loop_usable() {
     assert_eq!(h.fd_waiters(), 0);
     assert_eq!(h.stats().timers_armed, 0);
 }
+
+/// Panics when dropped.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("future panicked in drop");
+    }
+}
+
+/// A task's future that panics in `Drop`, once finished or when aborted: the task ends as
+/// panicked (its `JoinHandle` says so), it leaves the registry, and the loop goes on.
+#[test]
+fn a_future_panicking_in_drop_ends_its_task_as_panicked() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let finished = h.spawn(async {
+        let _bomb = PanicsOnDrop;
+        readyloop::yield_now().await;
+        // The bomb goes off as the future's state is dropped, after this returns.
+        1
+    });
+    let aborted = h.spawn(async {
+        let _bomb = PanicsOnDrop;
+        core::future::pending::<()>().await
+    });
+    lp.block_on(readyloop::yield_now());
+    aborted.abort();
+    let err = lp.block_on(finished).unwrap_err();
+    assert_eq!(err.panic_message(), Some("future panicked in drop"));
+    let err = lp.block_on(aborted).unwrap_err();
+    assert!(err.is_panic() || err.is_cancelled(), "{err:?}");
+    assert_eq!(h.stats().tasks_alive, 0);
+    assert_eq!(lp.block_on(h.spawn(async { 2 })).unwrap(), 2);
+}
+
+/// An output nobody takes (its JoinHandle was dropped) panics in `Drop`: the panic
+/// propagates, and the task has left the registry first.
+#[test]
+fn an_output_panicking_in_drop_leaves_the_registry_consistent() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    drop(h.spawn(async { PanicsOnDrop }));
+    let panicked = catch_unwind(AssertUnwindSafe(|| lp.block_on(readyloop::yield_now())));
+    assert_eq!(message(panicked.unwrap_err()), "future panicked in drop");
+    assert_eq!(h.stats().tasks_alive, 0);
+    assert_eq!(lp.block_on(h.spawn(async { 3 })).unwrap(), 3);
+}

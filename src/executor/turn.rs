@@ -160,14 +160,16 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     }
 
     /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.
+    /// The loop's tables are updated before any user code runs (the output's `Drop`, the
+    /// join waker), so a panic in either leaves them consistent.
     fn complete(&self, task: &TaskRef) {
         task.set_complete();
         let join_waker = task.take_join_waker();
+        let registry_ref = self.tasks.borrow_mut().remove(task);
+        drop(registry_ref);
         if !task.join_alive() {
             task.drop_stage();
         }
-        let registry_ref = self.tasks.borrow_mut().remove(task);
-        drop(registry_ref);
         if let Some(w) = join_waker {
             w.wake();
         }

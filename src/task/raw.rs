@@ -507,8 +507,39 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bo
     // reference into the stage may be live while it runs.
     // SAFETY: the future's pinned borrow ended with its poll; nothing else borrows the stage.
     let finished = unsafe { core::ptr::replace(stage, Stage::Finished(result)) };
-    drop(finished);
+    if let Err(error) = drop_catching(finished) {
+        // The future's `Drop` panicked: the task panicked after all (with `std`; without,
+        // the panic aborts or unwinds as the target decides).
+        // SAFETY: as above.
+        unsafe { set_panicked::<F>(ptr, error) };
+        return Poll::Ready(true);
+    }
     Poll::Ready(panicked)
+}
+
+/// Drops `value`; with `std`, a panic in its `Drop` is caught and returned, so a task's
+/// future or output that panics as it goes cannot leave the task half-finished.
+#[cfg(feature = "std")]
+fn drop_catching<T>(value: T) -> Result<(), JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
+        .map_err(JoinError::panicked)
+}
+
+#[cfg(not(feature = "std"))]
+fn drop_catching<T>(value: T) -> Result<(), JoinError> {
+    drop(value);
+    Ok(())
+}
+
+/// Replaces the task's output with `error` (its future's `Drop` panicked).
+///
+/// # Safety
+/// Loop thread only, and no reference into the stage may be live.
+unsafe fn set_panicked<F: Future>(ptr: NonNull<Header>, error: JoinError) {
+    // SAFETY: the caller's contract.
+    let output = unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(error))) };
+    // A second panic (the output's own `Drop`) is dropped with its payload.
+    let _ = drop_catching(output);
 }
 
 #[cfg(feature = "std")]
@@ -546,7 +577,10 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
         // the task (or a panic in that `Drop`) finds a whole stage.
         // SAFETY: as above; no reference into the stage is live.
         let future = unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(JoinError::Cancelled))) };
-        drop(future);
+        if let Err(error) = drop_catching(future) {
+            // SAFETY: as above.
+            unsafe { set_panicked::<F>(ptr, error) };
+        }
     }
 }
 
