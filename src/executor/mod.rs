@@ -12,8 +12,9 @@
 //! }
 //! ```
 //!
-//! The loop never calls a waker while it holds a borrow of its own tables, never blocks when
-//! work is ready, and allocates nothing per turn once its buffers have grown.
+//! The loop never calls a waker, a trace sink or any other user code while it holds a borrow
+//! of its own tables, never blocks when work is ready, and allocates nothing per turn once
+//! its buffers have grown.
 
 mod handle;
 mod hooks;
@@ -274,8 +275,14 @@ impl Loop {
     /// pending when it returns stay on the loop for the next `block_on` or `run_forever`.
     ///
     /// # Panics
-    /// If called while this loop is already running (from inside one of its tasks), or if
-    /// `future` itself panics.
+    /// If called while this loop is already running (from inside one of its tasks), if
+    /// `future` itself panics, or if user code the loop calls during a turn panics: a waker's
+    /// `wake` or `Drop` (a waker belongs to no task, so its panic cannot go into a
+    /// `JoinError`), a trace sink, or the `Drop` of an output nobody awaits. The loop stays
+    /// usable after such a panic: its tables were updated before the call, the wakers
+    /// collected alongside a panicking one are called at the next turn, and a later
+    /// `block_on` on the same loop carries on. (A spawned task's own panic, in its poll or in
+    /// its future's `Drop`, is caught into its [`JoinError`](crate::JoinError) instead.)
     ///
     /// ```
     /// use core::time::Duration;

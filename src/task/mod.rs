@@ -5,6 +5,12 @@
 //! a `Waker` may travel to any thread, so it touches only the header's atomics and the loop's
 //! [`Shared`] queue; the future, the output and the header's `local` part are touched only on
 //! the loop's thread (the `Loop`, `Handle` and `JoinHandle` are all `!Send`).
+//!
+//! Re-entrancy: a waker's `wake` or `Drop`, a future's or output's `Drop`, may run arbitrary
+//! code that re-enters the loop and reads this very task (a stuck-task report does). So no
+//! `&mut` into a task is ever held across such a call: the header's loop-thread part is
+//! `Cell`s moved in and out whole, and a stage is replaced first and its old value dropped
+//! after (the pattern of async-task).
 
 mod join;
 mod names;
