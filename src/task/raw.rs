@@ -502,44 +502,69 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bo
         Ok(Poll::Ready(output)) => Ok(output),
         Err(error) => Err(error),
     };
-    let panicked = result.is_err();
-    // The future is moved out before it is dropped: its `Drop` is user code, and no
-    // reference into the stage may be live while it runs.
-    // SAFETY: the future's pinned borrow ended with its poll; nothing else borrows the stage.
-    let finished = unsafe { core::ptr::replace(stage, Stage::Finished(result)) };
-    if let Err(error) = drop_catching(finished) {
-        // The future's `Drop` panicked: the task panicked after all (with `std`; without,
-        // the panic aborts or unwinds as the target decides).
-        // SAFETY: as above.
-        unsafe { set_panicked::<F>(ptr, error) };
-        return Poll::Ready(true);
-    }
+    // SAFETY: the future's pinned borrow ended with its poll; the stage holds it still.
+    let dropped = unsafe { drop_future_in_place::<F>(ptr) };
+    let (panicked, result) = match dropped {
+        Ok(()) => (result.is_err(), result),
+        // Its `Drop` panicked: the task panicked after all (the output goes).
+        Err(error) => {
+            let _ = drop_catching(result);
+            (true, Err(error))
+        }
+    };
+    // SAFETY: the stage holds no value now (its future was dropped in place).
+    unsafe { core::ptr::write(stage, Stage::Finished(result)) };
     Poll::Ready(panicked)
 }
 
-/// Drops `value`; with `std`, a panic in its `Drop` is caught and returned, so a task's
-/// future or output that panics as it goes cannot leave the task half-finished.
+/// Drops the future the stage holds, in place (it is pinned: it must not move before its
+/// `Drop`), through a raw pointer, so no reference into the stage is held by the loop while
+/// that user code runs. Afterwards the stage holds no value: the caller writes one. With
+/// `std`, a panic in the future's `Drop` is caught and returned.
+///
+/// # Safety
+/// Loop thread only; the stage is `Running`; no reference into it is live; the task is
+/// not COMPLETE (so nothing reads the stage until the caller has written it again).
+unsafe fn drop_future_in_place<F: Future>(ptr: NonNull<Header>) -> Result<(), JoinError> {
+    let stage = stage::<F>(ptr);
+    run_catching(|| {
+        // Should the `Drop` unwind (and no `catch_unwind` stop it: without `std`), the stage
+        // must not still look `Running`, or the loop's own drop would drop it again.
+        let vacated = Vacated(stage);
+        // SAFETY: the caller's contract: the stage is a live, pinned `Running` value that is
+        // never used again before the caller overwrites it.
+        unsafe { core::ptr::drop_in_place(stage) };
+        core::mem::forget(vacated);
+    })
+}
+
+/// Marks a stage `Consumed` if dropped, which only an unwinding `Drop` of its future does
+/// (see `drop_future_in_place`).
+struct Vacated<F: Future>(*mut Stage<F>);
+
+impl<F: Future> Drop for Vacated<F> {
+    fn drop(&mut self) {
+        // SAFETY: the stage's value was being dropped and is never used again; writing over
+        // it drops nothing.
+        unsafe { core::ptr::write(self.0, Stage::Consumed) };
+    }
+}
+
+/// Runs `f`; with `std`, a panic in it is caught and returned.
 #[cfg(feature = "std")]
-fn drop_catching<T>(value: T) -> Result<(), JoinError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
-        .map_err(JoinError::panicked)
+fn run_catching(f: impl FnOnce()) -> Result<(), JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(JoinError::panicked)
 }
 
 #[cfg(not(feature = "std"))]
-fn drop_catching<T>(value: T) -> Result<(), JoinError> {
-    drop(value);
+fn run_catching(f: impl FnOnce()) -> Result<(), JoinError> {
+    f();
     Ok(())
 }
 
-/// Replaces the task's output with `error` (its future's `Drop` panicked).
-///
-/// # Safety
-/// Loop thread only, and no reference into the stage may be live.
-unsafe fn set_panicked<F: Future>(ptr: NonNull<Header>, error: JoinError) {
-    // SAFETY: the caller's contract.
-    let output = unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(error))) };
-    // A second panic (the output's own `Drop`) is dropped with its payload.
-    let _ = drop_catching(output);
+/// Drops `value`, catching a panic in its `Drop` (see `run_catching`).
+fn drop_catching<T>(value: T) -> Result<(), JoinError> {
+    run_catching(move || drop(value))
 }
 
 #[cfg(feature = "std")]
@@ -559,33 +584,44 @@ fn catch_panic<F: Future>(
     Ok(future.poll(cx))
 }
 
-/// Moves whatever the stage holds out, leaving `with` in its place: the caller drops it
-/// (user code: a future's or an output's `Drop`) with no reference into the stage live.
+/// Whether the stage still holds the future.
 ///
 /// # Safety
-/// Loop thread only, and no reference into the stage may be live.
+/// Loop thread only; no reference into the stage is live.
+unsafe fn is_running<F: Future>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the caller's contract. (A unique borrow, as a poll takes: the future may be
+    // self-referential, and a shared one would retag the references it holds.)
+    matches!(unsafe { &mut *stage::<F>(ptr) }, Stage::Running(_))
+}
+
+/// Moves the output or nothing the stage holds out (never a future: that is pinned),
+/// leaving `with` in its place: the caller drops it (an output's `Drop` is user code) with
+/// no reference into the stage live.
+///
+/// # Safety
+/// Loop thread only; the stage is not `Running`; no reference into it is live.
 unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, with: Stage<F>) -> Stage<F> {
     // SAFETY: the caller's contract; `stage` points into the live task cell.
     unsafe { core::ptr::replace(stage::<F>(ptr), with) }
 }
 
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only, not during a poll of this task: a short shared look.
-    let running = matches!(unsafe { &*stage::<F>(ptr) }, Stage::Running(_));
-    if running {
-        // The output is in place before the future's `Drop` runs, so a re-entrant look at
-        // the task (or a panic in that `Drop`) finds a whole stage.
-        // SAFETY: as above; no reference into the stage is live.
-        let future = unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(JoinError::Cancelled))) };
-        if let Err(error) = drop_catching(future) {
-            // SAFETY: as above.
-            unsafe { set_panicked::<F>(ptr, error) };
-        }
+    // SAFETY: loop thread only, not during a poll of this task, and not COMPLETE (the
+    // loop cancels only unfinished tasks).
+    if unsafe { is_running::<F>(ptr) } {
+        // SAFETY: as above.
+        let dropped = unsafe { drop_future_in_place::<F>(ptr) };
+        let output = match dropped {
+            Ok(()) => Err(JoinError::Cancelled),
+            Err(error) => Err(error),
+        };
+        // SAFETY: the stage holds no value now.
+        unsafe { core::ptr::write(stage::<F>(ptr), Stage::Finished(output)) };
     }
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
-    // SAFETY: loop thread only; nothing else borrows the stage.
+    // SAFETY: loop thread only; called for a COMPLETE task, whose stage is not `Running`.
     let taken = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
     if let Stage::Finished(result) = taken {
         let out = out as *mut Poll<Result<F::Output, JoinError>>;
@@ -596,7 +632,18 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
 }
 
 unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only; the old stage is dropped after the stage is `Consumed`.
+    // SAFETY: loop thread only; nothing borrows the stage.
+    if unsafe { is_running::<F>(ptr) } {
+        // Not reached today (the stage is dropped only once the task is COMPLETE), but a
+        // future must be dropped where it is pinned.
+        // SAFETY: as above.
+        let _ = unsafe { drop_future_in_place::<F>(ptr) };
+        // SAFETY: the stage holds no value now.
+        unsafe { core::ptr::write(stage::<F>(ptr), Stage::Consumed) };
+        return;
+    }
+    // SAFETY: as above; the stage is not `Running`. The old output is dropped after the
+    // stage is `Consumed`.
     let old = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
     drop(old);
 }
