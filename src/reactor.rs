@@ -15,7 +15,7 @@
 use crate::error::Error;
 use crate::sys::backend::{Backend, Event, Wanted};
 use crate::sys::{Interest, RawFd};
-use crate::task::{local_clone, same_waker, Shared};
+use crate::task::{same_waker, NewWaker};
 use alloc::vec::Vec;
 use core::task::Waker;
 
@@ -105,9 +105,6 @@ pub(crate) struct Reactor {
     dirty: Vec<usize>,
     /// Fds whose interest the backend refused in `flush_interest`, reported as invalid.
     refused: Vec<RawFd>,
-    /// The loop this reactor belongs to (only compared): the wakers of its tasks are kept
-    /// as local copies (see `task::local_clone`).
-    owner: *const Shared,
     /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life: asked once
     /// here, not through the boxed backend's vtable at every flush (two indirect calls,
     /// ~40 instructions per round trip on epoll in callgrind).
@@ -116,11 +113,7 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    pub(crate) fn new(
-        mut backend: Backend,
-        notifier_fd: RawFd,
-        owner: *const Shared,
-    ) -> Result<Self, Error> {
+    pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
         backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
             disarms: backend.disarms_on_report(),
@@ -133,7 +126,6 @@ impl Reactor {
             waiters: 0,
             dirty: Vec::new(),
             refused: Vec::new(),
-            owner,
         })
     }
 
@@ -146,7 +138,7 @@ impl Reactor {
         fd: RawFd,
         interest: Interest,
         token: &mut u64,
-        waker: &Waker,
+        waker: &mut NewWaker<'_>,
         now: u64,
         retired: &mut Option<Waker>,
     ) -> Result<(), Error> {
@@ -166,11 +158,8 @@ impl Reactor {
         let list = entry.list(interest);
         if *token != 0 {
             if let Some(w) = list.iter_mut().find(|w| w.token == *token) {
-                if !same_waker(&w.waker, waker) {
-                    *retired = Some(core::mem::replace(
-                        &mut w.waker,
-                        local_clone(waker, self.owner),
-                    ));
+                if !same_waker(&w.waker, waker.get()) {
+                    *retired = Some(core::mem::replace(&mut w.waker, waker.take()));
                 }
                 return Ok(());
             }
@@ -184,7 +173,7 @@ impl Reactor {
         }
         list.push(Waiter {
             token: *token,
-            waker: local_clone(waker, self.owner),
+            waker: waker.take(),
             since: now,
         });
         self.waiters += 1;

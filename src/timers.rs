@@ -11,7 +11,7 @@
 //! numbers are unique among the entries present and ties keep their order. Slots are
 //! reused, so a re-armed timer allocates nothing.
 
-use crate::task::{local_clone, same_waker, Shared};
+use crate::task::{same_waker, NewWaker};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -67,9 +67,6 @@ impl Entry {
 /// The deadline heap.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// The loop these timers belong to (only compared): the wakers of its tasks are kept
-    /// as local copies (see `task::local_clone`).
-    owner: *const Shared,
     heap: BinaryHeap<Reverse<Entry>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -79,9 +76,8 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn new(owner: *const Shared) -> Self {
+    pub(crate) fn new() -> Self {
         Timers {
-            owner,
             heap: BinaryHeap::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -91,7 +87,7 @@ impl Timers {
     }
 
     /// Arms a timer for `deadline` (ns on the loop clock).
-    pub(crate) fn insert(&mut self, deadline: u64, waker: &Waker, now: u64) -> TimerKey {
+    pub(crate) fn insert(&mut self, deadline: u64, waker: &mut NewWaker<'_>, now: u64) -> TimerKey {
         if self.sequence == u32::MAX {
             self.renumber();
         }
@@ -114,7 +110,7 @@ impl Timers {
         s.sequence = sequence;
         s.deadline = deadline;
         s.since = now;
-        s.waker = Some(local_clone(waker, self.owner));
+        s.waker = Some(waker.take());
         self.live += 1;
         let key = TimerKey {
             slot,
@@ -163,13 +159,12 @@ impl Timers {
     pub(crate) fn update_waker(
         &mut self,
         key: TimerKey,
-        waker: &Waker,
+        waker: &mut NewWaker<'_>,
     ) -> Option<(u64, Option<Waker>)> {
-        let owner = self.owner;
         let s = self.slot(key)?;
         let mut retired = None;
-        if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker)) {
-            retired = s.waker.replace(local_clone(waker, owner));
+        if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker.get())) {
+            retired = s.waker.replace(waker.take());
         }
         Some((s.deadline, retired))
     }
@@ -290,8 +285,9 @@ mod tests {
 
     #[test]
     fn running_out_of_sequence_numbers_keeps_order_and_keys() {
-        let w = Waker::noop();
-        let mut t = Timers::new(core::ptr::null());
+        let noop = Waker::noop();
+        let w = &mut NewWaker::new(noop, core::ptr::null());
+        let mut t = Timers::new();
         t.sequence = u32::MAX - 3;
         let a = t.insert(50, w, 0);
         let b = t.insert(10, w, 0);

@@ -326,3 +326,38 @@ fn a_sync_waiters_replaced_waker_may_use_the_primitive() {
     EVENT.with(|e| *e.borrow_mut() = None);
     assert_eq!(REENTERED.load(Ordering::SeqCst), before + 2);
 }
+
+/// A waker (not readyloop's) whose `clone` uses the loop: the fd table and the timer heap
+/// clone a waker they keep, and must not be borrowed while they do.
+#[test]
+fn a_foreign_wakers_clone_may_use_the_loop() {
+    use core::task::{RawWaker, RawWakerVTable};
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(
+        |data| {
+            use_the_loop();
+            RawWaker::new(data, &VTABLE)
+        },
+        |_| {},
+        |_| {},
+        |_| {},
+    );
+    // SAFETY: the vtable's functions ignore the data pointer and are all no-ops but clone.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) };
+    let lp = Loop::builder().virtual_clock().build().unwrap();
+    let h = lp.handle();
+    let (r, _w) = pipe();
+    let before = REENTERED.load(Ordering::SeqCst);
+    lp.block_on(async {
+        let mut buf = [0u8; 4];
+        let mut read = pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+        assert!(read
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let mut sleep = h.sleep(Duration::from_secs(5));
+        assert!(poll_with(&mut sleep, &waker).is_pending());
+        assert!(poll_with(&mut sleep, Waker::noop()).is_pending());
+        assert!(poll_with(&mut sleep, &waker).is_pending());
+    });
+    assert!(REENTERED.load(Ordering::SeqCst) >= before + 3);
+}

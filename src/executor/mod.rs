@@ -470,7 +470,9 @@ impl<'a> Deadline<'a> {
     fn arm(core: &'a Core, timeout: Duration, waker: &Waker) -> Self {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
-        let key = core.timers.borrow_mut().insert(at, waker, now);
+        let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        drop(waker);
         Deadline {
             core,
             timeout,

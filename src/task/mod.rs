@@ -36,6 +36,45 @@ pub(crate) fn local_clone(waker: &Waker, owner: *const Shared) -> Waker {
         .unwrap_or_else(|| waker.clone())
 }
 
+/// A waker one of the loop's tables (reactor, timers) is about to keep, prepared before the
+/// table is borrowed: a waker that is not this loop's own may run user code when cloned
+/// (its vtable's `clone`), so it is cloned here, outside any borrow. The loop's own wakers
+/// are copied inside (`local_clone`), which runs no user code. Whatever the table did not
+/// take is dropped by the caller after the borrow ends.
+pub(crate) struct NewWaker<'a> {
+    waker: &'a Waker,
+    owner: *const Shared,
+    foreign: Option<Waker>,
+}
+
+impl<'a> NewWaker<'a> {
+    /// Prepares `waker` for a table of the loop whose `Shared` is `owner`.
+    #[inline]
+    pub(crate) fn new(waker: &'a Waker, owner: *const Shared) -> Self {
+        let own = raw::is_own(waker, owner) || shared::is_own(waker, owner);
+        NewWaker {
+            waker,
+            owner,
+            foreign: if own { None } else { Some(waker.clone()) },
+        }
+    }
+
+    /// The waker, to compare with the one a table holds.
+    #[inline]
+    pub(crate) fn get(&self) -> &Waker {
+        self.waker
+    }
+
+    /// The copy to keep (taken once).
+    #[inline]
+    pub(crate) fn take(&mut self) -> Waker {
+        match self.foreign.take() {
+            Some(w) => w,
+            None => local_clone(self.waker, self.owner),
+        }
+    }
+}
+
 /// Whether `a` and `b` wake the same thing: `Waker::will_wake`, but also true for a local
 /// copy (see `local_clone`) and the waker it was made from.
 pub(crate) fn same_waker(a: &Waker, b: &Waker) -> bool {

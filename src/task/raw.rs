@@ -412,6 +412,17 @@ pub(crate) fn wake_local(waker: Waker) -> Result<Option<TaskRef>, Waker> {
     Ok(claim_taking(ptr))
 }
 
+/// Whether `waker` wakes a task of the loop whose `Shared` is `owner` (its clone runs no
+/// user code).
+pub(super) fn is_own(waker: &Waker, owner: *const Shared) -> bool {
+    // SAFETY: a task waker's data is a live header (the waker holds a reference).
+    is_task_waker(waker)
+        && core::ptr::eq(
+            Arc::as_ptr(&unsafe { &*(waker.data() as *const Header) }.shared),
+            owner,
+        )
+}
+
 /// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
 /// a task of the loop whose `Shared` is `owner`.
 pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
