@@ -100,8 +100,8 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn new(handle: &Handle, io: T) -> Result<Async<T>, Error> {
         let fd = io.as_fd().as_raw_fd();
-        if sys::is_shared_terminal(fd) {
-            let private = sys::reopen_private_nonblocking(fd).map_err(|e| {
+        if sys::is_shared_terminal(io.as_fd()) {
+            let private = sys::reopen_private_nonblocking(io.as_fd()).map_err(|e| {
                 Error::from_errno(e).with_message(
                     "Async::new: the fd is a terminal, so readyloop opens a private \
                      non-blocking description of it through /proc/self/fd (the shell's stays \
@@ -115,9 +115,13 @@ impl<T: AsFd> Async<T> {
                 io,
             });
         }
-        sys::set_nonblocking(fd)?;
+        sys::set_nonblocking(io.as_fd())?;
+        // SAFETY: `fd` is `io`'s, which the `Async` owns and drops only after the
+        // registration (field order), so the number names `io`'s file for as long as the
+        // registration exists.
+        let registration = unsafe { Registration::new(handle, fd) };
         Ok(Async {
-            registration: Registration::new(handle, fd),
+            registration,
             private: None,
             io,
         })
@@ -246,7 +250,7 @@ impl<T: AsFd> Async<T> {
     /// assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0); // end of file
     /// ```
     pub fn shutdown_write(&self) -> Result<(), Error> {
-        sys::shutdown_write_if_socket(self.registration.fd()).map_err(Error::from_errno)
+        sys::shutdown_write_if_socket(self.io.as_fd()).map_err(Error::from_errno)
     }
 
     /// Reads into `buf`: resolves to the byte count, 0 at end of file. The future keeps its
@@ -303,7 +307,7 @@ impl<T: AsFd> Async<T> {
         slot: Slot<'_>,
         buf: Buf<'_>,
     ) -> Poll<Result<usize, Error>> {
-        let fd = self.registration.fd();
+        let fd = self.io.as_fd();
         match buf {
             Buf::Read(b) => self.io(cx, Interest::Readable, slot, || sys::read(fd, b)),
             Buf::Write(b) => self.io(cx, Interest::Writable, slot, || sys::write(fd, b)),

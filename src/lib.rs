@@ -148,6 +148,10 @@
 //! `Result` hands its `Err` to its `JoinHandle` (as `Ok(Err(e))`) on every build.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 extern crate alloc;
 

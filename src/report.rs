@@ -311,7 +311,6 @@ impl Core {
         let since = |t: u64| Duration::from_nanos(now.saturating_sub(t));
         let mut tasks: BTreeMap<u64, TaskReport> = BTreeMap::new();
         for (task, name) in self.tasks.borrow().iter() {
-            let local = task.local();
             tasks.insert(
                 task.id(),
                 TaskReport {
@@ -319,7 +318,7 @@ impl Core {
                     name: name.cloned(),
                     ready: task.state() & crate::task::state::SCHEDULED != 0,
                     waits: Vec::new(),
-                    since_poll: since(local.polled_at),
+                    since_poll: since(task.polled_at()),
                 },
             );
         }

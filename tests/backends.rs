@@ -115,7 +115,8 @@ fn reader_and_writer_on_one_socket() {
         let (a, b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         b.set_nonblocking(true).unwrap();
-        let reg = std::rc::Rc::new(Registration::new(&h, a.as_raw_fd()));
+        // SAFETY: the fd is open and outlives the registration (dropped first).
+        let reg = std::rc::Rc::new(unsafe { Registration::new(&h, a.as_raw_fd()) });
         // Fill a's send buffer so a writer must wait, while a reader waits too.
         let chunk = [7u8; 4096];
         let mut queued = 0usize;
@@ -248,7 +249,10 @@ fn closed_fd_gives_waiter_an_error() {
         let h = lp.handle();
         let (r, _w) = pipe();
         let raw = r.as_raw_fd();
-        let reg = Registration::new(&h, raw);
+        // SAFETY: this test breaks the contract on purpose (the task closes the fd under the
+        // registration) to check the loop's defence; the number is only waited on and read,
+        // and a reuse by a parallel test would at worst fail this test's assertions.
+        let reg = unsafe { Registration::new(&h, raw) };
         h.spawn({
             let h = h.clone();
             async move {
@@ -289,7 +293,9 @@ fn waiting_on_a_closed_fd_is_an_error() {
         let (r, w) = pipe();
         let raw = r.as_raw_fd();
         drop(r);
-        let reg = Registration::new(&h, raw);
+        // SAFETY: this test breaks the contract on purpose (the fd is closed already) to
+        // check that the loop reports it; the number is only waited on, never read.
+        let reg = unsafe { Registration::new(&h, raw) };
         let out = lp
             .block_on_timeout(
                 Duration::from_secs(10),

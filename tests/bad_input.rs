@@ -85,7 +85,8 @@ fn an_error_on_a_waiting_writer_gives_broken_pipe() {
         h2.sleep(Duration::from_millis(5)).await;
         drop(r);
     });
-    let reg = Registration::new(&h, w.as_raw_fd());
+    // SAFETY: `w` is open and outlives the registration (declared later, dropped first).
+    let reg = unsafe { Registration::new(&h, w.as_raw_fd()) };
     let start = Instant::now();
     let result = lp.block_on(poll_fn(|cx| {
         reg.poll_io(cx, Interest::Writable, || rustix::io::write(&w, b"x"))

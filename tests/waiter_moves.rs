@@ -20,7 +20,9 @@ fn an_fd_wait_polled_by_a_second_task_wakes_the_second_task() {
         let lp = Loop::builder().backend(kind).build().unwrap();
         let h = lp.handle();
         let (r, w) = std::io::pipe().unwrap();
-        let reg = Rc::new(Registration::new(&h, r.as_raw_fd()));
+        // SAFETY: `r` outlives `reg`: both live to the end of this iteration, `reg` (and its
+        // clones in the tasks, which end first) dropped before `r`.
+        let reg = Rc::new(unsafe { Registration::new(&h, r.as_raw_fd()) });
         // Task A registers the wait and then leaves it (it moves on to something else).
         let first = h.spawn({
             let reg = reg.clone();

@@ -132,7 +132,7 @@ impl Future for AsyncRead<'_> {
             if let Err(e) = this.handle.check_running("AsyncRead") {
                 return Poll::Ready(Err(e));
             }
-            this.mode = match fd::is_nonblocking(raw) {
+            this.mode = match fd::is_nonblocking(this.fd) {
                 Ok(true) => Mode::NonBlocking,
                 Ok(false) => Mode::Blocking,
                 Err(e) => return Poll::Ready(Err(e)),
@@ -153,18 +153,19 @@ impl Future for AsyncRead<'_> {
                         Poll::Ready(Ok(())) => {}
                     }
                     let buf = &mut this.buf[this.filled..];
-                    match fd::read(raw, buf) {
+                    match fd::read(this.fd, buf) {
                         Ok(n) => n,
                         Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
                         Err(e) => return Poll::Ready(Err(e.into())),
                     }
                 }
                 _ => {
+                    let borrowed = this.fd;
                     let buf = &mut this.buf[this.filled..];
                     match this
                         .handle
                         .poll_io(cx, raw, Interest::Readable, &mut this.token, || {
-                            fd::read(raw, buf)
+                            fd::read(borrowed, buf)
                         }) {
                         Poll::Ready(Ok(n)) => n,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),

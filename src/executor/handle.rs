@@ -12,7 +12,7 @@ use crate::report::Report;
 use crate::stats::{bump, Counters, Stats};
 use crate::sys::backend::BackendKind;
 use crate::sys::{clock, Interest, RawFd};
-use crate::task::{JoinHandle, Registry, Shared, TaskRef};
+use crate::task::{JoinHandle, NewWaker, Registry, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
 use crate::trace::tracer::Tracer;
@@ -153,8 +153,7 @@ impl Handle {
         let notifier_fd = notifier.fd();
         let tracing = trace.is_some();
         let shared = Arc::new(Shared::new(notifier, tracing));
-        let owner = Arc::as_ptr(&shared);
-        let reactor = Reactor::new(backend, notifier_fd, owner)?;
+        let reactor = Reactor::new(backend, notifier_fd)?;
         if tracing {
             // A loop is `!Send`: the thread that builds it is the one that runs it.
             shared.set_loop_thread();
@@ -164,7 +163,7 @@ impl Handle {
             core: Rc::new(Core {
                 shared,
                 reactor: RefCell::new(reactor),
-                timers: RefCell::new(Timers::new(owner)),
+                timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
                 fresh: RefCell::new(VecDeque::new()),
                 tasks: RefCell::new(tasks),
@@ -523,10 +522,18 @@ impl Handle {
         token: &mut u64,
     ) -> Result<(), Error> {
         let now = self.core.now.get();
-        self.core
-            .reactor
-            .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)?;
+        // Both made and dropped outside the reactor's borrow: a foreign waker's `clone` and
+        // `Drop` are user code, which may re-enter the loop.
+        let mut retired = None;
+        let mut waker = NewWaker::new(cx.waker(), Arc::as_ptr(&self.core.shared));
+        let result =
+            self.core
+                .reactor
+                .borrow_mut()
+                .wait(fd, interest, token, &mut waker, now, &mut retired);
+        drop(waker);
+        drop(retired);
+        result?;
         self.core.note_wait(|| Wait::Fd { fd, interest });
         Ok(())
     }
@@ -534,9 +541,11 @@ impl Handle {
     /// Withdraws a registered wait (leaves call this on drop).
     pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
         if *token != 0 {
-            if let Ok(mut r) = self.core.reactor.try_borrow_mut() {
-                r.cancel(fd, interest, token);
-            }
+            let retired = match self.core.reactor.try_borrow_mut() {
+                Ok(mut r) => r.cancel(fd, interest, token),
+                Err(_) => None,
+            };
+            drop(retired);
         }
     }
 
@@ -544,7 +553,15 @@ impl Handle {
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);
-        self.core.timers.borrow_mut().insert(deadline, waker, now)
+        // Made and dropped outside the timers' borrow (see `wait_io`).
+        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
+        let key = self
+            .core
+            .timers
+            .borrow_mut()
+            .insert(deadline, &mut waker, now);
+        drop(waker);
+        key
     }
 
     fn note_timer(&self, deadline: u64) {
@@ -559,8 +576,12 @@ impl Handle {
     }
 
     pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        let deadline = self.core.timers.borrow_mut().update_waker(key, waker);
-        if let Some(deadline) = deadline {
+        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
+        let updated = self.core.timers.borrow_mut().update_waker(key, &mut waker);
+        drop(waker);
+        if let Some((deadline, retired)) = updated {
+            // Dropped after the borrow ends: a waker's `Drop` may re-enter the loop.
+            drop(retired);
             self.note_timer(deadline);
         }
     }
@@ -573,9 +594,11 @@ impl Handle {
     }
 
     pub(crate) fn timer_cancel(&self, key: TimerKey) {
-        if let Ok(mut t) = self.core.timers.try_borrow_mut() {
-            t.cancel(key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut t) => t.cancel(key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 

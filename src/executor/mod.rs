@@ -12,8 +12,9 @@
 //! }
 //! ```
 //!
-//! The loop never calls a waker while it holds a borrow of its own tables, never blocks when
-//! work is ready, and allocates nothing per turn once its buffers have grown.
+//! The loop never calls a waker, a trace sink or any other user code while it holds a borrow
+//! of its own tables, never blocks when work is ready, and allocates nothing per turn once
+//! its buffers have grown.
 
 mod handle;
 mod hooks;
@@ -276,8 +277,14 @@ impl Loop {
     /// pending when it returns stay on the loop for the next `block_on` or `run_forever`.
     ///
     /// # Panics
-    /// If called while this loop is already running (from inside one of its tasks), or if
-    /// `future` itself panics.
+    /// If called while this loop is already running (from inside one of its tasks), if
+    /// `future` itself panics, or if user code the loop calls during a turn panics: a waker's
+    /// `wake` or `Drop` (a waker belongs to no task, so its panic cannot go into a
+    /// `JoinError`), a trace sink, or the `Drop` of an output nobody awaits. The loop stays
+    /// usable after such a panic: its tables were updated before the call, the wakers
+    /// collected alongside a panicking one are called at the next turn, and a later
+    /// `block_on` on the same loop carries on. (A spawned task's own panic, in its poll or in
+    /// its future's `Drop`, is caught into its [`JoinError`](crate::JoinError) instead.)
     ///
     /// ```
     /// use core::time::Duration;
@@ -499,7 +506,9 @@ impl<'a> Deadline<'a> {
     fn arm(core: &'a Core, timeout: Duration, waker: &Waker) -> Self {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
-        let key = core.timers.borrow_mut().insert(at, waker, now);
+        let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        drop(waker);
         Deadline {
             core,
             timeout,
@@ -519,9 +528,11 @@ impl<'a> Deadline<'a> {
 
 impl Drop for Deadline<'_> {
     fn drop(&mut self) {
-        if let Ok(mut timers) = self.core.timers.try_borrow_mut() {
-            timers.cancel(self.key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut timers) => timers.cancel(self.key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 
@@ -540,7 +551,7 @@ impl Drop for Loop {
                     task.cancel();
                     task.set_complete();
                 }
-                let join_waker = task.local().join_waker.take();
+                let join_waker = task.take_join_waker();
                 if !task.join_alive() {
                     task.drop_stage();
                 }

@@ -403,16 +403,18 @@ impl<T: Clone, E: Clone> Future for SharedFuture<T, E> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut s = this.shared.borrow_mut();
         if let Some(outcome) = s.outcome.clone() {
             if let Some(key) = this.key.take() {
-                let _ = s.waiters.remove(key);
+                let _ = s.waiters.remove(key, &mut retired);
             }
             return Poll::Ready((*outcome).clone());
         }
         match this.key {
             Some(key) => {
-                let _ = s.waiters.poll(key, cx.waker());
+                let _ = s.waiters.poll(key, cx.waker(), &mut retired);
             }
             None => this.key = Some(s.waiters.push(cx.waker())),
         }
@@ -424,7 +426,9 @@ impl<T, E> Drop for SharedFuture<T, E> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Every waiter is notified at once; nothing to pass on.
-            let _ = self.shared.borrow_mut().waiters.remove(key);
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
+            let _ = self.shared.borrow_mut().waiters.remove(key, &mut retired);
         }
     }
 }

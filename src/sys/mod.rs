@@ -22,7 +22,8 @@ pub use rustix::fd::RawFd;
 /// let lp = Loop::new().unwrap();
 /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
-/// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+/// // SAFETY: the fd is open and outlives the registration (dropped first).
+/// let reg = unsafe { Registration::new(&lp.handle(), a.as_raw_fd()) };
 /// // An empty socket buffer has room: the wait for Writable ends on the first turn.
 /// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Writable))).unwrap();
 /// ```

@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use core::net::SocketAddr;
-use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{
     addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
@@ -241,7 +241,7 @@ pub(crate) fn check_adopted(fd: BorrowedFd<'_>, family: Family, kind: Kind) -> R
             },
         ));
     }
-    if !super::fd::is_nonblocking(fd.as_raw_fd())? {
+    if !super::fd::is_nonblocking(fd)? {
         return Err(Error::new(
             ErrorKind::Blocking,
             "from_fd: the socket is in blocking mode; a blocking socket would stall the whole \

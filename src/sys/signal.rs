@@ -111,9 +111,11 @@ impl Installed {
 
 /// The process-wide handler for every signal in [`HANDLED`].
 extern "C" fn on_signal(signo: libc::c_int) {
-    // SAFETY: `__errno_location` returns this thread's errno slot; reading and restoring it
-    // keeps the interrupted code's errno intact if `write` fails under a libc backend.
-    let saved_errno = unsafe { *libc::__errno_location() };
+    // SAFETY: `__errno_location` has no preconditions; it returns this thread's errno slot.
+    let errno = unsafe { libc::__errno_location() };
+    // SAFETY: that slot is valid for this thread's life; reading and restoring it keeps the
+    // interrupted code's errno intact if `write` fails under a libc backend.
+    let saved_errno = unsafe { *errno };
     let bit = bit_of(signo);
     let byte = [signo as u8];
     for slot in &TABLE {
@@ -135,7 +137,7 @@ extern "C" fn on_signal(signo: libc::c_int) {
         slot.in_handler.fetch_sub(1, SeqCst);
     }
     // SAFETY: as above.
-    unsafe { *libc::__errno_location() = saved_errno };
+    unsafe { *errno = saved_errno };
 }
 
 /// Installs `on_signal` for `signo` if no receiver has it yet.

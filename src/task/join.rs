@@ -225,16 +225,20 @@ impl<T> Future for JoinHandle<T> {
         }
         #[cfg(feature = "std")]
         check_loop_running(task);
-        let local = task.local();
-        match &mut local.join_waker {
-            Some(w) if crate::task::same_waker(w, cx.waker()) => {}
-            slot => {
-                *slot = Some(crate::task::local_clone(
-                    cx.waker(),
-                    Arc::as_ptr(task.shared()),
-                ))
+        // The stored waker is moved out and back, never borrowed in place: cloning the new
+        // one and dropping the old one may run user code that re-enters the loop and reads
+        // this task (a report), so each happens while the slot holds a whole value.
+        let stored = task.take_join_waker();
+        let replaced = match stored {
+            Some(w) if crate::task::same_waker(&w, cx.waker()) => task.replace_join_waker(Some(w)),
+            old => {
+                let new = crate::task::local_clone(cx.waker(), Arc::as_ptr(task.shared()));
+                let empty = task.replace_join_waker(Some(new));
+                drop(empty);
+                old
             }
-        }
+        };
+        drop(replaced);
         Poll::Pending
     }
 }
@@ -261,7 +265,7 @@ impl<T> Drop for JoinHandle<T> {
             self.abort();
         }
         self.task.set_join_gone();
-        let join_waker = self.task.local().join_waker.take();
+        let join_waker = self.task.take_join_waker();
         drop(join_waker);
         if self.task.is_complete() {
             self.task.drop_stage();

@@ -363,6 +363,11 @@ pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> 
     Some(unsafe { Waker::from_raw(RawWaker::new(waker.data(), &MAIN_LOCAL)) })
 }
 
+/// Whether `waker` is a main waker of the loop whose `Shared` is `owner`.
+pub(super) fn is_own(waker: &Waker, owner: *const Shared) -> bool {
+    is_main_waker(waker) && waker.data() == owner as *const ()
+}
+
 /// Whether `a` and `b` are both main wakers of the same loop.
 pub(super) fn same_main(a: &Waker, b: &Waker) -> bool {
     a.data() == b.data() && is_main_waker(a) && is_main_waker(b)

@@ -222,8 +222,11 @@ pub enum TraceEvent<'a> {
 /// Where trace events go. Implemented for every `FnMut(Instant, &TraceEvent)` closure.
 ///
 /// `at` is the loop clock when the event happened (virtual time with a virtual clock). A sink
-/// runs on the loop's thread in the middle of a turn: it must not block for long, and events
-/// it causes itself (by calling into the loop) are dropped rather than re-entering it.
+/// runs on the loop's thread in the middle of a turn: it must not block for long. It may call
+/// into the loop (`Handle::try_current()` with `std`, then `stats`,
+/// `pending_report`, `spawn`): no table of the loop is borrowed while it runs, and events it
+/// causes itself are dropped rather than re-entering it. A sink that panics propagates the
+/// panic out of `block_on`; the loop stays usable (see [`Loop::block_on`](crate::Loop::block_on)).
 ///
 /// ```
 /// use readyloop::trace::{TraceEvent, TraceSink};

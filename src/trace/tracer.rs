@@ -5,6 +5,7 @@
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
 use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
+use crate::sys::backend::Event;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -21,6 +22,11 @@ pub(crate) struct Tracer {
     pub(crate) causes: RefCell<Vec<u64>>,
     /// The fd set of the coming wait.
     pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
+    /// The fds a dispatch reported (with how many wakers each released) and the deadlines
+    /// of the timers that fired: noted while the reactor or the timers are borrowed, handed
+    /// to the sink after (the sink is user code and may re-enter the loop).
+    pub(crate) ready: RefCell<Vec<(Event, usize)>>,
+    pub(crate) fired: RefCell<Vec<u64>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -36,6 +42,8 @@ impl Tracer {
             waits: RefCell::new(Vec::new()),
             causes: RefCell::new(Vec::new()),
             fds: RefCell::new(Vec::new()),
+            ready: RefCell::new(Vec::new()),
+            fired: RefCell::new(Vec::new()),
         }
     }
 

@@ -155,8 +155,16 @@ fn revents_of(flags: EventFlags) -> IoEvents {
         .fold(IoEvents::EMPTY, |acc, (_, bits)| acc | *bits)
 }
 
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: only passed to epoll_ctl, which answers EBADF for an fd that is not open.
+/// Borrows a registered fd number for one `epoll_ctl`.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// for one call into the kernel; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+unsafe fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: the caller's promise (above); epoll_ctl answers EBADF for a closed number.
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
@@ -188,7 +196,8 @@ impl EpollBackend {
         let data = EventData::new_u64(fd as u64);
         epoll::add(
             &self.epoll,
-            borrow(fd),
+            // SAFETY: a number this backend was asked to watch (see `borrow`).
+            unsafe { borrow(fd) },
             data,
             EventFlags::IN | notifier_mode(),
         )?;
@@ -217,15 +226,17 @@ impl EpollBackend {
         if index >= self.known.len() {
             self.known.resize(index + 1, false);
         }
+        // SAFETY: a number this backend was asked to watch (see `borrow`).
+        let borrowed = unsafe { borrow(fd) };
         let first = if self.known[index] {
-            epoll::modify(&self.epoll, borrow(fd), data, flags(wanted))
+            epoll::modify(&self.epoll, borrowed, data, flags(wanted))
         } else {
-            epoll::add(&self.epoll, borrow(fd), data, flags(wanted))
+            epoll::add(&self.epoll, borrowed, data, flags(wanted))
         };
         let result = match first {
             // The number was closed and reopened: the kernel forgot the old file.
-            Err(Errno::NOENT) => epoll::add(&self.epoll, borrow(fd), data, flags(wanted)),
-            Err(Errno::EXIST) => epoll::modify(&self.epoll, borrow(fd), data, flags(wanted)),
+            Err(Errno::NOENT) => epoll::add(&self.epoll, borrowed, data, flags(wanted)),
+            Err(Errno::EXIST) => epoll::modify(&self.epoll, borrowed, data, flags(wanted)),
             other => other,
         };
         match result {
@@ -263,7 +274,8 @@ impl EpollBackend {
             if slot != NO_SLOT {
                 let entry = self.entries[slot as usize];
                 if entry.in_kernel && kept(entry.wanted) {
-                    let _ = epoll::delete(&self.epoll, borrow(fd));
+                    // SAFETY: a number this backend was asked to watch (see `borrow`).
+                    let _ = epoll::delete(&self.epoll, unsafe { borrow(fd) });
                     self.known[index] = false;
                 }
                 self.remove(index, slot as usize);
@@ -410,7 +422,13 @@ impl EpollBackend {
             }
             if entry.check_at <= now {
                 let data = EventData::new_u64(entry.fd as u64);
-                let check = epoll::modify(&self.epoll, borrow(entry.fd), data, flags(entry.wanted));
+                // SAFETY: a number this backend was asked to watch (see `borrow`).
+                let check = epoll::modify(
+                    &self.epoll,
+                    unsafe { borrow(entry.fd) },
+                    data,
+                    flags(entry.wanted),
+                );
                 if let Err(Errno::BADF | Errno::NOENT) = check {
                     events.push(Event {
                         fd: entry.fd,

@@ -408,8 +408,15 @@ pub(crate) fn timespec(nanos: u64) -> rustix::event::Timespec {
 #[cfg(feature = "select")]
 /// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select uses it to find fds
 /// closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
-pub(crate) fn is_open(fd: RawFd) -> bool {
-    // SAFETY: the number is only passed to fcntl, which answers EBADF if it is not open.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// for one call into the kernel; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+pub(crate) unsafe fn is_open(fd: RawFd) -> bool {
+    // SAFETY: the caller's promise (above); fcntl answers EBADF if the number is closed.
     let borrowed = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     rustix::io::fcntl_getfd(borrowed).is_ok()
 }

@@ -38,9 +38,17 @@ fn flags(wanted: Wanted) -> PollFlags {
     f
 }
 
-fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
-    // SAFETY: poll(2) only reads the number; an fd closed while registered is reported as
-    // POLLNVAL (never undefined behaviour), and the reactor then drops the entry.
+/// The poll(2) entry for a registered fd number.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// until the entry is replaced or removed; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+unsafe fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
+    // SAFETY: the caller's promise (above); poll(2) only reads the number, and reports one
+    // closed while registered as POLLNVAL, after which the reactor drops the entry.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
 }
@@ -105,9 +113,11 @@ impl PollBackend {
             (NO_SLOT, true) => {}
             (NO_SLOT, false) => {
                 self.slot_of[index] = self.fds.len() as u32;
-                self.fds.push(entry(fd, wanted));
+                // SAFETY: a number the reactor registered (see `entry`).
+                self.fds.push(unsafe { entry(fd, wanted) });
             }
-            (slot, false) => self.fds[slot as usize] = entry(fd, wanted),
+            // SAFETY: a number the reactor registered (see `entry`).
+            (slot, false) => self.fds[slot as usize] = unsafe { entry(fd, wanted) },
             (slot, true) => {
                 self.fds.swap_remove(slot as usize);
                 if let Some(moved) = self.fds.get(slot as usize) {

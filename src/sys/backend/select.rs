@@ -169,7 +169,8 @@ impl SelectBackend {
     /// After EBADF: reports every registered fd that is no longer open as `NVAL`.
     fn report_closed(&self, events: &mut Vec<Event>) {
         for &(fd, _) in &self.interest {
-            if !is_open(fd) {
+            // SAFETY: a number the reactor registered (see `is_open`).
+            if !unsafe { is_open(fd) } {
                 events.push(Event {
                     fd,
                     revents: IoEvents::NVAL,
