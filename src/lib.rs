@@ -159,6 +159,8 @@ mod async_fd;
 pub mod blocking;
 pub mod combinators;
 mod compat;
+#[cfg(feature = "std")]
+mod current;
 mod error;
 mod events;
 mod executor;
@@ -178,16 +180,16 @@ pub mod trace;
 
 pub use async_fd::Async;
 #[cfg(feature = "std")]
-pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
+pub use blocking::{Blocking, Resolve};
 pub use combinators::{
     gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
     Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
 };
 #[cfg(feature = "std")]
-pub use combinators::{interval, sleep_until, timeout, timeout_at, wait};
+pub use current::{
+    interval, resolve, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_at, wait,
+};
 pub use error::{Errno, Error, ErrorKind, Result};
-#[cfg(feature = "std")]
-pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
 pub use executor::{Builder, ClockHold, Handle, Loop};
 pub use registration::Registration;

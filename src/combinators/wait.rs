@@ -233,15 +233,16 @@ fn failed<T: TaskOutcome>(result: &Result<T, JoinError>) -> bool {
     }
 }
 
-/// The future of [`wait`](crate::wait) and [`Handle::wait`]: `(done, pending)`, `done` in
+/// The future of [`Handle::wait`]: `(done, pending)`, `done` in
 /// the order the tasks finished, `pending` in input order.
 ///
 /// ```
 /// use readyloop::combinators::Wait;
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
-/// let tasks = vec![lp.spawn(async { 1 })];
-/// let waiting: Wait<i32> = wait(tasks, ReturnWhen::AllCompleted, None);
+/// let h = lp.handle();
+/// let tasks = vec![h.spawn(async { 1 })];
+/// let waiting: Wait<i32> = h.wait(tasks, ReturnWhen::AllCompleted, None);
 /// let (done, pending) = lp.block_on(waiting);
 /// assert_eq!((done.len(), pending.len()), (1, 0));
 /// ```
@@ -251,8 +252,8 @@ pub struct Wait<T> {
     done: Vec<Finished<T>>,
     when: ReturnWhen,
     deadline: Option<Instant>,
-    /// The loop whose timer to use; `None` means the current loop, found at the first poll.
-    handle: Option<Handle>,
+    /// The loop whose timer to use, found when the wait was made.
+    handle: Handle,
     sleep: Option<Sleep>,
 }
 
@@ -270,7 +271,7 @@ impl<T> Unpin for Wait<T> {}
 
 impl<T> Wait<T> {
     pub(crate) fn new(
-        handle: Option<Handle>,
+        handle: Handle,
         tasks: impl IntoIterator<Item = JoinHandle<T>>,
         when: ReturnWhen,
         deadline: Option<Instant>,
@@ -283,16 +284,6 @@ impl<T> Wait<T> {
             deadline,
             handle,
             sleep: None,
-        }
-    }
-
-    fn handle(&self) -> Handle {
-        match &self.handle {
-            Some(h) => h.clone(),
-            #[cfg(feature = "std")]
-            None => Handle::current(),
-            #[cfg(not(feature = "std"))]
-            None => unreachable!("without std a Wait is always made from a Handle"),
         }
     }
 
@@ -338,7 +329,7 @@ impl<T: TaskOutcome> Future for Wait<T> {
             return Poll::Pending;
         };
         if this.sleep.is_none() {
-            this.sleep = Some(Sleep::until(&this.handle(), deadline));
+            this.sleep = Some(Sleep::until(&this.handle, deadline));
         }
         match Pin::new(this.sleep.as_mut().expect("armed above")).poll(cx) {
             Poll::Ready(()) => Poll::Ready(this.finish()),
@@ -375,35 +366,6 @@ impl Handle {
         I: IntoIterator<Item = JoinHandle<T>>,
     {
         let deadline = timeout.map(|d| self.now() + d);
-        Wait::new(Some(self.clone()), tasks, when, deadline)
+        Wait::new(self.clone(), tasks, when, deadline)
     }
-}
-
-/// [`Handle::wait`] on the loop that polls it (`std`); the loop is looked up only if there
-/// is a timeout, at the first poll, so this may be made before `block_on`.
-///
-/// ```
-/// use readyloop::{wait, Loop, ReturnWhen};
-/// let lp = Loop::new().unwrap();
-/// let h = lp.handle();
-/// let tasks = vec![h.spawn(async { 1 }), h.spawn(async { 2 })];
-/// let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
-/// assert_eq!(done.len(), 2);
-/// assert!(pending.is_empty());
-/// let mut sum = 0;
-/// for task in done { sum += task.into_result().unwrap(); }
-/// assert_eq!(sum, 3);
-/// ```
-#[cfg(feature = "std")]
-pub fn wait<T, I>(tasks: I, when: ReturnWhen, timeout: Option<Duration>) -> Wait<T>
-where
-    I: IntoIterator<Item = JoinHandle<T>>,
-{
-    // The running loop's clock (it may be virtual), else CLOCK_MONOTONIC.
-    let now = crate::Handle::try_current().map_or_else(
-        || Instant(crate::sys::clock::monotonic_nanos()),
-        |h| h.now(),
-    );
-    let deadline = timeout.map(|d| now + d);
-    Wait::new(None, tasks, when, deadline)
 }

@@ -19,7 +19,5 @@ mod yield_now;
 
 pub use read::AsyncRead;
 pub use recv::AsyncRecv;
-#[cfg(feature = "std")]
-pub use sleep::sleep;
 pub use sleep::Sleep;
 pub use yield_now::{yield_now, YieldNow};

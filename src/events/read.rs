@@ -129,7 +129,7 @@ impl Future for AsyncRead<'_> {
         let this = &mut *self;
         let raw = this.fd.as_raw_fd();
         if this.mode == Mode::Unknown {
-            if let Err(e) = this.handle.check_running("AsyncRead") {
+            if let Err(e) = this.handle.check_running() {
                 return Poll::Ready(Err(e));
             }
             this.mode = match fd::is_nonblocking(raw) {

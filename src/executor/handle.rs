@@ -29,6 +29,18 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use rustix::io::Errno;
 
+/// The panic of [`Handle::current`] (and so of every free function) outside a running loop.
+#[cfg(feature = "std")]
+pub(crate) const NO_CURRENT_LOOP: &str = "readyloop: no loop is running on this thread: call \
+    this inside Loop::block_on (or a task spawned on the loop), or call the method on that \
+    loop's Handle (loop.handle())";
+
+/// What a future polled while its loop is not running reports: the message of
+/// `ErrorKind::NoLoop`, or of the panic of a future with no error channel.
+pub(crate) const LOOP_NOT_RUNNING: &str = "readyloop: this future's loop is not running on this \
+    thread: await it inside that loop's Loop::block_on (or a task spawned with Handle::spawn); \
+    futures of other runtimes need a bridge (crate docs: Beside other runtimes)";
+
 /// How many leaf operations a task may complete in one poll before it is made to yield.
 pub(crate) const BUDGET: u32 = 128;
 
@@ -78,7 +90,7 @@ pub(crate) struct Core {
     pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
-    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
 }
 
 impl Core {
@@ -220,11 +232,12 @@ impl Handle {
     /// lp.block_on(async { pause().await });
     /// ```
     #[cfg(feature = "std")]
+    #[track_caller]
     pub fn current() -> Handle {
-        Self::try_current().expect(
-            "readyloop: no loop is running on this thread; call this inside Loop::block_on \
-             or a task spawned on a Loop, or pass a Handle explicitly (loop.handle())",
-        )
+        match Self::try_current() {
+            Some(handle) => handle,
+            None => panic!("{NO_CURRENT_LOOP}"),
+        }
     }
 
     /// Marks the loop running on this thread until the guard drops.
@@ -237,6 +250,12 @@ impl Handle {
         self.core.running.set(true);
         #[cfg(feature = "std")]
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
+        // A loop run from inside another loop's task hides the outer one until it returns.
+        #[cfg(feature = "std")]
+        if let Some(outer) = &previous {
+            outer.core.shared.set_running_here(false);
+        }
+        self.core.shared.set_running_here(true);
         EnterGuard {
             core: self.core.clone(),
             #[cfg(feature = "std")]
@@ -428,17 +447,22 @@ impl Handle {
 
     // ---- what the leaves use -------------------------------------------------------
 
-    /// Fails unless the loop is running on this thread (a leaf polled elsewhere would hang).
-    pub(crate) fn check_running(&self, what: &'static str) -> Result<(), Error> {
+    /// Fails with `NoLoop` unless the loop is running (a leaf polled elsewhere would hang):
+    /// the rule for leaves whose output is a `Result`.
+    pub(crate) fn check_running(&self) -> Result<(), Error> {
         if self.core.running.get() {
             Ok(())
         } else {
-            let _ = what;
-            Err(Error::new(
-                ErrorKind::NoLoop,
-                "readyloop future polled while its loop is not running: drive it with \
-                 Loop::block_on (or spawn it on the loop); futures of other runtimes need a bridge",
-            ))
+            Err(Error::new(ErrorKind::NoLoop, LOOP_NOT_RUNNING))
+        }
+    }
+
+    /// Panics unless the loop is running: the rule for leaves with no error channel
+    /// (`Sleep`, an interval's tick), with the message `NoLoop` carries.
+    #[track_caller]
+    pub(crate) fn assert_running(&self, what: &'static str) {
+        if !self.core.running.get() {
+            panic!("{LOOP_NOT_RUNNING} ({what})");
         }
     }
 
@@ -465,7 +489,7 @@ impl Handle {
         token: &mut u64,
         mut op: impl FnMut() -> Result<T, Errno>,
     ) -> Poll<Result<T, Error>> {
-        if let Err(e) = self.check_running("I/O") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if self.poll_budget(cx).is_pending() {
@@ -501,7 +525,7 @@ impl Handle {
         interest: Interest,
         token: &mut u64,
     ) -> Poll<Result<(), Error>> {
-        if let Err(e) = self.check_running("readiness") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if *token != 0 && !self.core.reactor.borrow().is_waiting(fd, interest, *token) {
@@ -581,9 +605,13 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         self.core.running.set(false);
+        self.core.shared.set_running_here(false);
         #[cfg(feature = "std")]
         {
             let previous = self.previous.take();
+            if let Some(outer) = &previous {
+                outer.core.shared.set_running_here(true);
+            }
             let _ = CURRENT.try_with(|c| c.replace(previous));
         }
     }

@@ -75,6 +75,8 @@ pub(crate) fn encode(cause: WakeCause) -> u64 {
 
 /// The code a wake from another thread records.
 pub(crate) const ENCODED_CROSS_THREAD: u64 = CROSS_THREAD << KIND_SHIFT;
+// The task layer records this code without knowing the encoding (it sits below the tracer).
+const _: () = assert!(ENCODED_CROSS_THREAD == crate::task::CROSS_THREAD_CAUSE);
 
 /// Unpacks [`encode`].
 pub(crate) fn decode(code: u64) -> WakeCause {
