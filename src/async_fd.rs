@@ -186,7 +186,7 @@ impl<T: AsFd> Async<T> {
     /// let lp = Loop::new().unwrap();
     /// let (r, mut w) = std::io::pipe().unwrap();
     /// let r = Async::new(&lp.handle(), r).unwrap();
-    /// let reader = lp.spawn(async move {
+    /// let reader = lp.handle().spawn(async move {
     ///     let mut buf = [0u8; 16];
     ///     let n = r.read(&mut buf).await.unwrap();
     ///     buf[..n].to_vec()
@@ -241,22 +241,20 @@ impl<T: AsFd> Async<T> {
     /// r.read_to_string(&mut got).unwrap();
     /// assert_eq!(got, "every byte");
     /// ```
-    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = Result<(), Error>> + 'a {
-        async move {
-            let mut sent = 0;
-            while sent < buf.len() {
-                match self.write(&buf[sent..]).await? {
-                    0 => {
-                        return Err(Error::new(
-                            crate::ErrorKind::Other,
-                            "write_all: the fd accepted no bytes",
-                        ))
-                    }
-                    n => sent += n,
+    pub async fn write_all(&self, buf: &[u8]) -> Result<(), Error> {
+        let mut sent = 0;
+        while sent < buf.len() {
+            match self.write(&buf[sent..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::Other,
+                        "write_all: the fd accepted no bytes",
+                    ))
                 }
+                n => sent += n,
             }
-            Ok(())
         }
+        Ok(())
     }
 
     /// Fills `buf` completely (`read` until it is full): the sockets'
@@ -278,25 +276,20 @@ impl<T: AsFd> Async<T> {
     /// let err = lp.block_on(r.read_exact(&mut four)).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
     /// ```
-    pub fn read_exact<'a>(
-        &'a self,
-        buf: &'a mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + 'a {
-        async move {
-            let mut filled = 0;
-            while filled < buf.len() {
-                match self.read(&mut buf[filled..]).await? {
-                    0 => {
-                        return Err(Error::new(
-                            crate::ErrorKind::UnexpectedEof,
-                            "read_exact: end of file before the buffer was full",
-                        ))
-                    }
-                    n => filled += n,
+    pub async fn read_exact(&self, buf: &mut [u8]) -> Result<(), Error> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::UnexpectedEof,
+                        "read_exact: end of file before the buffer was full",
+                    ))
                 }
+                n => filled += n,
             }
-            Ok(())
         }
+        Ok(())
     }
 
     /// Reads until end of file, appending to `out`: resolves to the number of bytes
@@ -315,18 +308,13 @@ impl<T: AsFd> Async<T> {
     /// assert_eq!(lp.block_on(r.read_to_end(&mut out)).unwrap(), 9);
     /// assert_eq!(out, b"all of it");
     /// ```
-    pub fn read_to_end<'a>(
-        &'a self,
-        out: &'a mut alloc::vec::Vec<u8>,
-    ) -> impl Future<Output = Result<usize, Error>> + 'a {
-        async move {
-            let start = out.len();
-            let mut chunk = [0u8; 4096];
-            loop {
-                match self.read(&mut chunk).await? {
-                    0 => return Ok(out.len() - start),
-                    n => out.extend_from_slice(&chunk[..n]),
-                }
+    pub async fn read_to_end(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, Error> {
+        let start = out.len();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.read(&mut chunk).await? {
+                0 => return Ok(out.len() - start),
+                n => out.extend_from_slice(&chunk[..n]),
             }
         }
     }

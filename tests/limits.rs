@@ -274,7 +274,7 @@ fn timers(n: usize, lead: Duration) -> Result<(Run, Duration), Duration> {
     let (cpu0, t0) = (thread_cpu(), h.now());
     let base = h.now() + lead;
     let deadline = |i: usize| base + Duration::from_micros((i * 7919 % 1000) as u64 * 20);
-    let mut sleeps: Vec<Sleep> = (0..n).map(|i| Sleep::until(&h, deadline(i))).collect();
+    let mut sleeps: Vec<Sleep> = (0..n).map(|i| h.sleep_until(deadline(i))).collect();
     let wakers: Vec<Waker> = (0..n)
         .map(|i| {
             Waker::from(Arc::new(Fired {

@@ -91,7 +91,21 @@ fn a_free_timeout_on_a_jumped_virtual_clock_takes_its_full_time() {
 #[test]
 fn every_free_function_panics_outside_a_loop_naming_the_fix() {
     let d = Duration::from_millis(1);
+    assert_names_the_fix("spawn", panic_message(|| drop(readyloop::spawn(async {}))));
     assert_names_the_fix("sleep", panic_message(|| drop(readyloop::sleep(d))));
+    assert_names_the_fix(
+        "sleep_until",
+        panic_message(|| drop(readyloop::sleep_until(readyloop::Instant::from_nanos(0)))),
+    );
+    assert_names_the_fix(
+        "timeout_at",
+        panic_message(|| {
+            drop(readyloop::timeout_at(
+                readyloop::Instant::from_nanos(0),
+                pending::<()>(),
+            ))
+        }),
+    );
     assert_names_the_fix("interval", panic_message(|| drop(readyloop::interval(d))));
     assert_names_the_fix(
         "timeout",
@@ -152,12 +166,16 @@ fn leaves_polled_while_their_loop_is_stopped() {
     }
     assert_names_the_fix(
         "Sleep",
-        panic_message(|| drop(poll_once(h.sleep(Duration::from_millis(1))))),
+        panic_message(|| {
+            let _ = poll_once(h.sleep(Duration::from_millis(1)));
+        }),
     );
     let mut every = h.interval(Duration::from_millis(1));
     assert_names_the_fix(
         "Interval::tick",
-        panic_message(|| drop(poll_once(every.tick()))),
+        panic_message(|| {
+            let _ = poll_once(every.tick());
+        }),
     );
     let task = h.spawn(pending::<()>());
     assert_names_the_fix("JoinHandle", panic_message(|| drop(poll_once(task))));

@@ -19,8 +19,6 @@ pub(crate) mod pool;
 
 use crate::error::{Error, ErrorKind};
 use crate::executor::Handle;
-use pool::{lock, Job};
-pub use pool::{IDLE_TIMEOUT, MAX_THREADS};
 use crate::task::JoinError;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -30,9 +28,10 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
+use pool::{lock, Job};
+pub use pool::{IDLE_TIMEOUT, MAX_THREADS};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
-
 
 /// Where a job leaves its result for the future.
 struct Slot<T> {

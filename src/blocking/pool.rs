@@ -178,4 +178,3 @@ fn worker(shared: Arc<PoolShared>) {
     }
     st.threads -= 1;
 }
-

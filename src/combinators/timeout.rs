@@ -148,7 +148,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         if this.sleep.is_none() {
-            this.sleep = Some(Sleep::until(&this.handle, this.deadline));
+            this.sleep = Some(this.handle.sleep_until(this.deadline));
         }
         let sleep = this.sleep.as_mut().expect("armed above");
         match Pin::new(sleep).poll(cx) {

@@ -21,7 +21,7 @@ use core::time::Duration;
 ///
 /// ```
 /// use core::time::Duration;
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
 /// let slow = h.spawn({
@@ -30,7 +30,7 @@ use core::time::Duration;
 /// });
 /// let failing = h.spawn(async { Err::<(), &str>("refused") });
 /// // FirstError returns as soon as one task fails, without waiting for the slow one.
-/// let (done, pending) = lp.block_on(wait(vec![slow, failing], ReturnWhen::FirstError, None));
+/// let (done, pending) = lp.block_on(lp.handle().wait(vec![slow, failing], ReturnWhen::FirstError, None));
 /// assert_eq!((done.len(), pending.len()), (1, 1));
 /// pending[0].abort();
 /// ```
@@ -125,11 +125,11 @@ impl<T> TaskOutcome for Option<T> {
 /// result. Awaiting it gives the result at once, as awaiting a finished `JoinHandle` does.
 ///
 /// ```
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
 /// let tasks = vec![h.spawn(async { "a" }), h.spawn(async { "b" })];
-/// let (done, _) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
+/// let (done, _) = lp.block_on(lp.handle().wait(tasks, ReturnWhen::AllCompleted, None));
 /// let first = lp.block_on(async { done.into_iter().next().unwrap().await });
 /// assert!(matches!(first, Ok("a" | "b")));
 /// ```
@@ -152,10 +152,10 @@ impl<T> Finished<T> {
     /// The task's position in the list given to `wait`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let tasks = vec![lp.spawn(core::future::pending::<()>()), lp.spawn(async {})];
-    /// let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::FirstCompleted, None));
+    /// let tasks = vec![lp.handle().spawn(core::future::pending::<()>()), lp.handle().spawn(async {})];
+    /// let (done, pending) = lp.block_on(lp.handle().wait(tasks, ReturnWhen::FirstCompleted, None));
     /// assert_eq!(done[0].index(), 1);
     /// pending[0].abort();
     /// ```
@@ -166,11 +166,11 @@ impl<T> Finished<T> {
     /// The task's id (as [`JoinHandle::id`]).
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let task = lp.spawn(async {});
+    /// let task = lp.handle().spawn(async {});
     /// let id = task.id();
-    /// let (done, _) = lp.block_on(wait(vec![task], ReturnWhen::AllCompleted, None));
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![task], ReturnWhen::AllCompleted, None));
     /// assert_eq!(done[0].id(), id);
     /// ```
     pub fn id(&self) -> u64 {
@@ -183,10 +183,10 @@ impl<T> Finished<T> {
     /// If the result was already taken by awaiting this `Finished`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let failing = lp.spawn(async { Err::<(), &str>("bad input") });
-    /// let (done, _) = lp.block_on(wait(vec![failing], ReturnWhen::FirstError, None));
+    /// let failing = lp.handle().spawn(async { Err::<(), &str>("bad input") });
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![failing], ReturnWhen::FirstError, None));
     /// assert_eq!(done[0].result().as_ref().unwrap(), &Err("bad input"));
     /// ```
     pub fn result(&self) -> &Result<T, JoinError> {
@@ -201,9 +201,9 @@ impl<T> Finished<T> {
     /// If the result was already taken by awaiting this `Finished`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let (done, _) = lp.block_on(wait(vec![lp.spawn(async { 7 })], ReturnWhen::AllCompleted, None));
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![lp.handle().spawn(async { 7 })], ReturnWhen::AllCompleted, None));
     /// assert_eq!(done.into_iter().next().unwrap().into_result().unwrap(), 7);
     /// ```
     pub fn into_result(self) -> Result<T, JoinError> {
@@ -329,7 +329,7 @@ impl<T: TaskOutcome> Future for Wait<T> {
             return Poll::Pending;
         };
         if this.sleep.is_none() {
-            this.sleep = Some(Sleep::until(&this.handle, deadline));
+            this.sleep = Some(this.handle.sleep_until(deadline));
         }
         match Pin::new(this.sleep.as_mut().expect("armed above")).poll(cx) {
             Poll::Ready(()) => Poll::Ready(this.finish()),

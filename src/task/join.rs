@@ -1,7 +1,7 @@
 //! `JoinHandle`: awaits a spawned task's output, or aborts it.
 
-use super::raw::TaskRef;
 pub use super::join_error::JoinError;
+use super::raw::TaskRef;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
@@ -68,7 +68,7 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { 1 });
+    /// let task = lp.handle().spawn(async { 1 });
     /// assert!(!task.is_finished());
     /// lp.block_on(readyloop::yield_now());
     /// assert!(task.is_finished());
@@ -81,7 +81,7 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let (a, b) = (lp.spawn(async {}), lp.spawn(async {}));
+    /// let (a, b) = (lp.handle().spawn(async {}), lp.handle().spawn(async {}));
     /// assert_ne!(a.id(), b.id());
     /// ```
     pub fn id(&self) -> u64 {

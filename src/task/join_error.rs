@@ -9,7 +9,7 @@ use core::fmt;
 /// ```
 /// use readyloop::{JoinError, Loop};
 /// let lp = Loop::new().unwrap();
-/// let task = lp.spawn(core::future::pending::<()>());
+/// let task = lp.handle().spawn(core::future::pending::<()>());
 /// task.abort();
 /// let err: JoinError = lp.block_on(task).unwrap_err();
 /// assert!(err.is_cancelled());
@@ -35,7 +35,7 @@ impl JoinError {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(core::future::pending::<()>());
+    /// let task = lp.handle().spawn(core::future::pending::<()>());
     /// task.abort();
     /// assert!(lp.block_on(task).unwrap_err().is_cancelled());
     /// ```
@@ -47,7 +47,7 @@ impl JoinError {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { panic!("boom") });
+    /// let task = lp.handle().spawn(async { panic!("boom") });
     /// let err = lp.block_on(task).unwrap_err();
     /// assert!(err.is_panic());
     /// ```
@@ -59,7 +59,7 @@ impl JoinError {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { panic!("lost the {}", "thread") });
+    /// let task = lp.handle().spawn(async { panic!("lost the {}", "thread") });
     /// let err = lp.block_on(task).unwrap_err();
     /// assert_eq!(err.panic_message(), Some("lost the thread"));
     /// ```

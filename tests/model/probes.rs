@@ -2,7 +2,7 @@
 //! read) and the instrumented futures that fill those records.
 
 use super::programs::ChildFate;
-use readyloop::{yield_now, AsyncRead, Handle, Instant, JoinHandle, Sleep};
+use readyloop::{yield_now, AsyncRead, Handle, Instant, JoinHandle};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, OwnedFd};
@@ -249,7 +249,7 @@ pub(crate) async fn probed_sleep(world: Rc<World>, id: usize, deadline: Instant)
     });
     let waker = Waker::from(probe.clone());
     let _dropped = SleepDropped(&world, id);
-    let mut sleep = std::pin::pin!(Sleep::until(&world.handle, deadline));
+    let mut sleep = std::pin::pin!(world.handle.sleep_until(deadline));
     poll_fn(|cx| {
         *probe.task.lock().unwrap() = Some(cx.waker().clone());
         let r = sleep.as_mut().poll(&mut Context::from_waker(&waker));
