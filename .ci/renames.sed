@@ -35,9 +35,12 @@ s/\bAsyncRead::(new|exact)\(/ReadFd::\1(/g
 s/\bAsyncRead<'/ReadFd<'/g
 s/\b(readyloop|crate|events|read)::AsyncRead\b/\1::ReadFd/g
 s/\[`AsyncRead`\]/[`ReadFd`]/g
-s/^(use readyloop::\{[^}]*)\bAsyncRead\b/\1ReadFd/
+s/^(\s*(\/\/[\/!] *)?use readyloop::\{[^}]*)\bAsyncRead\b/\1ReadFd/
+s/\(AsyncRead::(new|exact)\)/(ReadFd::\1)/g
 s/^(pub use (events|read)::\{?[^}]*)\bAsyncRead\b/\1ReadFd/
 s/"an AsyncRead does nothing unless awaited"/"a ReadFd does nothing unless awaited"/
+s/^(\s+)AsyncRead \{$/\1ReadFd {/
+s/^\/\/! `AsyncRead`: read from any pollable fd\.$/\/\/! `ReadFd`: read from any pollable fd (seed 002's `AsyncRead`, renamed: `AsyncRead` is futures-io's trait)./
 # poll(2)-style event bits are `Readiness` (an "event" is sync::Event, asyncio's Event).
 s/\bIoEvents\b/Readiness/g
 # signal::Recv (the future of Signals::recv) is `RecvSignal`; net::Recv keeps its name,
@@ -47,9 +50,11 @@ s/\bsignal::Recv\b/signal::RecvSignal/g
 # TraceEvent::Pending's `waits`; TraceEvent::Wait stays the loop's blocking wait.
 s/\bWait::(Fd|Timer)\b/PendingOn::\1/g
 s/\btrace::Wait\b/trace::PendingOn/g
-s/^(use (readyloop|crate)::trace::\{[^}]*)\bWait\b/\1PendingOn/
+s/^(\s*(\/\/[\/!] *)?use (readyloop|crate)::trace::\{[^}]*)\bWait\b/\1PendingOn/
 s/\bpub enum Wait \{/pub enum PendingOn {/
 s/\[Wait\]/[PendingOn]/g
+s/^(use super::\{[^}]*)\bWait\b/\1PendingOn/
+s/\b(FnOnce\(\) -> |wait: |w: &)Wait\)/\1PendingOn)/g
 # Inside the crate: registering interest is `register`, blocking is `wait`.
 s/\bwait_io\(/register_io(/g
 s/\b(trait|dyn|super::) ?Waiter\b/\1 OtherBackend/g

@@ -549,7 +549,7 @@ impl Handle {
         self.core
             .reactor
             .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)?;
+            .register(fd, interest, token, cx.waker(), now)?;
         self.core.note_wait(|| Wait::Fd { fd, interest });
         Ok(())
     }

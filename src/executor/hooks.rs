@@ -10,7 +10,7 @@
 use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
-use crate::sys::backend::{Event, IoEvents};
+use crate::sys::backend::{IoEvents, ReadyFd};
 use crate::sys::clock;
 use crate::task::TaskRef;
 use crate::time::Instant;
@@ -164,7 +164,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn trace_ready_traced(&self, event: &Event, woken: usize) {
+    fn trace_ready_traced(&self, event: &ReadyFd, woken: usize) {
         self.emit(|| TraceEvent::Ready {
             fd: event.fd,
             revents: event.revents,
@@ -282,7 +282,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Traces one fd the wait reported, and notes its cause for the wakers it released.
     #[inline(always)]
-    pub(crate) fn trace_ready(&self, event: &Event, woken: &[Waker]) {
+    pub(crate) fn trace_ready(&self, event: &ReadyFd, woken: &[Waker]) {
         if TRACED {
             self.0.trace_ready_traced(event, woken.len());
         }

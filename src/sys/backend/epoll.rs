@@ -46,7 +46,7 @@
 //! It never reports an fd that no task waits on, and never blocks longer than the loop
 //! asked.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, IoEvents, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::{clock, RawFd};
 use alloc::vec::Vec;
@@ -324,7 +324,7 @@ impl EpollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
     ) -> Result<(), Error> {
         let mut timeout = timeout_ns;
         if self.always_ready > 0 {
@@ -361,14 +361,14 @@ impl EpollBackend {
             if !entry.permanent && !kept(entry.wanted) {
                 entry.armed = false;
             }
-            events.push(Event {
+            events.push(ReadyFd {
                 fd,
                 revents: revents_of(event.flags),
             });
         }
         if self.always_ready > 0 {
             for entry in self.entries.iter().filter(|e| !e.in_kernel) {
-                events.push(Event {
+                events.push(ReadyFd {
                     fd: entry.fd,
                     revents: IoEvents::wanted(entry.wanted),
                 });
@@ -397,7 +397,7 @@ impl EpollBackend {
     }
 
     /// Reports registered fds that were closed under their waiters as `NVAL` (module docs).
-    fn sweep_if_due(&mut self, events: &mut Vec<Event>) {
+    fn sweep_if_due(&mut self, events: &mut Vec<ReadyFd>) {
         let now = self.now;
         if now < self.next_check || now < self.last_sweep + FIRST_CHECK_NS {
             return;
@@ -412,7 +412,7 @@ impl EpollBackend {
                 let data = EventData::new_u64(entry.fd as u64);
                 let check = epoll::modify(&self.epoll, borrow(entry.fd), data, flags(entry.wanted));
                 if let Err(Errno::BADF | Errno::NOENT) = check {
-                    events.push(Event {
+                    events.push(ReadyFd {
                         fd: entry.fd,
                         revents: IoEvents::NVAL,
                     });
@@ -449,7 +449,7 @@ impl super::Waiter for EpollBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         EpollBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
         EpollBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

@@ -21,7 +21,7 @@ mod poll;
 #[cfg(feature = "select")]
 mod select;
 
-use super::{Interest, RawFd, Readiness};
+use super::{FdStatus, Interest, RawFd};
 use crate::error::Error;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -192,8 +192,8 @@ impl IoEvents {
     }
 
     /// What the reactor does with these bits.
-    pub(crate) fn readiness(self) -> Readiness {
-        Readiness {
+    pub(crate) fn fd_status(self) -> FdStatus {
+        FdStatus {
             readable: self.intersects(IoEvents::IN | IoEvents::PRI),
             writable: self.contains(IoEvents::OUT),
             error_or_hangup: self.intersects(IoEvents::ERR | IoEvents::HUP),
@@ -230,7 +230,7 @@ impl core::fmt::Display for IoEvents {
 
 /// One ready fd reported by a wait.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Event {
+pub(crate) struct ReadyFd {
     pub(crate) fd: RawFd,
     pub(crate) revents: IoEvents,
 }
@@ -271,7 +271,7 @@ pub(crate) trait Waiter: core::fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error>;
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error>;
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
@@ -351,7 +351,7 @@ impl Backend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<(), Error> {
         match self {

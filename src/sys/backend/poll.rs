@@ -7,7 +7,7 @@
 //! swap-remove never moves it), so a wait that does not need it passes the array from the
 //! second entry on.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, IoEvents, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -124,7 +124,7 @@ impl PollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<(), Error> {
         let ts = timeout_ns.map(timespec);
@@ -144,7 +144,7 @@ impl PollBackend {
                 continue;
             }
             ready -= 1;
-            events.push(Event {
+            events.push(ReadyFd {
                 fd: rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(pfd)),
                 revents: revents_of(revents),
             });

@@ -11,7 +11,7 @@
 //! those as `NVAL`, so the reactor drops them and their waiters get `ErrorKind::Closed`,
 //! exactly as with poll(2). It never hands the kernel a set shorter than its `nfds`.
 
-use super::{is_open, timespec, Event, IoEvents, Wanted};
+use super::{is_open, timespec, IoEvents, ReadyFd, Wanted};
 use crate::error::{Error, ErrorKind};
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -112,7 +112,7 @@ impl SelectBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
     ) -> Result<(), Error> {
         let nfds = self.fill_sets();
         let ts = timeout_ns.map(timespec);
@@ -143,7 +143,7 @@ impl SelectBackend {
     }
 
     /// Turns the sets the kernel returned into one event per ready fd, in interest order.
-    fn collect(&mut self, events: &mut Vec<Event>) {
+    fn collect(&mut self, events: &mut Vec<ReadyFd>) {
         let bits = &mut self.scratch;
         bits.clear();
         bits.resize(self.slot_of.len(), IoEvents::EMPTY);
@@ -161,16 +161,16 @@ impl SelectBackend {
         for &(fd, _) in &self.interest {
             let revents = bits[fd as usize];
             if !revents.is_empty() {
-                events.push(Event { fd, revents });
+                events.push(ReadyFd { fd, revents });
             }
         }
     }
 
     /// After EBADF: reports every registered fd that is no longer open as `NVAL`.
-    fn report_closed(&self, events: &mut Vec<Event>) {
+    fn report_closed(&self, events: &mut Vec<ReadyFd>) {
         for &(fd, _) in &self.interest {
             if !is_open(fd) {
-                events.push(Event {
+                events.push(ReadyFd {
                     fd,
                     revents: IoEvents::NVAL,
                 });
@@ -209,7 +209,7 @@ impl super::Waiter for SelectBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         SelectBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
         SelectBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {
