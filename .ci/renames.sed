@@ -37,6 +37,10 @@ s/\b(readyloop|crate|events|read)::AsyncRead\b/\1::ReadFd/g
 s/\[`AsyncRead`\]/[`ReadFd`]/g
 s/^(\s*(\/\/[\/!] *)?use readyloop::\{[^}]*)\bAsyncRead\b/\1ReadFd/
 s/\(AsyncRead::(new|exact)\)/(ReadFd::\1)/g
+s/`AsyncRead::(new|exact)`/`ReadFd::\1`/g
+s/`Sleep`, `AsyncRead`/`Sleep`, `ReadFd`/g
+s/`AsyncRead`, `AsyncRecv`/`ReadFd`, `AsyncRecv`/g
+s/`AsyncRead` of \/dev\/urandom/`ReadFd` of \/dev\/urandom/g
 s/^(pub use (events|read)::\{?[^}]*)\bAsyncRead\b/\1ReadFd/
 s/"an AsyncRead does nothing unless awaited"/"a ReadFd does nothing unless awaited"/
 s/^(\s+)AsyncRead \{$/\1ReadFd {/
@@ -55,6 +59,8 @@ s/\bpub enum Wait \{/pub enum PendingOn {/
 s/\[Wait\]/[PendingOn]/g
 s/^(use super::\{[^}]*)\bWait\b/\1PendingOn/
 s/\b(FnOnce\(\) -> |wait: |w: &)Wait\)/\1PendingOn)/g
+s/\bimpl fmt::Display for Wait \{/impl fmt::Display for PendingOn {/
+s/\bVec<Wait>/Vec<PendingOn>/g
 # Inside the crate: registering interest is `register`, blocking is `wait`.
 s/\bwait_io\(/register_io(/g
 s/\b(trait|dyn|super::) ?Waiter\b/\1 OtherBackend/g

@@ -9,7 +9,7 @@
 //! | the articles' Python | readyloop |
 //! |---|---|
 //! | `AsyncSleep`, `AsyncTimer`, `asyncio.sleep` | [`Sleep`], [`Handle::sleep`], [`sleep`] |
-//! | `AsyncRead` | [`AsyncRead`] |
+//! | `AsyncRead` | [`ReadFd`] |
 //! | `AsyncRecv` | [`AsyncRecv`] |
 //! | `run(*coroutines)`, `loop.run_until_complete`, `asyncio.run` | [`Loop::block_on`] |
 //! | `select.select` / `selectors` | the reactor; [`BackendKind`] |
@@ -71,7 +71,7 @@
 //! ## Where things are
 //!
 //! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
-//! - The leaves: [`Sleep`], [`AsyncRead`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
+//! - The leaves: [`Sleep`], [`ReadFd`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
 //! - [`net`]: TCP, UDP and Unix sockets, each with future methods (`recv`, `send_all`,
 //!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path; and
@@ -128,7 +128,7 @@
 //!
 //! ## How a leaf reaches the loop
 //!
-//! A leaf future (`Sleep`, `AsyncRead`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
+//! A leaf future (`Sleep`, `ReadFd`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
 //! when it is made. When it cannot finish, it files its event (a deadline, or an fd with an
 //! [`Interest`]) with the loop together with the task's `Waker`, and returns `Pending`; this
 //! is the Rust form of the articles' `yield self`. With `std`, [`Handle::current`] finds the
@@ -190,7 +190,7 @@ pub use current::{
     interval, resolve, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_at, wait,
 };
 pub use error::{Errno, Error, ErrorKind, Result};
-pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
+pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
 pub use executor::{Builder, ClockHold, Handle, Loop};
 pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, WaitReport};

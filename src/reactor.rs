@@ -288,7 +288,7 @@ impl Reactor {
             for fd in self.refused.drain(..) {
                 self.events.push(ReadyFd {
                     fd,
-                    revents: crate::sys::backend::IoEvents::NVAL,
+                    revents: crate::sys::backend::Readiness::NVAL,
                 });
             }
         }

@@ -29,7 +29,7 @@ use core::time::Duration;
 /// let (r, _w) = std::io::pipe().unwrap();
 /// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
 ///     let mut buf = [0u8; 1];
-///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+///     readyloop::ReadFd::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
 /// }});
 /// lp.block_on(readyloop::yield_now());
 /// let report = h.pending_report();
@@ -70,7 +70,7 @@ pub enum WaitReport {
 /// let (r, _w) = std::io::pipe().unwrap();
 /// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
 ///     let mut buf = [0u8; 1];
-///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+///     readyloop::ReadFd::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
 /// }});
 /// lp.block_on(readyloop::yield_now());
 /// let report = h.pending_report();

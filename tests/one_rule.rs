@@ -155,9 +155,9 @@ fn leaves_polled_while_their_loop_is_stopped() {
     let h = lp.handle();
     let (r, _w) = std::io::pipe().unwrap();
     let mut buf = [0u8; 1];
-    match poll_once(readyloop::AsyncRead::new(&h, r.as_fd(), &mut buf)) {
+    match poll_once(readyloop::ReadFd::new(&h, r.as_fd(), &mut buf)) {
         Poll::Ready(Err(e)) => assert_eq!(e.kind(), ErrorKind::NoLoop),
-        other => panic!("AsyncRead outside its loop: {other:?}"),
+        other => panic!("ReadFd outside its loop: {other:?}"),
     }
     let (a, _b) = readyloop::net::UnixStream::pair(&h).unwrap();
     match poll_once(a.recv(&mut buf)) {

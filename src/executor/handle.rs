@@ -16,7 +16,7 @@ use crate::task::{JoinHandle, Registry, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
 use crate::trace::tracer::Tracer;
-use crate::trace::{TraceEvent, TraceSink, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, TraceSink, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -503,7 +503,7 @@ impl Handle {
                 }
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => {
-                    return match self.wait_io(cx, fd, interest, token) {
+                    return match self.register_io(cx, fd, interest, token) {
                         Ok(()) => Poll::Pending,
                         Err(e) => Poll::Ready(Err(e)),
                     };
@@ -532,13 +532,13 @@ impl Handle {
             *token = 0;
             return Poll::Ready(Ok(()));
         }
-        match self.wait_io(cx, fd, interest, token) {
+        match self.register_io(cx, fd, interest, token) {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
         }
     }
 
-    pub(crate) fn wait_io(
+    pub(crate) fn register_io(
         &self,
         cx: &Context<'_>,
         fd: RawFd,
@@ -550,7 +550,7 @@ impl Handle {
             .reactor
             .borrow_mut()
             .register(fd, interest, token, cx.waker(), now)?;
-        self.core.note_wait(|| Wait::Fd { fd, interest });
+        self.core.note_wait(|| PendingOn::Fd { fd, interest });
         Ok(())
     }
 
@@ -571,7 +571,7 @@ impl Handle {
     }
 
     fn note_timer(&self, deadline: u64) {
-        self.core.note_wait(|| Wait::Timer {
+        self.core.note_wait(|| PendingOn::Timer {
             deadline: Instant(deadline),
             due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
         });

@@ -10,12 +10,12 @@
 use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
-use crate::sys::backend::{IoEvents, ReadyFd};
+use crate::sys::backend::{Readiness, ReadyFd};
 use crate::sys::clock;
 use crate::task::TaskRef;
 use crate::time::Instant;
 use crate::trace::tracer::{decode, encode, Tracer};
-use crate::trace::{TraceEvent, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, WakeCause};
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
@@ -81,7 +81,7 @@ impl Core {
 
     /// Notes a wait the running task filed (for its `Pending` event).
     #[inline(always)]
-    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> Wait) {
+    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> PendingOn) {
         if self.tracing() {
             self.note_wait_traced(wait());
         }
@@ -89,7 +89,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn note_wait_traced(&self, wait: Wait) {
+    fn note_wait_traced(&self, wait: PendingOn) {
         if let Ok(mut waits) = self.tracer().waits.try_borrow_mut() {
             waits.push(wait);
         }
@@ -153,7 +153,7 @@ impl Core {
         fds.clear();
         let reactor: &Reactor = &self.reactor.borrow();
         reactor.for_each_interest(notifier, &mut |fd, wanted| {
-            fds.push((fd, IoEvents::wanted(wanted)))
+            fds.push((fd, Readiness::wanted(wanted)))
         });
         self.emit(|| TraceEvent::Wait {
             backend: reactor.backend.kind(),

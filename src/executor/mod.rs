@@ -299,7 +299,7 @@ impl Loop {
     /// let h = lp.handle();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// let mut buf = [0u8; 1];
-    /// let read = readyloop::AsyncRead::new(&h, r.as_fd(), &mut buf);
+    /// let read = readyloop::ReadFd::new(&h, r.as_fd(), &mut buf);
     /// let stuck = lp.block_on_timeout(Duration::from_millis(50), read).unwrap_err();
     /// assert!(stuck.to_string().contains("waiting READABLE on fd"), "{stuck}");
     /// ```

@@ -4,7 +4,7 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
-use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
+use super::{PendingOn, Readiness, TraceEvent, TraceSink, WakeCause};
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -16,11 +16,11 @@ pub(crate) struct Tracer {
     /// Where events go. Borrowed for each event; an event the sink causes itself is dropped.
     sink: RefCell<Box<dyn TraceSink>>,
     /// What the task being polled filed with the loop during this poll.
-    pub(crate) waits: RefCell<Vec<Wait>>,
+    pub(crate) waits: RefCell<Vec<PendingOn>>,
     /// The cause of each waker in the loop's wake buffer, in the same order.
     pub(crate) causes: RefCell<Vec<u64>>,
     /// The fd set of the coming wait.
-    pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
+    pub(crate) fds: RefCell<Vec<(RawFd, Readiness)>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -84,7 +84,7 @@ pub(crate) fn decode(code: u64) -> WakeCause {
     match code >> KIND_SHIFT {
         FD => WakeCause::Fd {
             fd: (payload >> 16) as u32 as RawFd,
-            revents: IoEvents::from_bits_truncate(payload as u16),
+            revents: Readiness::from_bits_truncate(payload as u16),
         },
         TIMER => WakeCause::Timer,
         CROSS_THREAD => WakeCause::CrossThread,
@@ -105,7 +105,7 @@ mod tests {
             WakeCause::Other,
             WakeCause::Fd {
                 fd: 1023,
-                revents: IoEvents::IN | IoEvents::HUP,
+                revents: Readiness::IN | Readiness::HUP,
             },
             WakeCause::Timer,
             WakeCause::CrossThread,

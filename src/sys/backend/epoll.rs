@@ -46,7 +46,7 @@
 //! It never reports an fd that no task waits on, and never blocks longer than the loop
 //! asked.
 
-use super::{timespec, IoEvents, ReadyFd, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::{clock, RawFd};
 use alloc::vec::Vec;
@@ -142,17 +142,17 @@ fn flags(wanted: Wanted) -> EventFlags {
     f
 }
 
-fn revents_of(flags: EventFlags) -> IoEvents {
-    const MAP: [(EventFlags, IoEvents); 5] = [
-        (EventFlags::IN, IoEvents::IN),
-        (EventFlags::PRI, IoEvents::PRI),
-        (EventFlags::OUT, IoEvents::OUT),
-        (EventFlags::ERR, IoEvents::ERR),
-        (EventFlags::HUP, IoEvents::HUP),
+fn revents_of(flags: EventFlags) -> Readiness {
+    const MAP: [(EventFlags, Readiness); 5] = [
+        (EventFlags::IN, Readiness::IN),
+        (EventFlags::PRI, Readiness::PRI),
+        (EventFlags::OUT, Readiness::OUT),
+        (EventFlags::ERR, Readiness::ERR),
+        (EventFlags::HUP, Readiness::HUP),
     ];
     MAP.iter()
         .filter(|(e, _)| flags.contains(*e))
-        .fold(IoEvents::EMPTY, |acc, (_, bits)| acc | *bits)
+        .fold(Readiness::EMPTY, |acc, (_, bits)| acc | *bits)
 }
 
 fn borrow(fd: RawFd) -> BorrowedFd<'static> {
@@ -370,7 +370,7 @@ impl EpollBackend {
             for entry in self.entries.iter().filter(|e| !e.in_kernel) {
                 events.push(ReadyFd {
                     fd: entry.fd,
-                    revents: IoEvents::wanted(entry.wanted),
+                    revents: Readiness::wanted(entry.wanted),
                 });
             }
         }
@@ -414,7 +414,7 @@ impl EpollBackend {
                 if let Err(Errno::BADF | Errno::NOENT) = check {
                     events.push(ReadyFd {
                         fd: entry.fd,
-                        revents: IoEvents::NVAL,
+                        revents: Readiness::NVAL,
                     });
                 }
                 entry.check_every = (entry.check_every * 2).min(LAST_CHECK_NS);
@@ -439,7 +439,7 @@ impl core::fmt::Debug for EpollBackend {
     }
 }
 
-impl super::Waiter for EpollBackend {
+impl super::OtherBackend for EpollBackend {
     fn kind(&self) -> super::BackendKind {
         super::BackendKind::Epoll
     }

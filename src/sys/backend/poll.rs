@@ -7,7 +7,7 @@
 //! swap-remove never moves it), so a wait that does not need it passes the array from the
 //! second entry on.
 
-use super::{timespec, IoEvents, ReadyFd, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -45,26 +45,26 @@ fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
 }
 
-/// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
+/// poll(2)'s own bits, as readyloop's `Readiness`: `Readiness` uses poll's values, so this is
 /// a mask (checked below at compile time), not a bit-by-bit translation.
 // (`bits()` is u16 on rustix's linux_raw backend and c_short on its libc one.)
 #[allow(clippy::unnecessary_cast)]
-fn revents_of(flags: PollFlags) -> IoEvents {
-    IoEvents::from_bits_truncate(flags.bits() as u16)
+fn revents_of(flags: PollFlags) -> Readiness {
+    Readiness::from_bits_truncate(flags.bits() as u16)
 }
 
 #[allow(clippy::unnecessary_cast)]
-const fn same(p: PollFlags, e: IoEvents) -> bool {
+const fn same(p: PollFlags, e: Readiness) -> bool {
     p.bits() as u16 == e.bits()
 }
 
 const _: () = assert!(
-    same(PollFlags::IN, IoEvents::IN)
-        && same(PollFlags::PRI, IoEvents::PRI)
-        && same(PollFlags::OUT, IoEvents::OUT)
-        && same(PollFlags::ERR, IoEvents::ERR)
-        && same(PollFlags::HUP, IoEvents::HUP)
-        && same(PollFlags::NVAL, IoEvents::NVAL)
+    same(PollFlags::IN, Readiness::IN)
+        && same(PollFlags::PRI, Readiness::PRI)
+        && same(PollFlags::OUT, Readiness::OUT)
+        && same(PollFlags::ERR, Readiness::ERR)
+        && same(PollFlags::HUP, Readiness::HUP)
+        && same(PollFlags::NVAL, Readiness::NVAL)
 );
 
 impl PollBackend {

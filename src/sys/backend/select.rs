@@ -11,7 +11,7 @@
 //! those as `NVAL`, so the reactor drops them and their waiters get `ErrorKind::Closed`,
 //! exactly as with poll(2). It never hands the kernel a set shorter than its `nfds`.
 
-use super::{is_open, timespec, IoEvents, ReadyFd, Wanted};
+use super::{is_open, timespec, Readiness, ReadyFd, Wanted};
 use crate::error::{Error, ErrorKind};
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -33,7 +33,7 @@ pub(crate) struct SelectBackend {
     write: Vec<FdSetElement>,
     except: Vec<FdSetElement>,
     /// Per-fd bits while the answer is read back (no allocation once grown).
-    scratch: Vec<IoEvents>,
+    scratch: Vec<Readiness>,
 }
 
 impl SelectBackend {
@@ -146,11 +146,11 @@ impl SelectBackend {
     fn collect(&mut self, events: &mut Vec<ReadyFd>) {
         let bits = &mut self.scratch;
         bits.clear();
-        bits.resize(self.slot_of.len(), IoEvents::EMPTY);
+        bits.resize(self.slot_of.len(), Readiness::EMPTY);
         for (set, bit) in [
-            (&self.read, IoEvents::IN),
-            (&self.write, IoEvents::OUT),
-            (&self.except, IoEvents::PRI),
+            (&self.read, Readiness::IN),
+            (&self.write, Readiness::OUT),
+            (&self.except, Readiness::PRI),
         ] {
             for fd in FdSetIter::new(set) {
                 if let Some(b) = bits.get_mut(fd as usize) {
@@ -172,7 +172,7 @@ impl SelectBackend {
             if !is_open(fd) {
                 events.push(ReadyFd {
                     fd,
-                    revents: IoEvents::NVAL,
+                    revents: Readiness::NVAL,
                 });
             }
         }
@@ -191,7 +191,7 @@ impl core::fmt::Debug for SelectBackend {
     }
 }
 
-impl super::Waiter for SelectBackend {
+impl super::OtherBackend for SelectBackend {
     fn kind(&self) -> super::BackendKind {
         super::BackendKind::Select
     }
