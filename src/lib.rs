@@ -13,7 +13,7 @@
 //! | `AsyncRecv` | [`AsyncRecv`] |
 //! | `run(*coroutines)`, `loop.run_until_complete`, `asyncio.run` | [`Loop::block_on`] |
 //! | `select.select` / `selectors` | the reactor; [`BackendKind`] |
-//! | `loop.create_task` | [`Handle::spawn`] → [`JoinHandle`] |
+//! | `loop.create_task` | [`Handle::spawn`] (`readyloop::spawn` inside the loop) → [`JoinHandle`] |
 //! | `loop.run_forever`, `loop.stop` | [`Loop::run_forever`], [`Handle::stop`] |
 //! | `loop.call_soon` | [`Handle::call_soon`] |
 //! | `asyncio.gather`, `wait`, `wait_for` | [`gather`], [`try_gather`], [`Handle::wait`], [`Handle::timeout`] |
@@ -70,6 +70,8 @@
 //!
 //! ## Where things are
 //!
+//! - [`api_guide`]: the rules the API follows (where a future finds its loop, what happens
+//!   outside one, why each name), read it first.
 //! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
 //! - The leaves: [`Sleep`], [`ReadFd`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
@@ -90,7 +92,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`Handle::current`], caught task panics, `spawn_blocking`, `readyloop::sleep` |
+//! | `std` | yes | [`Handle::current`] and the free functions (`readyloop::spawn`, `sleep`, `timeout`...), caught task panics, `spawn_blocking` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
@@ -131,8 +133,10 @@
 //! A leaf future (`Sleep`, `ReadFd`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
 //! when it is made. When it cannot finish, it files its event (a deadline, or an fd with an
 //! [`Interest`]) with the loop together with the task's `Waker`, and returns `Pending`; this
-//! is the Rust form of the articles' `yield self`. With `std`, [`Handle::current`] finds the
-//! loop running on this thread, so `readyloop::sleep(d)` needs no handle.
+//! is the Rust form of the articles' `yield self`. With `std`, `readyloop::sleep(d)` is
+//! exactly `Handle::current().sleep(d)`: it finds the loop running on this thread when it is
+//! called, and panics outside one. The [`api_guide`] gives that rule for every operation,
+//! and every naming decision.
 //!
 //! ## Without `std`
 //!
@@ -154,6 +158,7 @@ extern crate alloc;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod api_guide;
 mod async_fd;
 #[cfg(feature = "std")]
 pub mod blocking;
