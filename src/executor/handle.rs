@@ -6,7 +6,7 @@
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
 use super::loop_clock::{ClockHold, LoopClock};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, LOOP_NOT_RUNNING};
 use crate::reactor::Reactor;
 use crate::report::Report;
 use crate::stats::{bump, Counters, Stats};
@@ -34,12 +34,6 @@ use rustix::io::Errno;
 pub(crate) const NO_CURRENT_LOOP: &str = "readyloop: no loop is running on this thread: call \
     this inside Loop::block_on (or a task spawned on the loop), or call the method on that \
     loop's Handle (loop.handle())";
-
-/// What a future polled while its loop is not running reports: the message of
-/// `ErrorKind::NoLoop`, or of the panic of a future with no error channel.
-pub(crate) const LOOP_NOT_RUNNING: &str = "readyloop: this future's loop is not running on this \
-    thread: await it inside that loop's Loop::block_on (or a task spawned with Handle::spawn); \
-    futures of other runtimes need a bridge (crate docs: Beside other runtimes)";
 
 /// How many leaf operations a task may complete in one poll before it is made to yield.
 pub(crate) const BUDGET: u32 = 128;

@@ -145,12 +145,7 @@ impl<T> Future for JoinHandle<T> {
 /// loop tells its `Shared` when it runs, so this layer never asks the executor.
 fn check_loop_running(task: &TaskRef) {
     if !task.shared().is_running_here() {
-        panic!(
-            "readyloop: a JoinHandle was awaited while its task's loop is not running on this \
-             thread, so the task could never finish: await it inside that loop's \
-             Loop::block_on (or a task spawned with Handle::spawn); to get a result to another \
-             runtime, send it over a channel"
-        );
+        panic!("{} (JoinHandle)", crate::error::LOOP_NOT_RUNNING);
     }
 }
 
