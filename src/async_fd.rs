@@ -127,33 +127,6 @@ impl<T: AsFd> Async<T> {
         })
     }
 
-    /// Like [`new`](Async::new), with the loop running on this thread (`std` only);
-    /// `ErrorKind::NoLoop` outside one.
-    ///
-    /// ```
-    /// use readyloop::{Async, Loop};
-    /// let lp = Loop::new().unwrap();
-    /// lp.block_on(async {
-    ///     let (r, _w) = std::io::pipe().unwrap();
-    ///     let r = Async::new_current(r).unwrap();
-    ///     # drop(r);
-    /// });
-    /// let (r, _w) = std::io::pipe().unwrap();
-    /// let err = Async::new_current(r).unwrap_err();
-    /// assert_eq!(err.kind(), readyloop::ErrorKind::NoLoop);
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn new_current(io: T) -> Result<Async<T>, Error> {
-        match Handle::try_current() {
-            Some(handle) => Async::new(&handle, io),
-            None => Err(Error::new(
-                crate::ErrorKind::NoLoop,
-                "Async::new_current: no readyloop loop is running on this thread; call it \
-                 inside Loop::block_on or a task, or use Async::new with a Handle",
-            )),
-        }
-    }
-
     /// The I/O object.
     ///
     /// ```
@@ -263,7 +236,7 @@ impl<T: AsFd> Async<T> {
     /// let lp = Loop::new().unwrap();
     /// let (r, mut w) = std::io::pipe().unwrap();
     /// let r = Async::new(&lp.handle(), r).unwrap();
-    /// let reader = lp.spawn(async move {
+    /// let reader = lp.handle().spawn(async move {
     ///     let mut buf = [0u8; 16];
     ///     let n = r.read(&mut buf).await.unwrap();
     ///     buf[..n].to_vec()
@@ -298,6 +271,101 @@ impl<T: AsFd> Async<T> {
             fd: self,
             buf: Buf::Write(buf),
             token: 0,
+        }
+    }
+
+    /// Writes all of `buf` (`write` until everything is in the kernel): the sockets'
+    /// [`send_all`](crate::net::TcpStream::send_all), named for `std::io::Write`. Cancelling
+    /// it midway leaves a prefix of unknown length written: drop it only when giving up on
+    /// the fd.
+    ///
+    /// ```
+    /// use readyloop::{Async, Loop};
+    /// use std::io::Read;
+    /// let lp = Loop::new().unwrap();
+    /// let (mut r, w) = std::io::pipe().unwrap();
+    /// let w = Async::new(&lp.handle(), w).unwrap();
+    /// lp.block_on(w.write_all(b"every byte")).unwrap();
+    /// drop(w);
+    /// let mut got = String::new();
+    /// r.read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "every byte");
+    /// ```
+    pub async fn write_all(&self, buf: &[u8]) -> Result<(), Error> {
+        let mut sent = 0;
+        while sent < buf.len() {
+            match self.write(&buf[sent..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::Other,
+                        "write_all: the fd accepted no bytes",
+                    ))
+                }
+                n => sent += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `buf` completely (`read` until it is full): the sockets'
+    /// [`recv_exact`](crate::net::TcpStream::recv_exact), named for `std::io::Read`. End of
+    /// file first is `ErrorKind::UnexpectedEof`. Cancelling it midway loses the count of
+    /// bytes already read.
+    ///
+    /// ```
+    /// use readyloop::{Async, ErrorKind, Loop};
+    /// use std::io::Write;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// let r = Async::new(&lp.handle(), r).unwrap();
+    /// w.write_all(b"12345").unwrap();
+    /// let mut four = [0u8; 4];
+    /// lp.block_on(r.read_exact(&mut four)).unwrap();
+    /// assert_eq!(&four, b"1234");
+    /// drop(w); // one byte left, then end of file
+    /// let err = lp.block_on(r.read_exact(&mut four)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    /// ```
+    pub async fn read_exact(&self, buf: &mut [u8]) -> Result<(), Error> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::UnexpectedEof,
+                        "read_exact: end of file before the buffer was full",
+                    ))
+                }
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until end of file, appending to `out`: resolves to the number of bytes
+    /// appended (the sockets' [`read_to_end`](crate::net::TcpStream::read_to_end)).
+    /// Cancel-safe: what was read before a drop stays in `out`.
+    ///
+    /// ```
+    /// use readyloop::{Async, Loop};
+    /// use std::io::Write;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// let r = Async::new(&lp.handle(), r).unwrap();
+    /// w.write_all(b"all of it").unwrap();
+    /// drop(w);
+    /// let mut out = Vec::new();
+    /// assert_eq!(lp.block_on(r.read_to_end(&mut out)).unwrap(), 9);
+    /// assert_eq!(out, b"all of it");
+    /// ```
+    pub async fn read_to_end(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, Error> {
+        let start = out.len();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.read(&mut chunk).await? {
+                0 => return Ok(out.len() - start),
+                n => out.extend_from_slice(&chunk[..n]),
+            }
         }
     }
 

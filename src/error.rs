@@ -86,6 +86,13 @@ pub enum ErrorKind {
     Other,
 }
 
+/// What a future polled while its loop is not running reports: the message of
+/// `ErrorKind::NoLoop`, or of the panic of a future with no error channel (`Sleep`, an
+/// interval tick, an unfinished `JoinHandle`): one message, so the rule reads the same.
+pub(crate) const LOOP_NOT_RUNNING: &str = "readyloop: this future's loop is not running on this \
+    thread: await it inside that loop's Loop::block_on (or a task spawned with Handle::spawn); \
+    futures of other runtimes need a bridge (crate docs: Beside other runtimes)";
+
 /// The error readyloop's operations return.
 ///
 /// ```

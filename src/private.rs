@@ -48,7 +48,7 @@ where
 ///
 /// ```
 /// let out = readyloop::__private::run_main(|handle| async move {
-///     readyloop::Sleep::new(&handle, core::time::Duration::from_millis(1)).await;
+///     handle.sleep(core::time::Duration::from_millis(1)).await;
 ///     "done"
 /// });
 /// assert_eq!(out, "done");

@@ -2,7 +2,7 @@
 //!
 //! This is seed 002's `select` bookkeeping (a map fd -> waiting coroutine, readers and
 //! writers apart) with Rust wakers in place of coroutines. A leaf that would block calls
-//! [`Reactor::wait`] with its fd, its interest and a token it keeps; the reactor keeps the
+//! [`Reactor::register`] with its fd, its interest and a token it keeps; the reactor keeps the
 //! waker and tells the backend the fd's combined interest. When the backend reports the fd
 //! ready, every matching waiter is removed and its waker collected for the loop to call.
 //! Waiters are one-shot: a woken leaf retries its syscall and registers again if it must.
@@ -13,7 +13,7 @@
 //! releasing its borrow), and never allocates once its tables have grown.
 
 use crate::error::Error;
-use crate::sys::backend::{Backend, Event, Wanted};
+use crate::sys::backend::{Backend, ReadyFd, Wanted};
 use crate::sys::{Interest, RawFd};
 use crate::task::{same_waker, NewWaker};
 use alloc::vec::Vec;
@@ -93,7 +93,7 @@ pub(crate) struct Reactor {
     /// Indexed by fd number.
     fds: Vec<FdWaiters>,
     /// The last wait's results, reused every turn.
-    pub(crate) events: Vec<Event>,
+    pub(crate) events: Vec<ReadyFd>,
     /// The loop's notifier fd (reported as "notified", never handed to waiters).
     notifier_fd: RawFd,
     next_token: u64,
@@ -133,7 +133,7 @@ impl Reactor {
     /// A waker this replaces (or the new one, if the backend refuses the fd) is moved to
     /// `retired`, for the caller to drop once its borrow of the reactor has ended: a
     /// waker's `Drop` is user code and may re-enter the loop.
-    pub(crate) fn wait(
+    pub(crate) fn register(
         &mut self,
         fd: RawFd,
         interest: Interest,
@@ -286,9 +286,9 @@ impl Reactor {
         self.backend.wait(timeout_ns, &mut self.events, notifier)?;
         if !self.refused.is_empty() {
             for fd in self.refused.drain(..) {
-                self.events.push(Event {
+                self.events.push(ReadyFd {
                     fd,
-                    revents: crate::sys::backend::IoEvents::NVAL,
+                    revents: crate::sys::backend::Readiness::NVAL,
                 });
             }
         }
@@ -346,7 +346,7 @@ impl Reactor {
     pub(crate) fn dispatch(
         &mut self,
         wake: &mut Vec<Waker>,
-        mut on_event: impl FnMut(&Event, usize),
+        mut on_event: impl FnMut(&ReadyFd, usize),
     ) -> bool {
         let mut notified = false;
         let events = core::mem::take(&mut self.events);
@@ -360,7 +360,7 @@ impl Reactor {
             let Some(entry) = self.fds.get_mut(index) else {
                 continue;
             };
-            let r = event.revents.readiness();
+            let r = event.revents.fd_status();
             let both = r.error_or_hangup || r.invalid;
             let before = wake.len();
             if r.readable || both {

@@ -204,7 +204,7 @@ impl Registration {
     /// rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
     /// // SAFETY: the fd is open and outlives the registration (dropped first).
     /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
-    /// let writer = lp.spawn(async move { w.write_all(b"late").unwrap() });
+    /// let writer = lp.handle().spawn(async move { w.write_all(b"late").unwrap() });
     /// let mut buf = [0u8; 8];
     /// // EAGAIN at first: the task waits until the writer task has run.
     /// let n = lp
@@ -248,7 +248,7 @@ impl Registration {
     /// let readers: Vec<_> = (0..2)
     ///     .map(|_| {
     ///         let (a, reg) = (a.clone(), reg.clone());
-    ///         lp.spawn(async move {
+    ///         lp.handle().spawn(async move {
     ///             let mut token = 0;
     ///             let mut buf = [0u8; 1];
     ///             core::future::poll_fn(|cx| {
@@ -290,7 +290,7 @@ impl Registration {
     /// let (r, w) = std::io::pipe().unwrap();
     /// // SAFETY: the fd is open and outlives the registration (dropped first).
     /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
-    /// lp.spawn(async move { std::io::Write::write_all(&mut &w, b"!").unwrap() });
+    /// lp.handle().spawn(async move { std::io::Write::write_all(&mut &w, b"!").unwrap() });
     /// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Readable))).unwrap();
     /// ```
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Result<(), Error>> {

@@ -216,8 +216,8 @@ impl Signals {
     /// unsafe { libc::raise(libc::SIGUSR1) };
     /// assert_eq!(lp.block_on(signals.recv()).unwrap(), Signal::Usr1);
     /// ```
-    pub fn recv(&mut self) -> Recv<'_> {
-        Recv { signals: self }
+    pub fn recv(&mut self) -> RecvSignal<'_> {
+        RecvSignal { signals: self }
     }
 
     /// Polls for the next signal: the poll-based form of [`recv`](Signals::recv), for one
@@ -272,7 +272,7 @@ impl Drop for Signals {
 ///         // SAFETY: raise has no memory-safety preconditions.
 ///         unsafe { libc::raise(libc::SIGTERM) };
 ///     });
-///     let recv: readyloop::signal::Recv<'_> = signals.recv();
+///     let recv: readyloop::signal::RecvSignal<'_> = signals.recv();
 ///     let got = recv.await;
 ///     sender.await.unwrap();
 ///     got
@@ -280,12 +280,12 @@ impl Drop for Signals {
 /// assert_eq!(got.unwrap(), Signal::Term);
 /// ```
 #[derive(Debug)]
-#[must_use = "a Recv does nothing unless awaited"]
-pub struct Recv<'a> {
+#[must_use = "a RecvSignal does nothing unless awaited"]
+pub struct RecvSignal<'a> {
     signals: &'a mut Signals,
 }
 
-impl Future for Recv<'_> {
+impl Future for RecvSignal<'_> {
     type Output = Result<Signal, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -293,7 +293,7 @@ impl Future for Recv<'_> {
     }
 }
 
-impl Drop for Recv<'_> {
+impl Drop for RecvSignal<'_> {
     fn drop(&mut self) {
         let signals = &mut *self.signals;
         signals

@@ -36,7 +36,7 @@ async fn a_test_may_return_a_result(handle: Handle) -> Result<(), readyloop::Err
     a.set_nonblocking(true).unwrap();
     std::io::Write::write_all(&mut &b, b"hi").unwrap();
     let mut buf = [0u8; 2];
-    let n = readyloop::AsyncRead::new(&handle, std::os::fd::AsFd::as_fd(&a), &mut buf).await?;
+    let n = readyloop::ReadFd::new(&handle, std::os::fd::AsFd::as_fd(&a), &mut buf).await?;
     assert_eq!(&buf[..n], b"hi");
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use core::pin::{pin, Pin};
 use core::task::{Context, Waker};
-use readyloop::{AsyncRead, Loop};
+use readyloop::{Loop, ReadFd};
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -70,13 +70,13 @@ fn a_waker_panicking_in_wake_leaves_the_others_to_run() {
     let (r, w) = pipe();
     let bad = panicking_waker(true, false);
     let mut buf = [0u8; 8];
-    let mut first = Box::pin(AsyncRead::new(&h, r.as_fd(), &mut buf));
+    let mut first = Box::pin(ReadFd::new(&h, r.as_fd(), &mut buf));
     let reader = h.spawn({
         let h = h.clone();
         let r = r.try_clone().unwrap();
         async move {
             let mut buf = [0u8; 8];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+            ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
         }
     });
     let panicked = catch_unwind(AssertUnwindSafe(|| {
@@ -106,7 +106,7 @@ fn a_waker_panicking_in_wake_leaves_the_others_to_run() {
     rustix::io::write(&w, b"yz").unwrap();
     let n = lp.block_on(async {
         let mut buf = [0u8; 8];
-        AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+        ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
     });
     assert_eq!(n, 2);
     assert_eq!(h.fd_waiters(), 0);
@@ -182,7 +182,7 @@ fn a_waker_panicking_in_drop_leaves_the_fd_table_consistent() {
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         lp.block_on(async {
             let mut buf = [0u8; 8];
-            let mut read = pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+            let mut read = pin!(ReadFd::new(&h, r.as_fd(), &mut buf));
             let bad = panicking_waker(false, true);
             assert!(read
                 .as_mut()
@@ -199,7 +199,7 @@ fn a_waker_panicking_in_drop_leaves_the_fd_table_consistent() {
     rustix::io::write(&w, b"ok").unwrap();
     let n = lp.block_on(async {
         let mut buf = [0u8; 8];
-        AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+        ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
     });
     assert_eq!(n, 2);
 }
@@ -245,7 +245,7 @@ fn a_panicking_trace_sink_leaves_the_loop_usable() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 8];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+            ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
         }
     });
     lp.block_on(readyloop::yield_now());

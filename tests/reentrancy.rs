@@ -8,7 +8,7 @@
 use core::pin::{pin, Pin};
 use core::task::{Context, Poll, Waker};
 use readyloop::sync::promise;
-use readyloop::{AsyncRead, Handle, Loop};
+use readyloop::{Handle, Loop, ReadFd};
 use std::cell::Cell;
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
@@ -123,7 +123,7 @@ fn an_fd_waker_replaced_or_woken_may_use_the_loop() {
     let before = REENTERED.load(Ordering::SeqCst);
     let n = lp.block_on(async {
         let mut buf = [0u8; 4];
-        let mut read = pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+        let mut read = pin!(ReadFd::new(&h, r.as_fd(), &mut buf));
         let first = hooked(nothing, use_the_loop);
         assert!(read
             .as_mut()
@@ -214,7 +214,7 @@ fn a_trace_sink_may_use_the_loop() {
             let h = h.clone();
             async move {
                 let mut buf = [0u8; 4];
-                AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+                ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
             }
         });
         readyloop::yield_now().await;
@@ -349,7 +349,7 @@ fn a_foreign_wakers_clone_may_use_the_loop() {
     let before = REENTERED.load(Ordering::SeqCst);
     lp.block_on(async {
         let mut buf = [0u8; 4];
-        let mut read = pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+        let mut read = pin!(ReadFd::new(&h, r.as_fd(), &mut buf));
         assert!(read
             .as_mut()
             .poll(&mut Context::from_waker(&waker))

@@ -2,8 +2,8 @@
 
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
-use readyloop::trace::{IoEvents, Lines, TraceEvent, Wait, WakeCause};
-use readyloop::{AsyncRead, BackendKind, Instant, Interest, Loop, RawFd};
+use readyloop::trace::{Lines, PendingOn, Readiness, TraceEvent, WakeCause};
+use readyloop::{BackendKind, Instant, Interest, Loop, RawFd, ReadFd};
 use std::cell::RefCell;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
@@ -23,13 +23,13 @@ enum Ev {
     Spawned(u64, Option<String>),
     Woken(u64, WakeCause),
     Polled(u64),
-    Pending(u64, Vec<Wait>),
+    Pending(u64, Vec<PendingOn>),
     Completed(u64),
     Aborted(u64),
     Panicked(u64),
-    Wait(BackendKind, Vec<(RawFd, IoEvents)>, Option<Duration>),
+    Wait(BackendKind, Vec<(RawFd, Readiness)>, Option<Duration>),
     Waited(Duration, usize),
-    Ready(RawFd, IoEvents, usize),
+    Ready(RawFd, Readiness, usize),
     Notified,
     TimerFired(Duration),
     Jump(Duration),
@@ -111,7 +111,7 @@ fn trace_tells_the_story_of_each_turn() {
             let h = h.clone();
             async move {
                 let mut buf = [0u8; 8];
-                AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+                ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
             }
         });
         let n = lp.block_on(async move {
@@ -132,12 +132,12 @@ fn trace_tells_the_story_of_each_turn() {
         // What each one filed when it went pending.
         let sleeper_pending = at(&|e| {
             matches!(e, Ev::Pending(1, w) if matches!(w[..],
-                [Wait::Timer { due_in, .. }] if due_in <= pause))
+                [PendingOn::Timer { due_in, .. }] if due_in <= pause))
         });
         let reader_pending = at(&|e| {
             *e == Ev::Pending(
                 2,
-                vec![Wait::Fd {
+                vec![PendingOn::Fd {
                     fd: rfd,
                     interest: Interest::Readable,
                 }],
@@ -147,7 +147,7 @@ fn trace_tells_the_story_of_each_turn() {
         // at most the sleeper's 20 ms.
         let first_block = at(&|e| {
             matches!(e, Ev::Wait(b, fds, Some(t))
-                if *b == kind && fds.contains(&(rfd, IoEvents::IN))
+                if *b == kind && fds.contains(&(rfd, Readiness::IN))
                     && *t > Duration::ZERO && *t <= pause)
         });
         assert!(first_block > sleeper_pending && first_block > reader_pending);
@@ -166,10 +166,10 @@ fn trace_tells_the_story_of_each_turn() {
         let completed_1 = at(&|e| *e == Ev::Completed(1));
         // (The sleeper's end drops its write end: HUP may come with IN.)
         let ready =
-            at(&|e| matches!(e, Ev::Ready(fd, ev, 1) if *fd == rfd && ev.contains(IoEvents::IN)));
+            at(&|e| matches!(e, Ev::Ready(fd, ev, 1) if *fd == rfd && ev.contains(Readiness::IN)));
         let woken_by_fd = at(&|e| {
             matches!(e, Ev::Woken(2, WakeCause::Fd { fd, revents })
-                if *fd == rfd && revents.contains(IoEvents::IN))
+                if *fd == rfd && revents.contains(Readiness::IN))
         });
         let completed_2 = at(&|e| *e == Ev::Completed(2));
         assert!(first_block < fired && fired < woken_by_timer, "{kind}");
@@ -425,14 +425,14 @@ fn overhead() {
             let pong = h.spawn(async move {
                 let mut b = [0u8; 1];
                 for _ in 0..n {
-                    AsyncRead::new(&h2, r1.as_fd(), &mut b).await.unwrap();
+                    ReadFd::new(&h2, r1.as_fd(), &mut b).await.unwrap();
                     rustix::io::write(&w2, &b).unwrap();
                 }
             });
             let mut b = [0u8; 1];
             for _ in 0..n {
                 rustix::io::write(&w1, b"p").unwrap();
-                AsyncRead::new(&h, r2.as_fd(), &mut b).await.unwrap();
+                ReadFd::new(&h, r2.as_fd(), &mut b).await.unwrap();
             }
             pong.await.unwrap();
         });

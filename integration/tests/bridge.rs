@@ -158,7 +158,7 @@ async fn a_helper_thread_runs_a_tokio_future_for_readyloop(handle: Handle) {
 /// Runs `f` as a readyloop task and returns its panic message.
 fn panic_message_on_readyloop<F: Future + 'static>(f: F) -> String {
     let lp = Loop::new().unwrap();
-    let task = lp.spawn(f);
+    let task = lp.handle().spawn(f);
     let start = Instant::now();
     let err = lp
         .block_on(task)

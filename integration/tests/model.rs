@@ -28,7 +28,7 @@
 //! the default is small.
 
 use proptest::prelude::*;
-use readyloop::{Instant, JoinHandle, Loop, Sleep};
+use readyloop::{Instant, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::os::fd::OwnedFd;
@@ -277,7 +277,10 @@ fn run(prog: &Program) -> Result<(), String> {
         let late = timed.split_off(timed.partition_point(|t| t.0 < end));
         let mut aborted = Vec::new();
         for (at, id, fate, handle) in timed {
-            Sleep::until(&world.handle, base + Duration::from_millis(u64::from(at))).await;
+            world
+                .handle
+                .sleep_until(base + Duration::from_millis(u64::from(at)))
+                .await;
             match fate {
                 Fate::AbortAt(_) => {
                     let seq = world.next_seq();
@@ -295,7 +298,10 @@ fn run(prog: &Program) -> Result<(), String> {
         }
         if let Some(end) = prog.drop_loop_at {
             // Leave the rest running; the loop is dropped right after this returns.
-            Sleep::until(&world.handle, base + Duration::from_millis(u64::from(end))).await;
+            world
+                .handle
+                .sleep_until(base + Duration::from_millis(u64::from(end)))
+                .await;
             for (_, id, fate, handle) in late {
                 if let Fate::AbortOnDropAt(_) = fate {
                     let seq = world.next_seq();

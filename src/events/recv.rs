@@ -75,7 +75,7 @@ impl Future for AsyncRecv<'_> {
         let this = &mut *self;
         let raw = this.fd.as_raw_fd();
         if !this.checked {
-            if let Err(e) = this.handle.check_running("AsyncRecv") {
+            if let Err(e) = this.handle.check_running() {
                 return Poll::Ready(Err(e));
             }
             if let Err(e) = fd::check_socket(this.fd) {

@@ -16,13 +16,18 @@ use core::time::Duration;
 /// outlasts the nearest deadline, and when it passes the loop wakes this task. It never
 /// completes early. A deadline in the past completes at once; `Duration::MAX` never fires.
 ///
+/// Made by [`Handle::sleep`] and [`Handle::sleep_until`] (or, with `std`, the free
+/// [`sleep`](crate::sleep) and [`sleep_until`](crate::sleep_until)). Polled while its loop is
+/// not running, it panics (it has no error to return): see the crate docs' API guide.
+///
 /// ```
 /// use core::time::Duration;
 /// use readyloop::{Loop, Sleep};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
 /// let start = h.now();
-/// lp.block_on(Sleep::new(&h, Duration::from_millis(20)));
+/// let nap: Sleep = h.sleep(Duration::from_millis(20));
+/// lp.block_on(nap);
 /// assert!(h.now() - start >= Duration::from_millis(20));
 /// ```
 ///
@@ -102,33 +107,9 @@ pub struct Sleep {
 }
 
 impl Sleep {
-    /// Sleeps for `duration` from now.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use readyloop::{Loop, Sleep};
-    /// let lp = Loop::new().unwrap();
-    /// let sleep = Sleep::new(&lp.handle(), Duration::from_millis(5));
-    /// let deadline = sleep.deadline();
-    /// lp.block_on(sleep);
-    /// assert!(lp.handle().now() >= deadline);
-    /// ```
-    pub fn new(handle: &Handle, duration: Duration) -> Sleep {
-        Sleep::until(handle, handle.now() + duration)
-    }
-
-    /// Sleeps until `deadline`.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use readyloop::{Loop, Sleep};
-    /// let lp = Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// let deadline = h.now() + Duration::from_millis(5);
-    /// lp.block_on(Sleep::until(&h, deadline));
-    /// assert!(h.now() >= deadline);
-    /// ```
-    pub fn until(handle: &Handle, deadline: Instant) -> Sleep {
+    /// A sleep until `deadline` on `handle`'s loop (what [`Handle::sleep`] and
+    /// [`Handle::sleep_until`] make; the deadline is taken by the caller).
+    pub(crate) fn until(handle: &Handle, deadline: Instant) -> Sleep {
         Sleep {
             handle: handle.clone(),
             deadline,
@@ -144,7 +125,7 @@ impl Sleep {
     /// let lp = Loop::new().unwrap();
     /// let h = lp.handle();
     /// let deadline = h.now() + Duration::from_secs(1);
-    /// assert_eq!(Sleep::until(&h, deadline).deadline(), deadline);
+    /// assert_eq!(h.sleep_until(deadline).deadline(), deadline);
     /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -161,7 +142,7 @@ impl Sleep {
     /// use readyloop::{Loop, Sleep};
     /// let lp = Loop::new().unwrap();
     /// let h = lp.handle();
-    /// let mut sleep = Sleep::new(&h, Duration::from_secs(3600));
+    /// let mut sleep = h.sleep(Duration::from_secs(3600));
     /// let sooner = h.now() + Duration::from_millis(5);
     /// sleep.reset(sooner); // an hour becomes 5 ms
     /// lp.block_on(sleep);
@@ -183,7 +164,7 @@ impl Sleep {
     /// use readyloop::{Loop, Sleep};
     /// let lp = Loop::new().unwrap();
     /// let h = lp.handle();
-    /// let sleep = Sleep::new(&h, Duration::from_millis(5));
+    /// let sleep = h.sleep(Duration::from_millis(5));
     /// assert!(!sleep.is_elapsed());
     /// lp.block_on(h.sleep(Duration::from_millis(10)));
     /// assert!(sleep.is_elapsed());
@@ -200,9 +181,7 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if let Err(e) = this.handle.check_running("Sleep") {
-            panic!("{} (Sleep)", e.message());
-        }
+        this.handle.assert_running("Sleep");
         match this.key {
             Some(key) if this.handle.timer_is_armed(key) => {
                 this.handle.timer_update(key, cx.waker());
@@ -240,7 +219,7 @@ impl Handle {
     /// lp.block_on(lp.handle().sleep(Duration::from_millis(1)));
     /// ```
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        Sleep::new(self, duration)
+        Sleep::until(self, self.now() + duration)
     }
 
     /// A [`Sleep`] until `deadline`.
@@ -254,16 +233,4 @@ impl Handle {
     pub fn sleep_until(&self, deadline: Instant) -> Sleep {
         Sleep::until(self, deadline)
     }
-}
-
-/// A [`Sleep`] on the loop running this thread (`std`; see [`Handle::current`]).
-///
-/// ```
-/// use core::time::Duration;
-/// let lp = readyloop::Loop::new().unwrap();
-/// lp.block_on(async { readyloop::sleep(Duration::from_millis(1)).await });
-/// ```
-#[cfg(feature = "std")]
-pub fn sleep(duration: Duration) -> Sleep {
-    Handle::current().sleep(duration)
 }

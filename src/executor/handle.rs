@@ -6,7 +6,7 @@
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
 use super::loop_clock::{ClockHold, LoopClock};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, LOOP_NOT_RUNNING};
 use crate::reactor::Reactor;
 use crate::report::Report;
 use crate::stats::{bump, Counters, Stats};
@@ -16,7 +16,7 @@ use crate::task::{JoinHandle, NewWaker, Registry, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
 use crate::trace::tracer::Tracer;
-use crate::trace::{TraceEvent, TraceSink, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, TraceSink, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -28,6 +28,12 @@ use core::future::Future;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use rustix::io::Errno;
+
+/// The panic of [`Handle::current`] (and so of every free function) outside a running loop.
+#[cfg(feature = "std")]
+pub(crate) const NO_CURRENT_LOOP: &str = "readyloop: no loop is running on this thread: call \
+    this inside Loop::block_on (or a task spawned on the loop), or call the method on that \
+    loop's Handle (loop.handle())";
 
 /// How many leaf operations a task may complete in one poll before it is made to yield.
 pub(crate) const BUDGET: u32 = 128;
@@ -76,7 +82,7 @@ pub(crate) struct Core {
     pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
-    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
 }
 
 impl Core {
@@ -216,11 +222,12 @@ impl Handle {
     /// lp.block_on(async { pause().await });
     /// ```
     #[cfg(feature = "std")]
+    #[track_caller]
     pub fn current() -> Handle {
-        Self::try_current().expect(
-            "readyloop: no loop is running on this thread; call this inside Loop::block_on \
-             or a task spawned on a Loop, or pass a Handle explicitly (loop.handle())",
-        )
+        match Self::try_current() {
+            Some(handle) => handle,
+            None => panic!("{NO_CURRENT_LOOP}"),
+        }
     }
 
     /// Marks the loop running on this thread until the guard drops.
@@ -233,6 +240,12 @@ impl Handle {
         self.core.running.set(true);
         #[cfg(feature = "std")]
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
+        // A loop run from inside another loop's task hides the outer one until it returns.
+        #[cfg(feature = "std")]
+        if let Some(outer) = &previous {
+            outer.core.shared.set_running_here(false);
+        }
+        self.core.shared.set_running_here(true);
         EnterGuard {
             core: self.core.clone(),
             #[cfg(feature = "std")]
@@ -428,17 +441,22 @@ impl Handle {
 
     // ---- what the leaves use -------------------------------------------------------
 
-    /// Fails unless the loop is running on this thread (a leaf polled elsewhere would hang).
-    pub(crate) fn check_running(&self, what: &'static str) -> Result<(), Error> {
+    /// Fails with `NoLoop` unless the loop is running (a leaf polled elsewhere would hang):
+    /// the rule for leaves whose output is a `Result`.
+    pub(crate) fn check_running(&self) -> Result<(), Error> {
         if self.core.running.get() {
             Ok(())
         } else {
-            let _ = what;
-            Err(Error::new(
-                ErrorKind::NoLoop,
-                "readyloop future polled while its loop is not running: drive it with \
-                 Loop::block_on (or spawn it on the loop); futures of other runtimes need a bridge",
-            ))
+            Err(Error::new(ErrorKind::NoLoop, LOOP_NOT_RUNNING))
+        }
+    }
+
+    /// Panics unless the loop is running: the rule for leaves with no error channel
+    /// (`Sleep`, an interval's tick), with the message `NoLoop` carries.
+    #[track_caller]
+    pub(crate) fn assert_running(&self, what: &'static str) {
+        if !self.core.running.get() {
+            panic!("{LOOP_NOT_RUNNING} ({what})");
         }
     }
 
@@ -465,7 +483,7 @@ impl Handle {
         token: &mut u64,
         mut op: impl FnMut() -> Result<T, Errno>,
     ) -> Poll<Result<T, Error>> {
-        if let Err(e) = self.check_running("I/O") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if self.poll_budget(cx).is_pending() {
@@ -479,7 +497,7 @@ impl Handle {
                 }
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => {
-                    return match self.wait_io(cx, fd, interest, token) {
+                    return match self.register_io(cx, fd, interest, token) {
                         Ok(()) => Poll::Pending,
                         Err(e) => Poll::Ready(Err(e)),
                     };
@@ -501,20 +519,20 @@ impl Handle {
         interest: Interest,
         token: &mut u64,
     ) -> Poll<Result<(), Error>> {
-        if let Err(e) = self.check_running("readiness") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if *token != 0 && !self.core.reactor.borrow().is_waiting(fd, interest, *token) {
             *token = 0;
             return Poll::Ready(Ok(()));
         }
-        match self.wait_io(cx, fd, interest, token) {
+        match self.register_io(cx, fd, interest, token) {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
         }
     }
 
-    pub(crate) fn wait_io(
+    pub(crate) fn register_io(
         &self,
         cx: &Context<'_>,
         fd: RawFd,
@@ -526,15 +544,18 @@ impl Handle {
         // `Drop` are user code, which may re-enter the loop.
         let mut retired = None;
         let mut waker = NewWaker::new(cx.waker(), Arc::as_ptr(&self.core.shared));
-        let result =
-            self.core
-                .reactor
-                .borrow_mut()
-                .wait(fd, interest, token, &mut waker, now, &mut retired);
+        let result = self.core.reactor.borrow_mut().register(
+            fd,
+            interest,
+            token,
+            &mut waker,
+            now,
+            &mut retired,
+        );
         drop(waker);
         drop(retired);
         result?;
-        self.core.note_wait(|| Wait::Fd { fd, interest });
+        self.core.note_wait(|| PendingOn::Fd { fd, interest });
         Ok(())
     }
 
@@ -565,7 +586,7 @@ impl Handle {
     }
 
     fn note_timer(&self, deadline: u64) {
-        self.core.note_wait(|| Wait::Timer {
+        self.core.note_wait(|| PendingOn::Timer {
             deadline: Instant(deadline),
             due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
         });
@@ -612,9 +633,13 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         self.core.running.set(false);
+        self.core.shared.set_running_here(false);
         #[cfg(feature = "std")]
         {
             let previous = self.previous.take();
+            if let Some(outer) = &previous {
+                outer.core.shared.set_running_here(true);
+            }
             let _ = CURRENT.try_with(|c| c.replace(previous));
         }
     }

@@ -10,12 +10,12 @@
 use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
-use crate::sys::backend::{Event, IoEvents};
+use crate::sys::backend::{Readiness, ReadyFd};
 use crate::sys::clock;
 use crate::task::TaskRef;
 use crate::time::Instant;
 use crate::trace::tracer::{decode, encode, Tracer};
-use crate::trace::{TraceEvent, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, WakeCause};
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
@@ -81,7 +81,7 @@ impl Core {
 
     /// Notes a wait the running task filed (for its `Pending` event).
     #[inline(always)]
-    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> Wait) {
+    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> PendingOn) {
         if self.tracing() {
             self.note_wait_traced(wait());
         }
@@ -89,7 +89,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn note_wait_traced(&self, wait: Wait) {
+    fn note_wait_traced(&self, wait: PendingOn) {
         if let Ok(mut waits) = self.tracer().waits.try_borrow_mut() {
             waits.push(wait);
         }
@@ -155,7 +155,7 @@ impl Core {
         let backend = {
             let reactor: &Reactor = &self.reactor.borrow();
             reactor.for_each_interest(notifier, &mut |fd, wanted| {
-                fds.push((fd, IoEvents::wanted(wanted)))
+                fds.push((fd, Readiness::wanted(wanted)))
             });
             reactor.backend.kind()
         };
@@ -170,7 +170,7 @@ impl Core {
     /// borrowed: no sink call here, see `emit_noted`).
     #[cold]
     #[inline(never)]
-    fn note_ready_traced(&self, event: &Event, woken: usize) {
+    fn note_ready_traced(&self, event: &ReadyFd, woken: usize) {
         self.tracer().ready.borrow_mut().push((*event, woken));
         let cause = encode(WakeCause::Fd {
             fd: event.fd,
@@ -326,7 +326,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
     /// the wakers it released. Called with the reactor borrowed: never reaches the sink.
     #[inline(always)]
-    pub(crate) fn note_ready(&self, event: &Event, woken: usize) {
+    pub(crate) fn note_ready(&self, event: &ReadyFd, woken: usize) {
         if TRACED {
             self.0.note_ready_traced(event, woken);
         }

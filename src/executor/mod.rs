@@ -19,6 +19,7 @@
 mod handle;
 mod hooks;
 mod loop_clock;
+mod report;
 mod stopper;
 mod turn;
 
@@ -261,17 +262,6 @@ impl Loop {
         self.handle.clone()
     }
 
-    /// Starts a task; see [`Handle::spawn`].
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { "spawned before the loop runs" });
-    /// assert_eq!(lp.block_on(task).unwrap(), "spawned before the loop runs");
-    /// ```
-    pub fn spawn<F: Future + 'static>(&self, future: F) -> crate::JoinHandle<F::Output> {
-        self.handle.spawn(future)
-    }
-
     /// Runs the loop until `future` completes and returns its output
     /// (`asyncio.run` / `run_until_complete`). Spawned tasks run meanwhile; the ones still
     /// pending when it returns stay on the loop for the next `block_on` or `run_forever`.
@@ -318,7 +308,7 @@ impl Loop {
     /// let h = lp.handle();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// let mut buf = [0u8; 1];
-    /// let read = readyloop::AsyncRead::new(&h, r.as_fd(), &mut buf);
+    /// let read = readyloop::ReadFd::new(&h, r.as_fd(), &mut buf);
     /// let stuck = lp.block_on_timeout(Duration::from_millis(50), read).unwrap_err();
     /// assert!(stuck.to_string().contains("waiting READABLE on fd"), "{stuck}");
     /// ```
@@ -368,7 +358,7 @@ impl Loop {
     /// use core::time::Duration;
     /// let lp = readyloop::Loop::new().unwrap();
     /// let h = lp.handle();
-    /// lp.spawn({
+    /// h.spawn({
     ///     let h = h.clone();
     ///     async move {
     ///         h.sleep(Duration::from_millis(5)).await;
@@ -417,19 +407,6 @@ impl Loop {
     pub fn run_once(&self) {
         let _running = self.handle.enter();
         self.handle.core.turn();
-    }
-
-    /// Makes `run_forever` return at the end of the current turn.
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    /// let lp = Rc::new(readyloop::Loop::new().unwrap());
-    /// let lp2 = lp.clone();
-    /// lp.handle().call_soon(move || lp2.stop());
-    /// lp.run_forever(); // returns at the end of the callback's turn
-    /// ```
-    pub fn stop(&self) {
-        self.handle.stop();
     }
 }
 

@@ -64,21 +64,7 @@ impl TcpStream {
     /// assert_eq!(stream.peer_addr().unwrap(), addr);
     /// ```
     pub fn connect(handle: &Handle, addr: impl ToSocketAddr) -> Connect<TcpStream> {
-        Connect::new(Ok(handle.clone()), addr.to_socket_addr())
-    }
-
-    /// [`connect`](Self::connect) on the loop running this thread (`std`); the future
-    /// fails with `NoLoop` outside one.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let l = readyloop::net::TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-    /// let addr = l.local_addr().unwrap();
-    /// lp.block_on(async { readyloop::net::TcpStream::connect_current(addr).await.unwrap() });
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn connect_current(addr: impl ToSocketAddr) -> Connect<TcpStream> {
-        Connect::new(super::current_handle(), addr.to_socket_addr())
+        Connect::new(handle.clone(), addr.to_socket_addr())
     }
 
     /// Adopts a connected TCP socket made elsewhere. It must be a TCP stream socket in

@@ -55,23 +55,7 @@ impl UnixStream {
     /// assert_eq!(s.peer_addr().unwrap(), addr);
     /// ```
     pub fn connect(handle: &Handle, path: impl ToUnixAddr) -> Connect<UnixStream> {
-        Connect::new(Ok(handle.clone()), path.to_unix_addr())
-    }
-
-    /// [`connect`](Self::connect) on the loop running this thread (`std`); the future
-    /// fails with `NoLoop` outside one.
-    ///
-    /// ```
-    /// use readyloop::net::{UnixListener, UnixSocketAddr, UnixStream};
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let name = format!("readyloop-doc-usc-{}", std::process::id());
-    /// let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-    /// let _l = UnixListener::bind(&lp.handle(), &addr).unwrap();
-    /// lp.block_on(async { UnixStream::connect_current(&addr).await.unwrap() });
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn connect_current(path: impl ToUnixAddr) -> Connect<UnixStream> {
-        Connect::new(super::current_handle(), path.to_unix_addr())
+        Connect::new(handle.clone(), path.to_unix_addr())
     }
 
     /// A connected pair (`socketpair`), both registered with the loop behind `handle`.

@@ -140,7 +140,7 @@ impl Event {
 /// use readyloop::sync::{Event, EventWait};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let ev = Event::new();
-/// lp.spawn({ let ev = ev.clone(); async move { ev.set() } });
+/// lp.handle().spawn({ let ev = ev.clone(); async move { ev.set() } });
 /// let wait: EventWait = ev.wait();
 /// lp.block_on(wait);
 /// assert!(ev.is_set());

@@ -195,7 +195,7 @@ fn add_callback<T, E>(shared: &Shared<T, E>, callback: impl FnOnce(&Outcome<T, E
 /// use readyloop::sync::{promise, Promise};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let (p, f): (Promise<u32, ()>, _) = promise();
-/// lp.spawn(async move { p.set_result(42).unwrap() });
+/// lp.handle().spawn(async move { p.set_result(42).unwrap() });
 /// assert_eq!(lp.block_on(f), Ok(42));
 /// ```
 pub struct Promise<T, E> {
@@ -317,7 +317,7 @@ impl<T, E> Drop for Promise<T, E> {
 /// use readyloop::sync::promise;
 /// let lp = readyloop::Loop::new().unwrap();
 /// let (p, f) = promise::<&str, ()>();
-/// let waiters: Vec<_> = (0..3).map(|_| lp.spawn(f.clone())).collect();
+/// let waiters: Vec<_> = (0..3).map(|_| lp.handle().spawn(f.clone())).collect();
 /// p.set_result("for everyone").unwrap();
 /// for w in waiters {
 ///     assert_eq!(lp.block_on(w).unwrap(), Ok("for everyone"));

@@ -528,7 +528,7 @@ impl<T> Drop for Put<T> {
 /// use readyloop::sync::{Get, Queue};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let q = Queue::unbounded();
-/// lp.spawn({ let q = q.clone(); async move { q.put("item").await } });
+/// lp.handle().spawn({ let q = q.clone(); async move { q.put("item").await } });
 /// let get: Get<&str> = q.get();
 /// assert_eq!(lp.block_on(get), "item");
 /// ```
@@ -608,7 +608,7 @@ impl<T> Drop for Get<T> {
 /// let lp = readyloop::Loop::new().unwrap();
 /// let q = Queue::unbounded();
 /// q.put_nowait(1).unwrap();
-/// lp.spawn({
+/// lp.handle().spawn({
 ///     let q = q.clone();
 ///     async move { let _item = q.get().await; q.task_done().unwrap(); }
 /// });

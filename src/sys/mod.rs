@@ -51,7 +51,7 @@ impl Interest {
 
 /// What the kernel reported for one file descriptor after a wait.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Readiness {
+pub(crate) struct FdStatus {
     pub(crate) readable: bool,
     pub(crate) writable: bool,
     /// `POLLERR` or `POLLHUP`: both sides are woken and the next syscall says what happened.

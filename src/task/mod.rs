@@ -13,6 +13,7 @@
 //! after (the pattern of async-task).
 
 mod join;
+mod join_error;
 mod names;
 mod raw;
 mod registry;
@@ -23,7 +24,7 @@ pub use join::{JoinError, JoinHandle};
 #[allow(unused_imports)] // the trace and report layer names tasks by their wakers
 pub(crate) use raw::{task_id_of, wake_local, TaskRef};
 pub(crate) use registry::Registry;
-pub(crate) use shared::{Park, Shared};
+pub(crate) use shared::{Park, Shared, CROSS_THREAD_CAUSE};
 
 use core::task::Waker;
 

@@ -6,7 +6,7 @@
 //! the loop's thread (completion, abort, the `JoinHandle`, or the loop's own drop), so a
 //! release on another thread frees plain memory only.
 
-use super::join::JoinError;
+use super::join_error::JoinError;
 use super::shared::Shared;
 use super::state::{ABORT, CAUSE_SHIFT, COMPLETE, FLAGS, JOIN_GONE, NAMED, SCHEDULED};
 use alloc::boxed::Box;

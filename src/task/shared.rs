@@ -68,7 +68,15 @@ pub(crate) struct Shared {
     loop_thread: AtomicI32,
     /// While tracing: the cause recorded by the wake that set `main_woken`.
     main_cause: AtomicU64,
+    /// The loop is the innermost one running on its thread (set by the executor when
+    /// `block_on`/`run_forever` enter and leave): a `JoinHandle` polled while this is false
+    /// could never see its task finish. Read and written only on the loop's thread.
+    running_here: AtomicBool,
 }
+
+/// The code a wake from another thread records (an encoded `trace::WakeCause::CrossThread`;
+/// the tracer checks at compile time that its encoding agrees).
+pub(crate) const CROSS_THREAD_CAUSE: u64 = 3 << 56;
 
 /// The marker stored in `head` after the loop is dropped: pushes fail from then on.
 fn closed() -> *mut Header {
@@ -91,6 +99,7 @@ impl Shared {
             cause: AtomicU64::new(0),
             loop_thread: AtomicI32::new(0),
             main_cause: AtomicU64::new(0),
+            running_here: AtomicBool::new(false),
         }
     }
 
@@ -294,7 +303,7 @@ impl Shared {
         if here == self.loop_thread.load(Relaxed) {
             self.cause.load(Relaxed)
         } else {
-            crate::trace::tracer::ENCODED_CROSS_THREAD
+            CROSS_THREAD_CAUSE
         }
     }
 
@@ -302,6 +311,16 @@ impl Shared {
     /// previous one.
     pub(crate) fn set_cause(&self, code: u64) -> u64 {
         self.cause.swap(code, Relaxed)
+    }
+
+    /// Marks the loop as the one running on its thread now (or no longer).
+    pub(crate) fn set_running_here(&self, running: bool) {
+        self.running_here.store(running, Relaxed);
+    }
+
+    /// True while the loop is the innermost one running on its thread.
+    pub(crate) fn is_running_here(&self) -> bool {
+        self.running_here.load(Relaxed)
     }
 
     /// Records the calling thread as the loop's thread.

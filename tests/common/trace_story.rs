@@ -3,7 +3,7 @@
 //! integration/tests/trace_json.rs (which parses the JSON lines with serde_json).
 #![allow(dead_code)]
 
-use readyloop::{AsyncRead, Loop, RawFd};
+use readyloop::{Loop, RawFd, ReadFd};
 use std::cell::RefCell;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -58,7 +58,7 @@ pub fn sleeper_and_reader(lp: &Loop) -> RawFd {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 1];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+            ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
         }
     });
     lp.block_on(async {

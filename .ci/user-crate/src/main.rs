@@ -89,7 +89,7 @@ mod std_types {
     use readyloop::net::{
         TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
     };
-    use readyloop::{Async, AsyncRead, AsyncRecv, Errno, Handle, Interest, Registration};
+    use readyloop::{Async, ReadFd, AsyncRecv, Errno, Handle, Interest, Registration};
 
     pub async fn all(h: &Handle) {
         async_with_std_unix_stream(h).await;
@@ -181,13 +181,13 @@ mod std_types {
         r.set_nonblocking(true).expect("nonblocking");
         w.write_all(b"abc").expect("std write");
         let mut buf = [0u8; 3];
-        AsyncRead::exact(h, r.as_fd(), &mut buf)
+        ReadFd::exact(h, r.as_fd(), &mut buf)
             .await
             .expect("AsyncRead::exact");
         assert_eq!(&buf, b"abc");
         w.write_all(b"d").expect("std write");
         let mut buf = [0u8; 8];
-        let n = AsyncRead::new(h, r.as_fd(), &mut buf)
+        let n = ReadFd::new(h, r.as_fd(), &mut buf)
             .await
             .expect("AsyncRead::new");
         assert_eq!(&buf[..n], b"d");

@@ -2,7 +2,7 @@
 //! read) and the instrumented futures that fill those records.
 
 use super::programs::ChildFate;
-use readyloop::{yield_now, AsyncRead, Handle, Instant, JoinHandle, Sleep};
+use readyloop::{yield_now, Handle, Instant, JoinHandle, ReadFd};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, OwnedFd};
@@ -268,7 +268,7 @@ pub(crate) async fn probed_timer(
     });
     let waker = Waker::from(probe.clone());
     let _dropped = SleepDropped(&world, id);
-    let mut sleep = std::pin::pin!(Sleep::until(&world.handle, deadline));
+    let mut sleep = std::pin::pin!(world.handle.sleep_until(deadline));
     let mut resetter = reset.map(|(at, to)| (Box::pin(world.handle.sleep_until(at)), to));
     poll_fn(|cx| {
         *probe.task.lock().unwrap() = Some(cx.waker().clone());
@@ -354,7 +354,7 @@ pub(crate) fn run_ops(
                 Op::Pipe(index) => {
                     let mut buf = [0u8; 2];
                     let fd = world.pipes[index].0.as_fd();
-                    match AsyncRead::new(&world.handle, fd, &mut buf).await {
+                    match ReadFd::new(&world.handle, fd, &mut buf).await {
                         Ok(1) if buf[0] == index as u8 => {}
                         other => world.error(format!(
                             "task {me}: pipe {index} read {other:?}, byte {}",
@@ -366,7 +366,7 @@ pub(crate) fn run_ops(
                 Op::Forever { pipe: true, index } => {
                     let mut buf = [0u8; 1];
                     let fd = world.forever_pipes[index].0.as_fd();
-                    let r = AsyncRead::new(&world.handle, fd, &mut buf).await;
+                    let r = ReadFd::new(&world.handle, fd, &mut buf).await;
                     world.error(format!("task {me}: a pipe nobody writes gave {r:?}"));
                 }
                 Op::Forever { pipe: false, .. } => std::future::pending::<()>().await,

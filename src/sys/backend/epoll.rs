@@ -46,7 +46,7 @@
 //! It never reports an fd that no task waits on, and never blocks longer than the loop
 //! asked.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::{clock, RawFd};
 use alloc::vec::Vec;
@@ -142,17 +142,17 @@ fn flags(wanted: Wanted) -> EventFlags {
     f
 }
 
-fn revents_of(flags: EventFlags) -> IoEvents {
-    const MAP: [(EventFlags, IoEvents); 5] = [
-        (EventFlags::IN, IoEvents::IN),
-        (EventFlags::PRI, IoEvents::PRI),
-        (EventFlags::OUT, IoEvents::OUT),
-        (EventFlags::ERR, IoEvents::ERR),
-        (EventFlags::HUP, IoEvents::HUP),
+fn revents_of(flags: EventFlags) -> Readiness {
+    const MAP: [(EventFlags, Readiness); 5] = [
+        (EventFlags::IN, Readiness::IN),
+        (EventFlags::PRI, Readiness::PRI),
+        (EventFlags::OUT, Readiness::OUT),
+        (EventFlags::ERR, Readiness::ERR),
+        (EventFlags::HUP, Readiness::HUP),
     ];
     MAP.iter()
         .filter(|(e, _)| flags.contains(*e))
-        .fold(IoEvents::EMPTY, |acc, (_, bits)| acc | *bits)
+        .fold(Readiness::EMPTY, |acc, (_, bits)| acc | *bits)
 }
 
 /// Borrows a registered fd number for one `epoll_ctl`.
@@ -336,7 +336,7 @@ impl EpollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
     ) -> Result<(), Error> {
         let mut timeout = timeout_ns;
         if self.always_ready > 0 {
@@ -373,16 +373,16 @@ impl EpollBackend {
             if !entry.permanent && !kept(entry.wanted) {
                 entry.armed = false;
             }
-            events.push(Event {
+            events.push(ReadyFd {
                 fd,
                 revents: revents_of(event.flags),
             });
         }
         if self.always_ready > 0 {
             for entry in self.entries.iter().filter(|e| !e.in_kernel) {
-                events.push(Event {
+                events.push(ReadyFd {
                     fd: entry.fd,
-                    revents: IoEvents::wanted(entry.wanted),
+                    revents: Readiness::wanted(entry.wanted),
                 });
             }
         }
@@ -409,7 +409,7 @@ impl EpollBackend {
     }
 
     /// Reports registered fds that were closed under their waiters as `NVAL` (module docs).
-    fn sweep_if_due(&mut self, events: &mut Vec<Event>) {
+    fn sweep_if_due(&mut self, events: &mut Vec<ReadyFd>) {
         let now = self.now;
         if now < self.next_check || now < self.last_sweep + FIRST_CHECK_NS {
             return;
@@ -430,9 +430,9 @@ impl EpollBackend {
                     flags(entry.wanted),
                 );
                 if let Err(Errno::BADF | Errno::NOENT) = check {
-                    events.push(Event {
+                    events.push(ReadyFd {
                         fd: entry.fd,
-                        revents: IoEvents::NVAL,
+                        revents: Readiness::NVAL,
                     });
                 }
                 entry.check_every = (entry.check_every * 2).min(LAST_CHECK_NS);
@@ -457,7 +457,7 @@ impl core::fmt::Debug for EpollBackend {
     }
 }
 
-impl super::Waiter for EpollBackend {
+impl super::OtherBackend for EpollBackend {
     fn kind(&self) -> super::BackendKind {
         super::BackendKind::Epoll
     }
@@ -467,7 +467,7 @@ impl super::Waiter for EpollBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         EpollBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
         EpollBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

@@ -7,7 +7,7 @@
 //! swap-remove never moves it), so a wait that does not need it passes the array from the
 //! second entry on.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -53,26 +53,26 @@ unsafe fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
 }
 
-/// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
+/// poll(2)'s own bits, as readyloop's `Readiness`: `Readiness` uses poll's values, so this is
 /// a mask (checked below at compile time), not a bit-by-bit translation.
 // (`bits()` is u16 on rustix's linux_raw backend and c_short on its libc one.)
 #[allow(clippy::unnecessary_cast)]
-fn revents_of(flags: PollFlags) -> IoEvents {
-    IoEvents::from_bits_truncate(flags.bits() as u16)
+fn revents_of(flags: PollFlags) -> Readiness {
+    Readiness::from_bits_truncate(flags.bits() as u16)
 }
 
 #[allow(clippy::unnecessary_cast)]
-const fn same(p: PollFlags, e: IoEvents) -> bool {
+const fn same(p: PollFlags, e: Readiness) -> bool {
     p.bits() as u16 == e.bits()
 }
 
 const _: () = assert!(
-    same(PollFlags::IN, IoEvents::IN)
-        && same(PollFlags::PRI, IoEvents::PRI)
-        && same(PollFlags::OUT, IoEvents::OUT)
-        && same(PollFlags::ERR, IoEvents::ERR)
-        && same(PollFlags::HUP, IoEvents::HUP)
-        && same(PollFlags::NVAL, IoEvents::NVAL)
+    same(PollFlags::IN, Readiness::IN)
+        && same(PollFlags::PRI, Readiness::PRI)
+        && same(PollFlags::OUT, Readiness::OUT)
+        && same(PollFlags::ERR, Readiness::ERR)
+        && same(PollFlags::HUP, Readiness::HUP)
+        && same(PollFlags::NVAL, Readiness::NVAL)
 );
 
 impl PollBackend {
@@ -134,7 +134,7 @@ impl PollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<(), Error> {
         let ts = timeout_ns.map(timespec);
@@ -154,7 +154,7 @@ impl PollBackend {
                 continue;
             }
             ready -= 1;
-            events.push(Event {
+            events.push(ReadyFd {
                 fd: rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(pfd)),
                 revents: revents_of(revents),
             });
