@@ -65,6 +65,18 @@ impl Socket {
         fd
     }
 
+    /// Closes the socket abortively: `SO_LINGER` 0, then close (deregistered first, as on
+    /// drop). For TCP the kernel drops what is unsent and sends a reset; for a Unix stream
+    /// the option is accepted but changes nothing (see `UnixStream::abort`). The one
+    /// mechanism behind every abortive close in readyloop (the streams' `abort`,
+    /// `Transport::abort`, a connection ending on an error or cancelled).
+    pub(crate) fn abort(self) {
+        // If setting the option fails (it cannot on a valid socket), the close below is an
+        // orderly one: nothing better is possible, and the fd must be closed either way.
+        let _ = sys::set_linger(self.fd(), Some(Duration::ZERO));
+        drop(self);
+    }
+
     /// The loop the socket is registered with.
     pub(crate) fn handle(&self) -> &Handle {
         self.registration.handle()
