@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fault injection: the release echo_server and protocol_echo (the Protocol server) run under
-# `strace -f -e inject=...` while examples/echo_check sends 4 KiB..64 KiB on each of 40
-# connections and classifies every one (exact / reset / short / wrong / failed). Injected:
-# spurious EAGAIN and EINTR on every other recvfrom and sendto, ENOBUFS on sendto, EMFILE and
+# `strace -f -e inject=...` while examples/echo_check sends 64 KiB on each of 40 connections
+# (100 x 4 KiB for the last-send case) and classifies every one (exact / reset / short /
+# wrong / failed). Injected: spurious EAGAIN and EINTR on every other recvfrom and sendto, ENOBUFS on sendto (also on
+# the last send of a connection, where a plain close would send a FIN), EMFILE and
 # ECONNABORTED on every other accept4, EINTR on every other ppoll (and epoll_pwait, on an
 # epoll build of echo_server). After each run the idle server's CPU is read from
 # /proc/PID/stat over 1 s. Fails if strace injected nothing, if any connection ended short,
 # wrong or failed, if a transient error (anything but ENOBUFS) cost a reset, if the idle
 # server used CPU, or if a server did not exit 0 on SIGTERM. Prints a table.
-# About 1.5 min: two release builds (~40 s each when cold) and 17 runs of ~2-3 s.
+# About 1.5 min: two release builds (~40 s each when cold) and 19 runs of ~1.5 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v strace >/dev/null || (apt-get update -qq && apt-get install -y -qq strace >/dev/null)
@@ -58,8 +59,8 @@ run() {
         return
     fi
     local counts
-    counts=$(timeout 60 "$bin/echo_check" "$addr" --conns 40 --bytes 65536 --chunk 4096 \
-        --timeout 20 || true)
+    # shellcheck disable=SC2086 # the client's options are words
+    counts=$(timeout 60 "$bin/echo_check" "$addr" $client --timeout 20 || true)
     # The idle probe: connections are all closed now; nothing should wake the loop.
     sleep 0.3
     local t0 t1 cpu
@@ -93,17 +94,29 @@ run() {
 
 printf '%-36s %-38s %8s %6s %6s %6s %6s %7s\n' scenario injection injected exact reset \
     short bad "idle CPU"
+# 40 clients of 64 KiB: many recv and send calls per connection.
+many_calls="--conns 40 --bytes 65536 --chunk 4096"
+# 100 clients of 4 KiB, sent at once: echo_server (1 KiB reads) sends each echo in 4 calls, so
+# ENOBUFS on every 8th call from the 4th fails a connection's last send, when its receive
+# queue is empty: a plain close would send a FIN there (before the abortive close: 50 of
+# 100 connections ended clean but short).
+last_send="--conns 100 --bytes 4096 --chunk 4096"
 for server in echo_server protocol_echo; do
     s=$bin/$server
+    client=$many_calls
     run "$server recv EAGAIN" "$s" recvfrom error=EAGAIN:when=1+2 no
     run "$server recv EINTR" "$s" recvfrom error=EINTR:when=1+2 no
     run "$server send EAGAIN" "$s" sendto error=EAGAIN:when=1+2 no
     run "$server send EINTR" "$s" sendto error=EINTR:when=1+2 no
     run "$server send ENOBUFS" "$s" sendto error=ENOBUFS:when=4+8 yes
+    client=$last_send
+    run "$server send ENOBUFS, last send" "$s" sendto error=ENOBUFS:when=4+8 yes
+    client=$many_calls
     run "$server accept EMFILE" "$s" accept4 error=EMFILE:when=1+2 no
     run "$server accept ECONNABORTED" "$s" accept4 error=ECONNABORTED:when=1+2 no
     run "$server ppoll EINTR" "$s" ppoll error=EINTR:when=1+2 no
 done
+client=$many_calls
 run "echo_server(epoll) epoll_pwait EINTR" "$epoll_bin/echo_server" epoll_pwait \
     error=EINTR:when=1+2 no
 
