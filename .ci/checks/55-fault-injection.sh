@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Fault injection: the release echo_server and protocol_echo (the Protocol server) run under
 # `strace -f -e inject=...` while examples/echo_check sends 64 KiB on each of 40 connections
-# (100 x 4 KiB for the last-send case) and classifies every one (exact / reset / short /
-# wrong / failed). Injected: spurious EAGAIN and EINTR on every other recvfrom and sendto, ENOBUFS on sendto (also on
-# the last send of a connection, where a plain close would send a FIN), EMFILE and
-# ECONNABORTED on every other accept4, EINTR on every other ppoll (and epoll_pwait, on an
-# epoll build of echo_server). After each run the idle server's CPU is read from
+# (100 x 4 KiB for the last-send case) and classifies every one (exact / reset / short / wrong
+# / failed). Injected: spurious EAGAIN and EINTR on every other recvfrom and sendto, ENOBUFS
+# on sendto (also on the last send of a connection, where a plain close would send a FIN),
+# EMFILE and ECONNABORTED on every other accept4, EINTR on every other ppoll (and epoll_pwait,
+# on an epoll build of echo_server). After each run the idle server's CPU is read from
 # /proc/PID/stat over 1 s. Fails if strace injected nothing, if any connection ended short,
 # wrong or failed, if a transient error (anything but ENOBUFS) cost a reset, if the idle
-# server used CPU, or if a server did not exit 0 on SIGTERM. Prints a table.
-# About 1.5 min: two release builds (~40 s each when cold) and 19 runs of ~1.5 s.
+# server used CPU, or if a server did not exit 0 on SIGTERM. Prints a table. About 1.5 min:
+# two release builds (~40 s each when cold) and 19 runs of ~1.5 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v strace >/dev/null || (apt-get update -qq && apt-get install -y -qq strace >/dev/null)
