@@ -8,6 +8,9 @@
 //! parent opens more connections than that, waits until the child holds LIMIT fds, lets the
 //! back-off grow, then reads the child's CPU time from /proc/PID/stat over 2 s. select(2)
 //! refuses fds of 1024 and more, so its child gets a limit of 1000.
+//!
+//! Skipped under valgrind: it enforces its own fd limit (closing what the kernel accepted,
+//! see `accept_emfile.rs`) and a memcheck'd child's CPU time measures valgrind.
 
 use readyloop::net::TcpListener;
 use readyloop::{BackendKind, Loop};
@@ -66,6 +69,10 @@ fn open_fds_of(pid: u32) -> usize {
 /// Runs the child server at `limit` fds on `backend`; returns its CPU use at the limit, in
 /// percent of one CPU.
 fn cpu_at_fd_limit(backend: &str, limit: usize) -> f64 {
+    if common::under_valgrind() {
+        eprintln!("SKIPPED under valgrind (see the header)");
+        return 0.0;
+    }
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_server_when_asked", "--nocapture"])
         .env(CHILD_ENV, format!("{backend}:{limit}"))
