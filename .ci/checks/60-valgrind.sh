@@ -25,7 +25,9 @@
 # .ci/checks/valgrind.supp suppresses one leak that is glibc's, not ours (see there).
 #
 # Nothing is skipped (the one #[ignore] test, trace's by-hand release benchmark, is skipped
-# by a plain `cargo test` too). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
+# by a plain `cargo test` too), except the process-level tests of abortive_close and
+# accept_idle_at_fd_limit (timing, strace, valgrind's own fd limit: see their headers; their
+# in-process tests run, and 55-fault-injection checks the release servers). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
 # tests read it (tests/common: under_valgrind, sized, scaled) to size themselves for
 # valgrind, which runs code 20-50x slower and adds about 1.5 s to start and end a program:
 #   time bounds     an upper bound on real time, or a lead that the work before a deadline

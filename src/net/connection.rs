@@ -133,12 +133,19 @@ impl<P: Protocol> Connection<P> {
         !self.eof && self.transport.is_reading()
     }
 
-    /// Ends the connection: closes the socket, drops the buffer, tells the protocol.
+    /// Ends the connection: closes the socket, drops the buffer, tells the protocol. An
+    /// orderly end (`error` is `None`) closes with a FIN after everything was sent; an end
+    /// caused by an error or a cancellation resets the peer, so it cannot mistake what it
+    /// got for the complete reply.
     fn finish(&mut self, error: Option<Error>) -> Poll<()> {
         let shared = self.shared();
         shared.state.set(State::Closed);
         shared.out.borrow_mut().clear();
-        drop(shared.stream.borrow_mut().take());
+        let stream = shared.stream.borrow_mut().take();
+        match stream {
+            Some(stream) if error.is_some() => stream.abort(),
+            other => drop(other),
+        }
         shared.waker.borrow_mut().take();
         self.done = true;
         self.open.set(self.open.get().saturating_sub(1));

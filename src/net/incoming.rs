@@ -8,10 +8,10 @@
 //! queue unless the poll that took it returns it.
 
 use super::accept::Listener;
+use super::socket::Backoff;
 use super::socket::Slot;
 use crate::error::Error;
 use crate::sys::Interest;
-use crate::timers::TimerKey;
 use core::future::Future;
 use core::task::{Context, Poll};
 
@@ -58,7 +58,7 @@ use core::task::{Context, Poll};
 pub struct Incoming<'a, L: Listener> {
     listener: &'a L,
     token: u64,
-    backoff: Option<TimerKey>,
+    backoff: Backoff,
 }
 
 impl<'a, L: Listener> Incoming<'a, L> {
@@ -66,7 +66,7 @@ impl<'a, L: Listener> Incoming<'a, L> {
         Incoming {
             listener,
             token: 0,
-            backoff: None,
+            backoff: Backoff::default(),
         }
     }
 
@@ -122,7 +122,7 @@ impl<L: Listener> core::fmt::Debug for Incoming<'_, L> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Incoming")
             .field("socket", self.listener.socket())
-            .field("backing_off", &self.backoff.is_some())
+            .field("backing_off", &self.backoff.is_waiting())
             .finish()
     }
 }
@@ -131,9 +131,7 @@ impl<L: Listener> Drop for Incoming<'_, L> {
     fn drop(&mut self) {
         let socket = self.listener.socket();
         socket.cancel(Interest::Readable, &mut self.token);
-        if let Some(key) = self.backoff.take() {
-            socket.handle().timer_cancel(key);
-        }
+        self.backoff.cancel(socket.handle());
     }
 }
 

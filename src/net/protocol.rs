@@ -86,7 +86,8 @@ pub trait Protocol {
     /// The connection ended: `None` after an orderly close (`close`, EOF, `abort`),
     /// `Some(error)` when it failed (`ConnectionReset` for a peer that reset,
     /// `BrokenPipe`, `Cancelled` if its task was cancelled or the loop dropped). The
-    /// socket is closed by now; the transport refuses writes.
+    /// socket is closed by now (with a reset whenever `error` is `Some`, so the peer never
+    /// takes a cut reply for a whole one); the transport refuses writes.
     ///
     /// ```
     /// # use readyloop::net::Protocol;

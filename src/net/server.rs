@@ -64,7 +64,10 @@ impl Server {
     }
 
     /// Stops accepting now: the listening socket is closed, so new clients are refused.
-    /// Open connections go on until they end. Calling it again does nothing.
+    /// Open connections go on until they end; those still open when the loop is dropped
+    /// (a daemon's exit) are cancelled, which resets them (see
+    /// [`Transport`](super::Transport#how-the-connection-ends)). Calling it again does
+    /// nothing.
     ///
     /// ```
     /// # use readyloop::net::{create_server, Protocol};

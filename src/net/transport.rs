@@ -21,9 +21,16 @@
 //! The callbacks run on the connection's task, never inside `write` or `close`: a pause
 //! caused by a `write` in `data_received` is delivered right after `data_received` returns.
 //!
-//! This module never blocks, never drops a byte it accepted (except on `abort`, which says
-//! so), never reads while paused, and calls `connection_lost` exactly once per connection
-//! that saw `connection_made`.
+//! ## How a connection ends
+//!
+//! `close` (or the peer's EOF) ends it in order: everything buffered is sent, then a FIN.
+//! Every other end is abortive (a reset, through `TcpStream::abort`): `abort`, a send or
+//! receive error, and the connection task being cancelled (its loop dropped, say at a
+//! server's shutdown). A peer must never read a clean end after a cut reply.
+//!
+//! This module never blocks, never drops a byte it accepted (except on an abortive end,
+//! which resets the peer), never reads while paused, and calls `connection_lost` exactly
+//! once per connection that saw `connection_made`.
 
 use super::output_buffer::{Flow, OutputBuffer};
 use super::stream::sealed::HasSocket;
@@ -33,7 +40,6 @@ use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
 use core::net::SocketAddr;
 use core::task::Waker;
-use core::time::Duration;
 use rustix::io::Errno;
 
 /// How much one read may take from the socket (the read buffer is allocated once per
@@ -115,6 +121,15 @@ impl Shared {
 /// past its hard limit (16 x high water: 1 MiB by default) fails, writing nothing, so the
 /// buffer stays bounded when the peer never reads; no accepted byte is ever dropped
 /// (except by [`abort`](Self::abort), which says so).
+///
+/// ## How the connection ends
+///
+/// [`close`](Self::close), or the peer's EOF, ends it in order: everything buffered is
+/// sent, then a FIN. Every other end resets the peer (the socket is closed with
+/// [`TcpStream::abort`](super::TcpStream::abort)): [`abort`](Self::abort), a failed send or
+/// receive, and the connection's task being cancelled (its loop dropped, as when a server
+/// shuts down with connections still open). So the peer never reads a clean end after a
+/// reply that was cut short.
 ///
 /// ```
 /// use readyloop::net::{create_server, Protocol, Transport};
@@ -233,7 +248,7 @@ impl Transport {
     }
 
     /// Closes the connection now: the buffer is discarded and the socket is closed with
-    /// `SO_LINGER` 0, so the peer sees a reset (`ConnectionReset`) rather than an orderly
+    /// [`TcpStream::abort`](super::TcpStream::abort) (`SO_LINGER` 0), so the peer sees a reset (`ConnectionReset`) rather than an orderly
     /// end. `connection_lost(None)` follows on the connection's task.
     ///
     /// ```
@@ -255,9 +270,11 @@ impl Transport {
         }
         s.state.set(State::Aborted);
         s.out.borrow_mut().clear();
-        if let Some(stream) = s.stream.borrow_mut().take() {
+        // Taken out before the close, so no borrow is held while the socket deregisters.
+        let stream = s.stream.borrow_mut().take();
+        if let Some(stream) = stream {
             // A reset, not a FIN: the peer must not mistake the cut for a complete reply.
-            let _ = stream.set_linger(Some(Duration::ZERO));
+            stream.abort();
         }
         s.wake();
     }
