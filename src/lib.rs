@@ -82,6 +82,7 @@
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `systemd` (feature `systemd`): socket activation, readiness notifications, the watchdog.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
 //!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
 //!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
@@ -92,6 +93,7 @@
 //! |---|---|---|
 //! | `std` | yes | [`Handle::current`], caught task panics, `spawn_blocking`, `readyloop::sleep` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `systemd` | no | `readyloop::systemd`: socket activation, `sd_notify`, the watchdog (no libc; works without `std`) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
@@ -171,6 +173,8 @@ pub mod signal;
 mod stats;
 pub mod sync;
 mod sys;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 mod task;
 mod time;
 mod timers;
