@@ -119,22 +119,40 @@ fn tcp_and_unix_listeners_from_systemd_socket_activate() {
             "--test-threads=1",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(Some(child));
+    // A notification, or the helper's own story of why it never came.
+    let mut expect = |manager: &StdDatagram, want: &str| {
+        let mut buf = [0u8; 256];
+        match manager.recv(&mut buf) {
+            Ok(n) => assert_eq!(String::from_utf8_lossy(&buf[..n]), want),
+            Err(e) => {
+                let mut helper = child.0.take().unwrap();
+                let _ = helper.kill();
+                let out = helper.wait_with_output().unwrap();
+                panic!(
+                    "no {want:?} within 10 s ({e}); the helper said:\n{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    };
     // The tool execs the daemon when the first connection comes (like systemd itself).
     let tcp = retry(|| std::net::TcpStream::connect(("127.0.0.1", port)));
     // Started, listeners adopted, the variables gone, and READY sent.
-    assert_eq!(recv_text(&manager), "STATUS=2 listeners: web ctl");
-    assert_eq!(recv_text(&manager), "READY=1");
+    expect(&manager, "STATUS=2 listeners: web ctl");
+    expect(&manager, "READY=1");
     assert_eq!(echo_through(tcp), "ping\n");
     let unix = retry(|| std::os::unix::net::UnixStream::connect(&unix_path));
     assert_eq!(echo_through(unix), "ping\n");
-    assert_eq!(recv_text(&manager), "STOPPING=1");
+    expect(&manager, "STOPPING=1");
     let out = child.0.take().unwrap().wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "the helper failed: {stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the helper failed: {stdout}{stderr}");
     assert!(
         stdout.contains("helper: child env has no LISTEN_"),
         "the helper did not check its child's environment: {stdout}"
@@ -367,17 +385,18 @@ fn watchdog_pings_on_time_and_stops_while_the_loop_is_wedged() {
         .filter(|&&p| p > wedge_start + Duration::from_millis(5) && p < wedge_end)
         .count();
     let after = pings.iter().filter(|&&p| p >= wedge_end).count();
-    // Every 50 ms: 6 in the first 320 ms, 6 or 7 in the last (one due during the wedge
-    // fires at once when the loop turns again).
-    assert!((5..=7).contains(&before), "before the wedge: {offsets:?}");
+    // Every 50 ms (each after the last one ran, so drift only delays): at most 6 in the
+    // first 320 ms, at most 7 in the last (one due during the wedge fires at once when the
+    // loop turns again); fewer on a loaded machine, but some.
+    assert!((3..=7).contains(&before), "before the wedge: {offsets:?}");
     assert_eq!(during, 0, "pinged while the loop was wedged: {offsets:?}");
-    assert!((5..=8).contains(&after), "after the wedge: {offsets:?}");
+    assert!((3..=8).contains(&after), "after the wedge: {offsets:?}");
     for pair in pings.windows(2) {
         let gap = pair[1] - pair[0];
         let spans_wedge = pair[0] <= wedge_start + Duration::from_millis(5) && pair[1] >= wedge_end;
         if !spans_wedge {
             assert!(
-                gap >= Duration::from_millis(10) && gap <= Duration::from_millis(150),
+                gap >= Duration::from_millis(10) && gap <= Duration::from_millis(200),
                 "an on-time loop pings every 50 ms: {offsets:?}"
             );
         } else {
