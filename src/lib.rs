@@ -81,7 +81,8 @@
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
-//! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
+//!   `SIGCHLD`, real-time signals...), chaining a handler another library installed first.
 //! - `systemd` (feature `systemd`): socket activation, readiness notifications, the watchdog.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
 //!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a

@@ -92,7 +92,7 @@ use core::task::{Context, Poll};
 /// assert_eq!(i32::from(Signal::Hup), 1);
 /// assert_eq!(Signal::new(17).unwrap(), Signal::Chld);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signal(i32);
 
 #[allow(non_upper_case_globals)]
@@ -311,6 +311,13 @@ impl TryFrom<i32> for Signal {
     /// [`Signal::new`].
     fn try_from(signo: i32) -> Result<Signal, Error> {
         Signal::new(signo)
+    }
+}
+
+/// The C name, as `Display` (`SIGTERM`): what the enum's variant names showed before.
+impl fmt::Debug for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
