@@ -189,13 +189,15 @@ fn activated_helper() {
         assert!(std::env::var_os(variable).is_none(), "{variable} still set");
     }
     // A child process inherits neither the variables nor the fds (close-on-exec).
-    let env = Command::new("sh")
-        .args(["-c", "env; ls /proc/self/fd"])
-        .output()
-        .unwrap();
+    let env = Command::new("env").output().unwrap();
     let env = String::from_utf8(env.stdout).unwrap();
     assert!(!env.contains("LISTEN_"), "a child saw: {env}");
     println!("helper: child env has no LISTEN_");
+    // `ls` opens the directory as fd 3: anything above was inherited.
+    let fds = Command::new("ls").arg("/proc/self/fd").output().unwrap();
+    let fds = String::from_utf8(fds.stdout).unwrap();
+    let fds: Vec<_> = fds.split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "a child inherited passed fds");
 
     // The wrong kind is refused and the fd stays to be taken as what it is.
     let err = passed.take_tcp_listener(&h, "ctl").unwrap_err();
@@ -361,6 +363,7 @@ fn watchdog_pings_on_time_and_stops_while_the_loop_is_wedged() {
     let h = lp.handle();
     let notifier = Notifier::to_socket(path.to_str().unwrap()).unwrap();
     let start = Instant::now();
+    let cpu_before = thread_cpu_ticks();
     let watchdog = notifier.spawn_watchdog(&h, PERIOD);
     let (wedge_start, wedge_end) = lp.block_on(async {
         h.sleep(Duration::from_millis(320)).await;
@@ -374,6 +377,11 @@ fn watchdog_pings_on_time_and_stops_while_the_loop_is_wedged() {
         h.sleep(Duration::from_millis(320)).await;
         span
     });
+    // The loop sleeps between pings: about a second of wall time costs next to no CPU on
+    // this thread (the wedge is a sleep too). 1 tick is 10 ms.
+    let cpu = thread_cpu_ticks() - cpu_before;
+    eprintln!("loop thread CPU: {cpu} ticks over {:?}", start.elapsed());
+    assert!(cpu <= 10, "{cpu} ticks of CPU");
     watchdog.abort();
     drop(lp);
     let pings = listener.join().unwrap();
@@ -410,4 +418,13 @@ fn watchdog_pings_on_time_and_stops_while_the_loop_is_wedged() {
 fn monotonic_micros() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+/// This thread's user + system CPU time in clock ticks, from /proc/thread-self/stat.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
