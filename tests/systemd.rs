@@ -161,6 +161,87 @@ fn tcp_and_unix_listeners_from_systemd_socket_activate() {
     let _ = std::fs::remove_file(&notify_path);
 }
 
+#[test]
+fn udp_socket_from_systemd_socket_activate() {
+    let Some(tool) = socket_activate_tool() else {
+        return;
+    };
+    let port = {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let child = Command::new(tool)
+        .arg("--datagram")
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg("--fdname=dns")
+        .arg(format!("--setenv={HELPER}=udp"))
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "activated_udp_helper",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // The tool execs the daemon when the first datagram is queued (it stays for the
+    // daemon); one sent before the tool has bound the port is lost, so send until a reply.
+    let mut buf = [0u8; 16];
+    let start = Instant::now();
+    let got = loop {
+        client.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+        match client.recv(&mut buf) {
+            Err(_) if start.elapsed() < Duration::from_secs(10) => continue,
+            other => break other,
+        }
+    };
+    let mut helper = child.0.take().unwrap();
+    if got.is_err() {
+        let _ = helper.kill();
+    }
+    let out = helper.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = got.unwrap_or_else(|e| panic!("no reply ({e}); the helper said:\n{said}"));
+    assert_eq!(&buf[..n], b"ping");
+    assert!(out.status.success(), "the helper failed: {said}");
+}
+
+/// The activated UDP daemon: runs only when re-executed by the test above.
+#[test]
+fn activated_udp_helper() {
+    if std::env::var(HELPER).as_deref() != Ok("udp") {
+        return;
+    }
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let mut passed = Activation::from_env().unwrap();
+    assert_eq!(passed.names().collect::<Vec<_>>(), ["dns"]);
+    let err = passed.take_tcp_listener(&h, "dns").unwrap_err();
+    assert!(
+        err.message().contains("not a listening TCP socket"),
+        "{err}"
+    );
+    let err = passed.take_unix_datagram(&h, "dns").unwrap_err();
+    assert!(err.message().contains("not a Unix datagram"), "{err}");
+    let udp = passed.take_udp_socket(&h, "dns").unwrap();
+    lp.block_on(async {
+        let mut buf = [0u8; 16];
+        let (n, from) = udp.recv_from(&mut buf).await.unwrap();
+        udp.send_to(&buf[..n], from).await.unwrap();
+    });
+}
+
 /// Kills and reaps the tool (and the helper it became) if the test fails half-way.
 struct KillOnDrop(Option<std::process::Child>);
 
