@@ -1,4 +1,4 @@
-//! readyloop::systemd against the real thing: `systemd-socket-activate` passes TCP and Unix
+//! readyloop::systemd against the real thing: `systemd-socket-activate` passes TCP, Unix and UDP
 //! listeners to this test binary (re-executed as a helper), and a Unix datagram socket
 //! stands in as `NOTIFY_SOCKET` to check the exact notifications and the watchdog's timing.
 //!
