@@ -84,7 +84,9 @@
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
-//! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
+//!   `SIGCHLD`, real-time signals...), chaining a handler another library installed first.
+//! - `systemd` (feature `systemd`): socket activation, readiness notifications, the watchdog.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
 //!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
 //!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
@@ -95,6 +97,7 @@
 //! |---|---|---|
 //! | `std` | yes | [`Handle::current`] and the free functions (`readyloop::spawn`, `sleep`, `timeout`...), caught task panics, `spawn_blocking` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `systemd` | no | `readyloop::systemd`: socket activation, `sd_notify`, the watchdog (no libc; works without `std`) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
@@ -183,6 +186,8 @@ pub mod signal;
 mod stats;
 pub mod sync;
 mod sys;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 mod task;
 mod time;
 mod timers;

@@ -10,6 +10,8 @@ pub(crate) mod net;
 pub(crate) mod notifier;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;
+#[cfg(feature = "systemd")]
+pub(crate) mod systemd;
 pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;
