@@ -190,7 +190,7 @@ pub use error::{Errno, Error, ErrorKind, Result};
 #[cfg(feature = "std")]
 pub use events::sleep;
 pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
-pub use executor::{Builder, ClockHold, Handle, Loop, Stopper};
+pub use executor::{Advance, Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;

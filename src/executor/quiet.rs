@@ -1,0 +1,184 @@
+//! The virtual clock's rule for fds: may time skip while tasks wait on these fds?
+//!
+//! Time may jump to the next deadline only when every fd a task waits on is provably
+//! quiet, asked in this order:
+//!
+//! 1. a zero-timeout poll over every waited fd reports nothing ready;
+//! 2. each waited fd is quiet by its kind:
+//!    - a listener: quiet (1 showed no pending connection);
+//!    - a connected stream socket (TCP, or Unix with named ends) whose peer is a socket
+//!      known to this loop (its address is this one's peer address and the other way
+//!      round): quiet if SIOCINQ and SIOCOUTQ are 0 on both ends;
+//!    - a datagram socket: quiet if its queues are empty and it is unconnected (it waits
+//!      for anyone, like a listener) or connected to a socket of this loop whose receive
+//!      queue is empty;
+//!    - anything else (a pipe, a tty, an eventfd, a socket whose peer is another thread's
+//!      or process's, a socketpair, whose unnamed ends cannot be matched): external, so
+//!      the clock keeps real time, unless a quiet grace was set and nothing has happened in
+//!      the loop for that long in real time.
+//!
+//! Bytes in flight are never overtaken: a send queue not yet drained (SIOCOUTQ > 0, e.g.
+//! TCP not yet acknowledged) makes the loop look again after a millisecond of real time;
+//! bytes sitting unread in a peer's receive queue hold the clock until a task reads them.
+//! Only a virtual loop ever gets here, and only when it is about to block: the normal loop
+//! pays nothing. Nothing here may call a waker or keep a borrow of the reactor across a
+//! syscall that could reach user code (none can).
+
+use super::Core;
+use crate::stats::bump;
+use crate::sys::clock;
+use crate::sys::quiet::{any_ready, describe, SockInfo, SockKind};
+use crate::sys::RawFd;
+use alloc::vec::Vec;
+
+/// How soon the loop looks again while bytes are in flight between two of its sockets.
+const IN_FLIGHT_RECHECK_NS: u64 = 1_000_000;
+
+/// What the rule decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// Jump to the next deadline now.
+    Now,
+    /// Keep real time until the deadline or an event.
+    Not,
+    /// Keep real time, but look again after this many ns of real time.
+    RecheckIn(u64),
+}
+
+/// How one waited fd stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FdState {
+    Quiet,
+    /// Its other end is outside the loop.
+    External,
+    /// Bytes unread in a queue of this loop: nothing to skip until a task reads them.
+    Unread,
+    /// Bytes in flight that will land in microseconds.
+    InFlight,
+}
+
+impl Core {
+    /// Whether a virtual clock may jump now (rules 2 and 3 in `loop_clock.rs`; the caller
+    /// checked rules 1 and 4).
+    pub(crate) fn may_skip_time(&self) -> Skip {
+        if !self.clock.is_virtual() || self.clock.is_held() {
+            return Skip::Not;
+        }
+        let real_now = clock::monotonic_nanos();
+        let quiet_for = self.quiet_for(real_now);
+        let mut waited: Vec<(RawFd, bool, bool)> = Vec::new();
+        let mut known: Vec<RawFd> = Vec::new();
+        {
+            let reactor = self.reactor.borrow();
+            if reactor.waiter_count() == 0 {
+                return Skip::Now;
+            }
+            reactor.for_each_known_fd(&mut |fd, read, write| {
+                known.push(fd);
+                if read || write {
+                    waited.push((fd, read, write));
+                }
+            });
+        }
+        if any_ready(&waited) {
+            return Skip::Not;
+        }
+        let known: Vec<SockInfo> = known.into_iter().map(describe).collect();
+        let mut worst = FdState::Quiet;
+        for &(fd, _, _) in &waited {
+            let Some(me) = known.iter().find(|k| k.fd == fd) else {
+                return Skip::Not;
+            };
+            let state = fd_state(me, &known);
+            worst = match (worst, state) {
+                (FdState::Unread, _) | (_, FdState::Unread) => FdState::Unread,
+                (FdState::InFlight, _) | (_, FdState::InFlight) => FdState::InFlight,
+                (FdState::External, _) | (_, FdState::External) => FdState::External,
+                _ => FdState::Quiet,
+            };
+        }
+        match worst {
+            FdState::Quiet => Skip::Now,
+            FdState::Unread => Skip::Not,
+            FdState::InFlight => Skip::RecheckIn(IN_FLIGHT_RECHECK_NS),
+            FdState::External => match self.clock.grace.get() {
+                None => Skip::Not,
+                Some(grace) if quiet_for >= grace => Skip::Now,
+                Some(grace) => Skip::RecheckIn(grace - quiet_for),
+            },
+        }
+    }
+
+    /// How long (real ns) nothing has happened in the loop: no task polled, no fd ready.
+    fn quiet_for(&self, real_now: u64) -> u64 {
+        let activity = self.counters.task_polls.get() + self.counters.wakeups_fd.get();
+        let (since, seen) = self.clock.quiet_since.get();
+        if seen != activity || since == 0 {
+            self.clock.quiet_since.set((real_now, activity));
+            return 0;
+        }
+        real_now.saturating_sub(since)
+    }
+
+    /// Jumps a virtual clock from `now` to `deadline`.
+    pub(crate) fn skip_to(&self, now: u64, deadline: u64) {
+        self.clock.skip(deadline - now);
+        bump(&self.counters.clock_jumps, 1);
+    }
+}
+
+/// How the waited fd `me` stands, given every fd the loop knows.
+fn fd_state(me: &SockInfo, known: &[SockInfo]) -> FdState {
+    match me.kind {
+        SockKind::Other => FdState::External,
+        SockKind::Listener => FdState::Quiet,
+        SockKind::Stream => {
+            if me.inq > 0 {
+                return FdState::Unread;
+            }
+            if me.outq > 0 {
+                return FdState::InFlight;
+            }
+            let (Some(local), Some(peer)) = (&me.local, &me.peer) else {
+                return FdState::External;
+            };
+            let Some(other) = known.iter().find(|k| {
+                k.kind == SockKind::Stream
+                    && k.local.as_ref() == Some(peer)
+                    && k.peer.as_ref() == Some(local)
+            }) else {
+                return FdState::External;
+            };
+            ends_state(other)
+        }
+        SockKind::Datagram => {
+            if me.inq > 0 {
+                return FdState::Unread;
+            }
+            if me.outq > 0 {
+                return FdState::InFlight;
+            }
+            let Some(peer) = &me.peer else {
+                return FdState::Quiet;
+            };
+            match known
+                .iter()
+                .find(|k| k.kind == SockKind::Datagram && k.local.as_ref() == Some(peer))
+            {
+                Some(other) => ends_state(other),
+                None => FdState::External,
+            }
+        }
+    }
+}
+
+/// The far end, found in this loop: quiet only with both of its queues empty.
+fn ends_state(other: &SockInfo) -> FdState {
+    if other.inq > 0 {
+        FdState::Unread
+    } else if other.outq > 0 {
+        FdState::InFlight
+    } else {
+        FdState::Quiet
+    }
+}
