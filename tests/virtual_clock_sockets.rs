@@ -102,7 +102,9 @@ fn read_deadline_of_5_s_against_a_silent_server_in_real_milliseconds() {
         client.send_all(b"GET /\n").await.unwrap();
         let start = h.now();
         let mut buf = [0u8; 64];
-        let answer = h.timeout(Duration::from_secs(5), client.recv(&mut buf)).await;
+        let answer = h
+            .timeout(Duration::from_secs(5), client.recv(&mut buf))
+            .await;
         assert!(answer.is_err(), "the silent server answered: {answer:?}");
         h.now() - start
     });
@@ -138,7 +140,10 @@ fn unread_bytes_keep_real_time() {
     });
     let real = real.elapsed();
     eprintln!("unread request, 200 ms deadline: real {real:?}");
-    assert!(real >= Duration::from_millis(200), "jumped over unread bytes: {real:?}");
+    assert!(
+        real >= Duration::from_millis(200),
+        "jumped over unread bytes: {real:?}"
+    );
 }
 
 /// A request/response exchange with a peer outside the loop (a thread answering after
@@ -205,7 +210,9 @@ fn quiet_grace_jumps_over_an_idle_external_server() {
         client.send_all(b"ping").await.unwrap();
         let start = h.now();
         let mut buf = [0u8; 4];
-        let got = h.timeout(Duration::from_secs(5), client.recv(&mut buf)).await;
+        let got = h
+            .timeout(Duration::from_secs(5), client.recv(&mut buf))
+            .await;
         assert!(got.is_err(), "{got:?}");
         h.now() - start
     });
@@ -307,4 +314,41 @@ fn pause_turns_the_virtual_clock_on_with_sockets() {
         assert_eq!(client.recv(&mut buf).await.unwrap(), 0);
     });
     assert!(real.elapsed() < scaled(Duration::from_millis(500)));
+}
+
+/// `#[readyloop::test(virtual_clock)]`: the same 30 s idle timeout from the attribute.
+#[readyloop::test(virtual_clock, timeout = "5s")]
+async fn the_attribute_turns_the_virtual_clock_on(h: Handle) {
+    let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    serve_with_idle_timeout(&h, listener, Duration::from_secs(30));
+    let real = Instant::now();
+    let client = TcpStream::connect(&h, addr).await.unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(client.recv(&mut buf).await.unwrap(), 0);
+    assert!(real.elapsed() < scaled(Duration::from_millis(500)));
+}
+
+/// `start_paused`, tokio's name, is the same switch.
+#[readyloop::test(start_paused = true)]
+async fn start_paused_is_an_alias(h: Handle) {
+    let real = Instant::now();
+    h.sleep(Duration::from_secs(3600)).await;
+    assert!(real.elapsed() < scaled(Duration::from_millis(500)));
+}
+
+/// On a virtual clock the test's deadline is real time: a test stuck on a pipe nobody
+/// writes fails after its 200 ms, with the report, and the clock never jumps to the
+/// deadline itself (which would end a test early that only sleeps past it).
+#[readyloop::test(virtual_clock, timeout = "200ms")]
+#[should_panic(expected = "of real time")]
+async fn a_stuck_virtual_test_fails_at_its_real_deadline(h: Handle) {
+    let (r, _w) = std::io::pipe().unwrap();
+    let mut buf = [0u8; 1];
+    let _ = readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await;
+}
+
+#[readyloop::test(virtual_clock, timeout = "1s")]
+async fn a_virtual_test_may_sleep_past_its_real_deadline(h: Handle) {
+    h.sleep(Duration::from_secs(7200)).await;
 }

@@ -287,7 +287,10 @@ impl Builder {
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
         handle.core.clock.grace.set(self.virtual_clock_grace);
-        handle.core.shuffle.set(self.shuffle.map(|seed| seed ^ 0x9e37_79b9_7f4a_7c15));
+        handle
+            .core
+            .shuffle
+            .set(self.shuffle.map(|seed| seed ^ 0x9e37_79b9_7f4a_7c15));
         Ok(Loop { handle })
     }
 }
