@@ -352,3 +352,106 @@ async fn a_stuck_virtual_test_fails_at_its_real_deadline(h: Handle) {
 async fn a_virtual_test_may_sleep_past_its_real_deadline(h: Handle) {
     h.sleep(Duration::from_secs(7200)).await;
 }
+
+/// A socketpair made on this loop: both ends are its own, so a wait on one end jumps while
+/// the other end's task sleeps; the bytes then written are read at the right virtual time.
+#[test]
+fn a_unix_pair_of_this_loop_lets_the_clock_jump() {
+    let lp = virtual_loop();
+    let h = lp.handle();
+    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    let h2 = h.clone();
+    h.spawn(async move {
+        h2.sleep(Duration::from_secs(10)).await;
+        b.send_all(b"late").await.unwrap();
+        h2.sleep(Duration::from_secs(3600)).await;
+    });
+    let real = Instant::now();
+    let start = h.now();
+    let got = lp.block_on(async {
+        let mut buf = [0u8; 4];
+        h.timeout(Duration::from_secs(30), a.recv_exact(&mut buf))
+            .await
+            .map(|r| r.map(|_| buf))
+    });
+    let virt = h.now() - start;
+    let real = real.elapsed();
+    eprintln!("unix pair, answer after 10 s virtual: real {real:?}, virtual {virt:?}");
+    assert_eq!(got.expect("timed out").unwrap(), *b"late");
+    assert!(
+        virt >= Duration::from_secs(10) && virt < Duration::from_secs(11),
+        "{virt:?}"
+    );
+    assert!(real < scaled(Duration::from_millis(500)), "{real:?}");
+}
+
+/// The same for a datagram socketpair.
+#[test]
+fn a_unix_datagram_pair_of_this_loop_lets_the_clock_jump() {
+    let lp = virtual_loop();
+    let h = lp.handle();
+    let (a, b) = readyloop::net::UnixDatagram::pair(&h).unwrap();
+    let h2 = h.clone();
+    h.spawn(async move {
+        h2.sleep(Duration::from_secs(10)).await;
+        b.send(b"late").await.unwrap();
+    });
+    let real = Instant::now();
+    let got = lp.block_on(async {
+        let mut buf = [0u8; 8];
+        h.timeout(Duration::from_secs(30), a.recv(&mut buf))
+            .await
+            .map(|r| r.map(|n| buf[..n].to_vec()))
+    });
+    assert_eq!(got.expect("timed out").unwrap(), b"late");
+    assert!(real.elapsed() < scaled(Duration::from_millis(500)));
+}
+
+/// A UDP client connected to a socket of another thread keeps real time: that peer may
+/// be about to answer.
+#[test]
+fn a_udp_peer_outside_the_loop_keeps_real_time() {
+    let outside = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let lp = virtual_loop();
+    let h = lp.handle();
+    let real = Instant::now();
+    lp.block_on(async {
+        let client = UdpSocket::bind(&h, "127.0.0.1:0").unwrap();
+        client.connect(outside.local_addr().unwrap()).unwrap();
+        let mut buf = [0u8; 8];
+        let got = h
+            .timeout(Duration::from_millis(200), client.recv(&mut buf))
+            .await;
+        assert!(got.is_err());
+    });
+    let real = real.elapsed();
+    assert!(
+        real >= Duration::from_millis(200),
+        "jumped over an outside peer: {real:?}"
+    );
+}
+
+/// A datagram socketpair made elsewhere (its other end in another thread): connected to an
+/// unnamed peer outside the loop, so it keeps real time (it is not an unconnected socket).
+#[test]
+fn a_foreign_unix_datagram_pair_keeps_real_time() {
+    let (mine, theirs) = std::os::unix::net::UnixDatagram::pair().unwrap();
+    mine.set_nonblocking(true).unwrap();
+    let lp = virtual_loop();
+    let h = lp.handle();
+    let mine = readyloop::net::UnixDatagram::from_fd(&h, mine.into()).unwrap();
+    let real = Instant::now();
+    lp.block_on(async {
+        let mut buf = [0u8; 8];
+        let got = h
+            .timeout(Duration::from_millis(200), mine.recv(&mut buf))
+            .await;
+        assert!(got.is_err());
+    });
+    drop(theirs);
+    let real = real.elapsed();
+    assert!(
+        real >= Duration::from_millis(200),
+        "jumped over an outside peer: {real:?}"
+    );
+}

@@ -35,6 +35,9 @@ pub(crate) struct LoopClock {
     /// Real time (monotonic ns) since which nothing has happened in the loop, and the
     /// activity count it was measured from (for the grace).
     pub(crate) quiet_since: Cell<(u64, u64)>,
+    /// The inode numbers of the two ends of each socketpair made on this loop while its
+    /// clock was virtual: their unnamed ends can be matched only this way.
+    pub(crate) pairs: core::cell::RefCell<alloc::vec::Vec<(u64, u64)>>,
     /// Nanoseconds added to the monotonic clock (grows only).
     offset: Cell<u64>,
     /// How many [`ClockHold`]s are alive.
@@ -47,6 +50,7 @@ impl LoopClock {
             virtual_time: Cell::new(virtual_time),
             grace: Cell::new(None),
             quiet_since: Cell::new((0, 0)),
+            pairs: core::cell::RefCell::new(alloc::vec::Vec::new()),
             offset: Cell::new(0),
             holds: Arc::new(AtomicUsize::new(0)),
         }
@@ -61,6 +65,16 @@ impl LoopClock {
     #[inline]
     pub(crate) fn is_virtual(&self) -> bool {
         self.virtual_time.get()
+    }
+
+    /// Notes a socketpair made on a virtual-clock loop (nothing on a real clock), so its
+    /// ends count as peers of each other (see `quiet.rs`).
+    pub(crate) fn note_pair(&self, a: rustix::fd::BorrowedFd<'_>, b: rustix::fd::BorrowedFd<'_>) {
+        if self.is_virtual() {
+            if let Some(pair) = crate::sys::quiet::pair_inodes(a, b) {
+                self.pairs.borrow_mut().push(pair);
+            }
+        }
     }
 
     /// Turns the virtual clock on (it stays on).

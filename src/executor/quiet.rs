@@ -6,14 +6,17 @@
 //! 1. a zero-timeout poll over every waited fd reports nothing ready;
 //! 2. each waited fd is quiet by its kind:
 //!    - a listener: quiet (1 showed no pending connection);
-//!    - a connected stream socket (TCP, or Unix with named ends) whose peer is a socket
-//!      known to this loop (its address is this one's peer address and the other way
-//!      round): quiet if SIOCINQ and SIOCOUTQ are 0 on both ends;
+//!    - a connected stream socket whose peer is a socket known to this loop: quiet if
+//!      SIOCINQ and SIOCOUTQ are 0 on both ends. The peer is found by address (TCP, or Unix
+//!      with both ends named: its address is this one's peer address and the other way
+//!      round) or, for the unnamed ends of a socketpair, as the other end of a pair this
+//!      loop made (`UnixStream::pair` / `UnixDatagram::pair` on a virtual-clock loop); an
+//!      accepted Unix socket (the client's end is unnamed) cannot be matched: external;
 //!    - a datagram socket: quiet if its queues are empty and it is unconnected (it waits
 //!      for anyone, like a listener) or connected to a socket of this loop whose receive
 //!      queue is empty;
 //!    - anything else (a pipe, a tty, an eventfd, a socket whose peer is another thread's
-//!      or process's, a socketpair, whose unnamed ends cannot be matched): external, so
+//!      or process's, a socketpair made elsewhere): external, so
 //!      the clock keeps real time, unless a quiet grace was set and nothing has happened in
 //!      the loop for that long in real time.
 //!
@@ -89,7 +92,7 @@ impl Core {
             let Some(me) = known.iter().find(|k| k.fd == fd) else {
                 return Skip::Not;
             };
-            let state = fd_state(me, &known);
+            let state = fd_state(me, &known, &self.clock.pairs.borrow());
             worst = match (worst, state) {
                 (FdState::Unread, _) | (_, FdState::Unread) => FdState::Unread,
                 (FdState::InFlight, _) | (_, FdState::InFlight) => FdState::InFlight,
@@ -127,49 +130,59 @@ impl Core {
     }
 }
 
-/// How the waited fd `me` stands, given every fd the loop knows.
-fn fd_state(me: &SockInfo, known: &[SockInfo]) -> FdState {
-    match me.kind {
-        SockKind::Other => FdState::External,
-        SockKind::Listener => FdState::Quiet,
-        SockKind::Stream => {
-            if me.inq > 0 {
-                return FdState::Unread;
-            }
-            if me.outq > 0 {
-                return FdState::InFlight;
-            }
-            let (Some(local), Some(peer)) = (&me.local, &me.peer) else {
-                return FdState::External;
-            };
-            let Some(other) = known.iter().find(|k| {
-                k.kind == SockKind::Stream
-                    && k.local.as_ref() == Some(peer)
-                    && k.peer.as_ref() == Some(local)
-            }) else {
-                return FdState::External;
-            };
-            ends_state(other)
-        }
-        SockKind::Datagram => {
-            if me.inq > 0 {
-                return FdState::Unread;
-            }
-            if me.outq > 0 {
-                return FdState::InFlight;
-            }
-            let Some(peer) = &me.peer else {
-                return FdState::Quiet;
-            };
-            match known
-                .iter()
-                .find(|k| k.kind == SockKind::Datagram && k.local.as_ref() == Some(peer))
-            {
-                Some(other) => ends_state(other),
-                None => FdState::External,
-            }
-        }
+/// How the waited fd `me` stands, given every fd the loop knows and the socketpairs it
+/// made (inode pairs).
+fn fd_state(me: &SockInfo, known: &[SockInfo], pairs: &[(u64, u64)]) -> FdState {
+    let kind = match me.kind {
+        SockKind::Other => return FdState::External,
+        SockKind::Listener => return FdState::Quiet,
+        kind => kind,
+    };
+    if me.inq > 0 {
+        return FdState::Unread;
     }
+    if me.outq > 0 {
+        return FdState::InFlight;
+    }
+    if !me.connected {
+        // A stream socket not connected (yet) may be connecting anywhere; a datagram
+        // socket not connected waits for anyone, like a listener.
+        return match kind {
+            SockKind::Datagram => FdState::Quiet,
+            _ => FdState::External,
+        };
+    }
+    match peer_in_loop(me, known, pairs) {
+        Some(other) => ends_state(other),
+        None => FdState::External,
+    }
+}
+
+/// The socket of this loop at the other end of the connected socket `me`, if there is one:
+/// by address (TCP and UDP, and Unix sockets with both ends named: its address is my
+/// peer's, and for a stream, its peer is me), else by the socketpairs this loop made.
+fn peer_in_loop<'a>(
+    me: &SockInfo,
+    known: &'a [SockInfo],
+    pairs: &[(u64, u64)],
+) -> Option<&'a SockInfo> {
+    if let Some(peer) = &me.peer {
+        return known.iter().find(|k| {
+            k.kind == me.kind
+                && k.local.as_ref() == Some(peer)
+                && (me.kind == SockKind::Datagram || k.peer.is_some() && k.peer == me.local)
+        });
+    }
+    let other = pairs.iter().find_map(|&(a, b)| {
+        if a == me.ino {
+            Some(b)
+        } else if b == me.ino {
+            Some(a)
+        } else {
+            None
+        }
+    })?;
+    known.iter().find(|k| k.ino == other && k.kind == me.kind)
 }
 
 /// The far end, found in this loop: quiet only with both of its queues empty.

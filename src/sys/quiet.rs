@@ -13,7 +13,7 @@ use rustix::net::{AddressFamily, SocketAddrAny, SocketType};
 const SIOCOUTQ: rustix::ioctl::Opcode = 0x5411;
 
 /// What an fd is, as far as the virtual clock cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SockKind {
     /// Not a socket (pipe, tty, eventfd, file), or a socket that could not be asked.
     Other,
@@ -34,6 +34,10 @@ pub(crate) struct SockInfo {
     pub(crate) local: Option<SocketAddrAny>,
     /// Its peer's address (None if not connected, or unnamed).
     pub(crate) peer: Option<SocketAddrAny>,
+    /// It has a peer (named or not: a socketpair's ends are connected and unnamed).
+    pub(crate) connected: bool,
+    /// Its inode number (what pairs a socketpair's ends, see `LoopClock::pairs`).
+    pub(crate) ino: u64,
     /// Bytes waiting to be read.
     pub(crate) inq: u64,
     /// Bytes sent and not yet taken by the other side.
@@ -61,6 +65,8 @@ pub(crate) fn describe(fd: RawFd) -> SockInfo {
         kind: SockKind::Other,
         local: None,
         peer: None,
+        connected: false,
+        ino: 0,
         inq: 0,
         outq: 0,
     };
@@ -84,7 +90,10 @@ pub(crate) fn describe(fd: RawFd) -> SockInfo {
             ..other
         };
     }
-    let peer = rustix::net::getpeername(b).ok().flatten().and_then(named);
+    let peer = rustix::net::getpeername(b).ok().flatten();
+    let connected = peer.is_some();
+    let peer = peer.and_then(named);
+    let ino = rustix::fs::fstat(b).map(|st| st.st_ino).unwrap_or(0);
     let inq = rustix::io::ioctl_fionread(b).unwrap_or(u64::MAX);
     // SAFETY: SIOCOUTQ writes one `c_int` into the getter's output.
     let outq = unsafe {
@@ -100,9 +109,18 @@ pub(crate) fn describe(fd: RawFd) -> SockInfo {
         kind,
         local,
         peer,
+        connected,
+        ino,
         inq,
         outq,
     }
+}
+
+/// The inode numbers of a socketpair's two ends.
+pub(crate) fn pair_inodes(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let a = rustix::fs::fstat(a).ok()?.st_ino;
+    let b = rustix::fs::fstat(b).ok()?.st_ino;
+    Some((a, b))
 }
 
 /// Whether a zero-timeout poll over `fds` (fd, wants read, wants write) reports anything
