@@ -56,6 +56,7 @@ impl Handle {
     ///         h2.sleep(Duration::from_secs(10)).await;
     ///         w.set(true);
     ///     });
+    ///     readyloop::yield_now().await; // the task runs and arms its sleep
     ///     h.advance(Duration::from_secs(5)).await;
     ///     assert!(!woke.get());
     ///     h.advance(Duration::from_secs(5)).await;
