@@ -455,3 +455,43 @@ fn a_foreign_unix_datagram_pair_keeps_real_time() {
         "jumped over an outside peer: {real:?}"
     );
 }
+
+/// A writer blocked on a full socket whose reader (in this loop) sleeps: the bytes are
+/// unread, so the clock keeps real time, and the loop blocks rather than polling every
+/// millisecond meanwhile.
+#[test]
+fn a_full_socket_keeps_real_time_without_spinning() {
+    let lp = virtual_loop();
+    let h = lp.handle();
+    let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h2 = h.clone();
+    let reader = h.spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        h2.sleep(Duration::from_millis(200)).await;
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match stream.recv(&mut buf).await.unwrap() {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    });
+    let real = Instant::now();
+    let sent = 8 << 20;
+    lp.block_on(async {
+        let client = TcpStream::connect(&h, addr).await.unwrap();
+        client.send_all(&vec![7u8; sent]).await.unwrap();
+        client.shutdown(readyloop::net::Shutdown::Write).unwrap();
+        assert_eq!(reader.await.unwrap(), sent);
+    });
+    let real = real.elapsed();
+    let turns = h.stats().turns;
+    eprintln!("8 MiB through a sleeping reader: real {real:?}, {turns} turns");
+    assert!(
+        real >= Duration::from_millis(200),
+        "jumped over unread bytes: {real:?}"
+    );
+    assert!(turns < 50, "the loop polled while it waited: {turns} turns");
+}

@@ -21,8 +21,10 @@
 //!      the loop for that long in real time.
 //!
 //! Bytes in flight are never overtaken: a send queue not yet drained (SIOCOUTQ > 0, e.g.
-//! TCP not yet acknowledged) makes the loop look again after a millisecond of real time;
-//! bytes sitting unread in a peer's receive queue hold the clock until a task reads them.
+//! TCP not yet acknowledged) towards a peer of this loop whose receive queue is empty makes
+//! the loop look again after a millisecond of real time; bytes sitting unread in a receive
+//! queue (or a send queue towards a peer outside the loop) hold the clock, grace or not,
+//! until a task reads them.
 //! Only a virtual loop ever gets here, and only when it is about to block: the normal loop
 //! pays nothing. Nothing here may call a waker or keep a borrow of the reactor across a
 //! syscall that could reach user code (none can).
@@ -141,8 +143,19 @@ fn fd_state(me: &SockInfo, known: &[SockInfo], pairs: &[(u64, u64)]) -> FdState 
     if me.inq > 0 {
         return FdState::Unread;
     }
+    let peer = if me.connected {
+        peer_in_loop(me, known, pairs)
+    } else {
+        None
+    };
     if me.outq > 0 {
-        return FdState::InFlight;
+        // Sent and not yet taken: in flight for microseconds if the peer is ours and
+        // reading; held up for as long as a peer (ours with a full queue, or outside)
+        // does not read.
+        return match peer {
+            Some(p) if p.inq == 0 => FdState::InFlight,
+            _ => FdState::Unread,
+        };
     }
     if !me.connected {
         // A stream socket not connected (yet) may be connecting anywhere; a datagram
@@ -152,7 +165,7 @@ fn fd_state(me: &SockInfo, known: &[SockInfo], pairs: &[(u64, u64)]) -> FdState 
             _ => FdState::External,
         };
     }
-    match peer_in_loop(me, known, pairs) {
+    match peer {
         Some(other) => ends_state(other),
         None => FdState::External,
     }
