@@ -27,21 +27,7 @@ where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
-    let lp = match Loop::new() {
-        Ok(lp) => lp,
-        Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
-    };
-    let timeout = Duration::from_millis(timeout_ms);
-    let body = body(lp.handle());
-    match lp.block_on_timeout(timeout, body) {
-        Ok(output) => output,
-        Err(stuck) => panic!(
-            "readyloop::test `{name}` did not finish within {timeout:?} (the test's deadline; \
-             raise it with #[readyloop::test(timeout = \"...\")] if it is legitimately slow)\n\
-             {stuck}"
-        ),
-    }
+    run_on(Loop::builder(), timeout_ms, name, body)
 }
 
 /// [`run_test`] with loop options: `virtual_clock` (`#[readyloop::test(virtual_clock)]`)
@@ -130,6 +116,7 @@ where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
+    // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
     let lp = match builder.build() {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
