@@ -73,6 +73,16 @@ impl Handle {
 }
 
 /// The future of [`Handle::advance`].
+///
+/// ```
+/// use core::time::Duration;
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let start = h.now();
+/// let advance: readyloop::Advance = h.advance(Duration::from_secs(90));
+/// lp.block_on(advance);
+/// assert!(h.now() - start >= Duration::from_secs(90));
+/// ```
 #[derive(Debug)]
 #[must_use = "the clock moves only when the future is awaited"]
 pub struct Advance {
