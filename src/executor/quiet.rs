@@ -69,8 +69,6 @@ impl Core {
         if !self.clock.is_virtual() || self.clock.is_held() {
             return Skip::Not;
         }
-        let real_now = clock::monotonic_nanos();
-        let quiet_for = self.quiet_for(real_now);
         let mut waited: Vec<(RawFd, bool, bool)> = Vec::new();
         let mut known: Vec<RawFd> = Vec::new();
         {
@@ -108,13 +106,21 @@ impl Core {
             FdState::InFlight => Skip::RecheckIn(IN_FLIGHT_RECHECK_NS),
             FdState::External => match self.clock.grace.get() {
                 None => Skip::Not,
-                Some(grace) if quiet_for >= grace => Skip::Now,
-                Some(grace) => Skip::RecheckIn(grace - quiet_for),
+                Some(grace) => {
+                    let quiet_for = self.quiet_for(clock::monotonic_nanos());
+                    if quiet_for >= grace {
+                        Skip::Now
+                    } else {
+                        Skip::RecheckIn(grace - quiet_for)
+                    }
+                }
             },
         }
     }
 
-    /// How long (real ns) nothing has happened in the loop: no task polled, no fd ready.
+    /// How long (real ns) nothing has happened in the loop: no task polled, no fd ready
+    /// (measured from the first time it is asked after the last activity: the loop asks
+    /// each time it is about to block on an outside peer, so that is when it went quiet).
     fn quiet_for(&self, real_now: u64) -> u64 {
         let activity = self.counters.task_polls.get() + self.counters.wakeups_fd.get();
         let (since, seen) = self.clock.quiet_since.get();

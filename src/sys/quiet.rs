@@ -157,6 +157,7 @@ mod tests {
     use rustix::fd::AsRawFd;
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no poll(2)")]
     fn a_pipe_is_not_a_socket_and_an_empty_one_is_not_ready() {
         let (r, _w) = rustix::pipe::pipe().unwrap();
         assert_eq!(describe(r.as_raw_fd()).kind, SockKind::Other);
