@@ -8,6 +8,7 @@ pub(crate) mod clock;
 pub(crate) mod fd;
 pub(crate) mod net;
 pub(crate) mod notifier;
+pub(crate) mod quiet;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;
 #[cfg(feature = "systemd")]
