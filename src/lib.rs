@@ -93,6 +93,8 @@
 //! |---|---|---|
 //! | `std` | yes | [`Handle::current`], caught task panics, `spawn_blocking`, `readyloop::sleep` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `process` | yes | `readyloop::process`: child processes awaited through pidfds, stdio as loop pipes (`std`) |
+//! | `fs-watch` | yes | `readyloop::fs_watch`: inotify events as an async stream (`std`) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
@@ -163,7 +165,11 @@ mod compat;
 mod error;
 mod events;
 mod executor;
+#[cfg(feature = "fs-watch")]
+pub mod fs_watch;
 pub mod net;
+#[cfg(feature = "process")]
+pub mod process;
 mod reactor;
 mod registration;
 mod report;
