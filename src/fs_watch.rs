@@ -250,7 +250,11 @@ impl FsWatcher {
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
     pub fn add(&mut self, path: impl AsRef<Path>, mask: Mask) -> io::Result<WatchId> {
-        Ok(WatchId(sys::add_watch(self.fd.as_fd(), path.as_ref(), mask.0)?))
+        Ok(WatchId(sys::add_watch(
+            self.fd.as_fd(),
+            path.as_ref(),
+            mask.0,
+        )?))
     }
 
     /// Stops a watch; the kernel then reports a last [`Mask::IGNORED`] event for it.

@@ -12,10 +12,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "readyloop-fs-watch-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("readyloop-fs-watch-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -110,7 +108,10 @@ async fn removing_a_watch_reports_ignored_and_stops_events(h: Handle) {
     assert!(c.mask.contains(Mask::IGNORED));
     // Nothing else comes: the file made after the removal is not reported.
     let more = h.timeout(Duration::from_millis(100), w.next_event()).await;
-    assert!(more.is_err(), "no event after the watch was removed: {more:?}");
+    assert!(
+        more.is_err(),
+        "no event after the watch was removed: {more:?}"
+    );
 }
 
 /// `/proc/sys/fs/inotify/max_queued_events`: how many events the kernel queues per

@@ -161,9 +161,7 @@ async fn kill_on_drop_kills_and_reaps(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn dropped_child_runs_on_and_is_reaped_when_it_exits(h: Handle) {
-    let child = h
-        .spawn_process(Command::new("sleep").arg("0.3"))
-        .unwrap();
+    let child = h.spawn_process(Command::new("sleep").arg("0.3")).unwrap();
     let pid = child.id();
     drop(child); // without kill-on-drop: the child keeps running, as with std
     h.sleep(Duration::from_millis(100)).await;

@@ -58,7 +58,10 @@ fn children_with_interleaved_output_never_block_the_ticker() {
     }
     eprintln!("first run late ({first:?}); running again");
     let second = run_once();
-    assert!(second.on_time(), "the loop was late twice: {first:?}, {second:?}");
+    assert!(
+        second.on_time(),
+        "the loop was late twice: {first:?}, {second:?}"
+    );
 }
 
 fn run_once() -> Run {
@@ -173,12 +176,19 @@ fn run_once() -> Run {
     // Every line arrived, in order per child, and the children's lines interleave.
     assert_eq!(lines.len(), CHILDREN * LINES);
     for n in 0..CHILDREN {
-        let mine: Vec<&str> = lines.iter().filter(|l| l.0 == n).map(|l| l.1.as_str()).collect();
+        let mine: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.0 == n)
+            .map(|l| l.1.as_str())
+            .collect();
         let want: Vec<String> = (1..=LINES).map(|i| format!("c{n} {i}")).collect();
         assert_eq!(mine, want);
     }
     let switches = lines.windows(2).filter(|w| w[0].0 != w[1].0).count();
-    assert!(switches >= LINES, "output interleaved: {switches} switches between children");
+    assert!(
+        switches >= LINES,
+        "output interleaved: {switches} switches between children"
+    );
     Run {
         ticks: ticks.len(),
         expected_ticks: expected,

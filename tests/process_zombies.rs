@@ -13,7 +13,11 @@ fn zombie_children() -> Vec<u32> {
     let me = std::process::id();
     let mut zombies = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -21,7 +25,9 @@ fn zombie_children() -> Vec<u32> {
         };
         // "PID (comm) STATE PPID ...": comm may hold spaces and parentheses; the last ')'
         // ends it.
-        let Some(close) = stat.rfind(')') else { continue };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
         let mut fields = stat[close + 2..].split(' ');
         let state = fields.next();
         let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());

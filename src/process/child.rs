@@ -259,7 +259,10 @@ impl Child {
             }
         })
         .await;
-        let (stdout, stderr) = (out_done.unwrap_or(Ok(Vec::new())), err_done.unwrap_or(Ok(Vec::new())));
+        let (stdout, stderr) = (
+            out_done.unwrap_or(Ok(Vec::new())),
+            err_done.unwrap_or(Ok(Vec::new())),
+        );
         let status = self.wait().await?;
         Ok(Output {
             status,

@@ -45,10 +45,12 @@ impl PidFd {
     /// Reaps the child once it has exited; until then waits for the pidfd to turn readable.
     pub(super) fn poll_reap(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<ExitStatus>> {
         self.registration
-            .poll_io(cx, Interest::Readable, || match sys::try_reap(self.fd.as_fd()) {
-                Ok(Some(raw)) => Ok(ExitStatus::from_raw(raw)),
-                Ok(None) => Err(Errno::AGAIN),
-                Err(e) => Err(e),
+            .poll_io(cx, Interest::Readable, || {
+                match sys::try_reap(self.fd.as_fd()) {
+                    Ok(Some(raw)) => Ok(ExitStatus::from_raw(raw)),
+                    Ok(None) => Err(Errno::AGAIN),
+                    Err(e) => Err(e),
+                }
             })
             .map_err(std::io::Error::from)
     }

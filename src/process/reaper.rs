@@ -79,10 +79,7 @@ impl Drop for Orphan {
                 return;
             }
             let fd = pidfd.into_fd();
-            PARKED
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(fd);
+            PARKED.lock().unwrap_or_else(|p| p.into_inner()).push(fd);
         }
     }
 }
