@@ -160,3 +160,25 @@ async fn queue_overflow_is_surfaced(h: Handle) {
     let c = next_change(&h, &mut w).await;
     assert_eq!(named(&c), Some(Path::new("later")));
 }
+
+/// CPU ticks (utime + stime, in 1/100 s) this thread has used, from /proc/thread-self/stat.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[readyloop::test(timeout = "20s")]
+async fn a_quiet_watch_uses_no_cpu(h: Handle) {
+    let dir = TempDir::new("quiet");
+    let mut w = FsWatcher::new(&h).unwrap();
+    w.add(&dir.0, Mask::CREATE).unwrap();
+    let before = thread_cpu_ticks();
+    let quiet = h.timeout(Duration::from_millis(500), w.next_event()).await;
+    assert!(quiet.is_err(), "no event in a quiet directory: {quiet:?}");
+    let used = thread_cpu_ticks() - before;
+    assert!(
+        used <= 2,
+        "{used} CPU ticks (10 ms each) while waiting 0.5 s"
+    );
+}

@@ -169,3 +169,26 @@ async fn dropped_child_runs_on_and_is_reaped_when_it_exits(h: Handle) {
     let gone = until(&h, Duration::from_secs(5), || proc_state(pid).is_none()).await;
     assert!(gone, "pid {pid} not reaped: {:?}", proc_state(pid));
 }
+
+/// CPU ticks (utime + stime, in 1/100 s) this thread has used, from /proc/thread-self/stat.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    // After the comm: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[readyloop::test(timeout = "20s")]
+async fn waiting_for_a_child_uses_no_cpu(h: Handle) {
+    let mut child = h.spawn_process(Command::new("sleep").arg("0.5")).unwrap();
+    let before = thread_cpu_ticks();
+    let start = Instant::now();
+    assert!(child.wait().await.unwrap().success());
+    let used = thread_cpu_ticks() - before;
+    assert!(start.elapsed() >= Duration::from_millis(400));
+    // The loop sleeps in poll(2) until the pidfd turns readable: no polling of waitid.
+    assert!(
+        used <= 2,
+        "{used} CPU ticks (10 ms each) while waiting 0.5 s"
+    );
+}

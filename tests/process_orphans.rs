@@ -26,8 +26,7 @@ fn child_outliving_its_loop_is_reaped_by_reap_orphans() {
     drop(lp); // the reaping task goes with the loop; the pidfd is parked
     let start = Instant::now();
     // Until it exits; the other test's sweep may reap it first (then it is gone already).
-    while !matches!(proc_state(pid), Some('Z') | None) && start.elapsed() < Duration::from_secs(5)
-    {
+    while !matches!(proc_state(pid), Some('Z') | None) && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
     readyloop::process::reap_orphans();
@@ -51,8 +50,7 @@ fn child_held_by_a_task_when_the_loop_drops_is_reaped_by_reap_orphans() {
     drop(lp);
     let start = Instant::now();
     // Until it exits; the other test's sweep may reap it first (then it is gone already).
-    while !matches!(proc_state(pid), Some('Z') | None) && start.elapsed() < Duration::from_secs(5)
-    {
+    while !matches!(proc_state(pid), Some('Z') | None) && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
     readyloop::process::reap_orphans();
