@@ -76,6 +76,12 @@ impl Mask {
     pub const UNMOUNT: Mask = Mask(sys::bits::UNMOUNT);
 
     /// No bits.
+    ///
+    /// ```
+    /// use readyloop::fs_watch::Mask;
+    /// assert_eq!(Mask::empty().bits(), 0);
+    /// assert!(Mask::CREATE.contains(Mask::empty()));
+    /// ```
     pub const fn empty() -> Mask {
         Mask(0)
     }
@@ -90,6 +96,12 @@ impl Mask {
     }
 
     /// Whether every bit of `other` is set in `self`.
+    ///
+    /// ```
+    /// use readyloop::fs_watch::Mask;
+    /// assert!((Mask::CREATE | Mask::ISDIR).contains(Mask::CREATE));
+    /// assert!(!Mask::CREATE.contains(Mask::CREATE | Mask::ISDIR));
+    /// ```
     pub const fn contains(self, other: Mask) -> bool {
         self.0 & other.0 == other.0
     }
@@ -149,10 +161,29 @@ impl fmt::Debug for Mask {
 }
 
 /// One watch of an [`FsWatcher`] (the kernel's watch descriptor); events name it.
+///
+/// ```
+/// use readyloop::fs_watch::{FsWatcher, Mask, WatchId};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let mut watcher = FsWatcher::new(&lp.handle()).unwrap();
+/// let id: WatchId = watcher.add(std::env::temp_dir(), Mask::CREATE).unwrap();
+/// # drop(id);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WatchId(i32);
 
 /// What [`FsWatcher::next_event`] yields.
+///
+/// ```
+/// use readyloop::fs_watch::FsEvent;
+/// fn on_event(event: FsEvent) {
+///     match event {
+///         FsEvent::Change(change) => println!("{:?} {:?}", change.mask, change.name),
+///         FsEvent::Overflow => println!("events were lost: rescan"),
+///     }
+/// }
+/// on_event(FsEvent::Overflow);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FsEvent {
     /// Something happened to a watched file or in a watched directory.
@@ -163,6 +194,21 @@ pub enum FsEvent {
 }
 
 /// One inotify event.
+///
+/// ```
+/// use readyloop::fs_watch::{FsEvent, FsWatcher, Mask};
+/// let dir = std::env::temp_dir().join(format!("readyloop-doc-change-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let lp = readyloop::Loop::new().unwrap();
+/// let mut watcher = FsWatcher::new(&lp.handle()).unwrap();
+/// let id = watcher.add(&dir, Mask::DELETE).unwrap();
+/// std::fs::write(dir.join("gone"), b"").unwrap();
+/// std::fs::remove_file(dir.join("gone")).unwrap();
+/// let FsEvent::Change(change) = lp.block_on(watcher.next_event()).unwrap() else { panic!() };
+/// assert_eq!((change.watch, change.mask), (id, Mask::DELETE));
+/// assert_eq!(change.name.unwrap(), std::path::Path::new("gone"));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     /// The watch it belongs to.
@@ -274,11 +320,37 @@ impl FsWatcher {
     /// The next event: from the buffer if an earlier read brought several, else waits on
     /// the loop for the inotify fd. Cancel-safe: an event leaves the buffer only in the poll
     /// that returns it.
+    ///
+    /// ```
+    /// use readyloop::fs_watch::{FsEvent, FsWatcher, Mask};
+    /// use std::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let mut watcher = FsWatcher::new(&h).unwrap();
+    /// watcher.add(std::env::temp_dir(), Mask::CREATE).unwrap();
+    /// // Nothing may happen: bound the wait.
+    /// let next = lp.block_on(h.timeout(Duration::from_millis(10), watcher.next_event()));
+    /// if let Ok(Ok(FsEvent::Change(c))) = next {
+    ///     println!("created: {:?}", c.name);
+    /// }
+    /// ```
     pub fn next_event(&mut self) -> impl Future<Output = io::Result<FsEvent>> + '_ {
         poll_fn(move |cx| self.poll_next_event(cx))
     }
 
     /// The poll form of [`next_event`](FsWatcher::next_event).
+    ///
+    /// ```
+    /// use readyloop::fs_watch::{FsWatcher, Mask};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let mut watcher = FsWatcher::new(&lp.handle()).unwrap();
+    /// let dir = std::env::temp_dir().join(format!("readyloop-doc-poll-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// watcher.add(&dir, Mask::DELETE_SELF).unwrap();
+    /// std::fs::remove_dir(&dir).unwrap();
+    /// let event = lp.block_on(core::future::poll_fn(|cx| watcher.poll_next_event(cx)));
+    /// assert!(event.is_ok());
+    /// ```
     pub fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<FsEvent>> {
         if self.start == self.end {
             let (fd, buf) = (self.fd.as_raw_fd(), &mut self.buf[..]);

@@ -18,11 +18,46 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 
 /// The child's standard input: a non-blocking pipe on the loop ([`Async::write`], and
 /// `futures_io::AsyncWrite` with the `futures-io` feature). Dropping it closes the pipe.
+///
+/// ```
+/// use readyloop::process::ChildStdin;
+/// use std::process::{Command, Stdio};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let mut child = lp.handle().spawn_process(Command::new("cat").stdin(Stdio::piped())).unwrap();
+/// let stdin: ChildStdin = child.stdin.take().unwrap();
+/// lp.block_on(stdin.write(b"x")).unwrap();
+/// drop(stdin);
+/// assert!(lp.block_on(child.wait()).unwrap().success());
+/// ```
 pub type ChildStdin = Async<std::process::ChildStdin>;
 /// The child's standard output: a non-blocking pipe on the loop ([`Async::read`], and
 /// `futures_io::AsyncRead` with the `futures-io` feature).
+///
+/// ```
+/// use readyloop::process::ChildStdout;
+/// use std::process::{Command, Stdio};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let mut child = lp.handle().spawn_process(Command::new("echo").arg("a").stdout(Stdio::piped())).unwrap();
+/// let stdout: ChildStdout = child.stdout.take().unwrap();
+/// let mut buf = [0u8; 8];
+/// let n = lp.block_on(stdout.read(&mut buf)).unwrap();
+/// assert_eq!(&buf[..n], b"a\n");
+/// ```
 pub type ChildStdout = Async<std::process::ChildStdout>;
 /// The child's standard error, like [`ChildStdout`].
+///
+/// ```
+/// use readyloop::process::ChildStderr;
+/// use std::process::{Command, Stdio};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let mut child = lp.handle()
+///     .spawn_process(Command::new("sh").args(["-c", "echo e >&2"]).stderr(Stdio::piped()))
+///     .unwrap();
+/// let stderr: ChildStderr = child.stderr.take().unwrap();
+/// let mut buf = [0u8; 8];
+/// let n = lp.block_on(stderr.read(&mut buf)).unwrap();
+/// assert_eq!(&buf[..n], b"e\n");
+/// ```
 pub type ChildStderr = Async<std::process::ChildStderr>;
 
 /// A child process on a loop, made by [`Handle::spawn_process`]; the async counterpart of
