@@ -83,6 +83,8 @@
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `process` (feature `process`): child processes awaited through pidfds, their stdio as
+//!   loop pipes, never a zombie; `fs_watch` (feature `fs-watch`): inotify events.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
 //!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
 //!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
