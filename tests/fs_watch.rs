@@ -2,6 +2,8 @@
 //! rewritten by rename, new files in a directory, a removed watch, and the kernel's queue
 //! overflow surfaced as `FsEvent::Overflow`.
 
+mod common;
+
 use readyloop::fs_watch::{Change, FsEvent, FsWatcher, Mask};
 use readyloop::Handle;
 use std::path::{Path, PathBuf};
@@ -177,8 +179,9 @@ async fn a_quiet_watch_uses_no_cpu(h: Handle) {
     let quiet = h.timeout(Duration::from_millis(500), w.next_event()).await;
     assert!(quiet.is_err(), "no event in a quiet directory: {quiet:?}");
     let used = thread_cpu_ticks() - before;
+    // Under valgrind the loop's thread pays for valgrind's own bookkeeping.
     assert!(
-        used <= 2,
+        used <= 2 * u64::from(common::slack()),
         "{used} CPU ticks (10 ms each) while waiting 0.5 s"
     );
 }

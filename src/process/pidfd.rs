@@ -25,7 +25,14 @@ pub(super) struct PidFd {
 impl PidFd {
     /// Opens the pidfd of the unreaped child `pid` and registers it with `handle`'s loop.
     pub(super) fn open(handle: &Handle, pid: u32) -> std::io::Result<PidFd> {
-        let fd = sys::pidfd_open(pid).map_err(std::io::Error::from)?;
+        let fd = sys::pidfd_open(pid).map_err(|e| match e {
+            Errno::NOSYS => std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "readyloop::process needs pidfd_open(2), which this system lacks (Linux \
+                 before 5.3, valgrind 3.19, or a seccomp filter)",
+            ),
+            e => e.into(),
+        })?;
         Ok(PidFd {
             registration: Registration::sealed(handle, fd.as_raw_fd()),
             fd,
