@@ -11,21 +11,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether this system lacks pidfd_open(2) (valgrind 3.19 does not implement it): spawning
-/// then fails with `Unsupported` (see `no_pidfd_is_a_clear_error`), and the tests that need
-/// a child say so and stop.
-fn pidfd_missing() -> bool {
-    let me = rustix::process::getpid();
-    let missing = matches!(
-        rustix::process::pidfd_open(me, rustix::process::PidfdFlags::empty()),
-        Err(rustix::io::Errno::NOSYS)
-    );
-    if missing {
-        eprintln!("pidfd_open(2) is not available here: nothing to test");
-    }
-    missing
-}
-
 /// The state letter of `/proc/PID/stat` (`Z` for a zombie), `None` once the pid is gone.
 fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -47,9 +32,6 @@ async fn until(h: &Handle, limit: Duration, mut done: impl FnMut() -> bool) -> b
 
 #[readyloop::test(timeout = "20s")]
 async fn wait_reports_exit_code(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h
         .spawn_process(Command::new("sh").args(["-c", "exit 7"]))
         .unwrap();
@@ -63,9 +45,6 @@ async fn wait_reports_exit_code(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn kill_ends_a_running_child_with_sigkill(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h.spawn_process(Command::new("sleep").arg("30")).unwrap();
     assert!(child.try_wait().unwrap().is_none(), "still running");
     let start = Instant::now();
@@ -78,9 +57,6 @@ async fn kill_ends_a_running_child_with_sigkill(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn missing_program_is_a_clear_error(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let err = h
         .spawn_process(&mut Command::new("/no/such/program"))
         .unwrap_err();
@@ -89,9 +65,6 @@ async fn missing_program_is_a_clear_error(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn stdin_and_stdout_are_loop_pipes(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h
         .spawn_process(
             Command::new("cat")
@@ -128,9 +101,6 @@ async fn stdin_and_stdout_are_loop_pipes(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn stdio_pipes_work_with_futures_io(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h
         .spawn_process(
             Command::new("sh")
@@ -152,9 +122,6 @@ async fn stdio_pipes_work_with_futures_io(h: Handle) {
 
 #[readyloop::test(timeout = "30s")]
 async fn output_reads_both_pipes_at_once(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     // 1 MiB to each stream, interleaved in 4 KiB pieces: reading one pipe to its end before
     // the other would deadlock once the other fills (64 KiB).
     let script = "i=0; while [ $i -lt 256 ]; do \
@@ -174,9 +141,6 @@ async fn output_reads_both_pipes_at_once(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn free_functions_use_the_running_loop(_h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = readyloop::process::spawn_process(&mut Command::new("true")).unwrap();
     assert!(child.wait().await.unwrap().success());
     let out = readyloop::process::command_output(Command::new("echo").arg("x"))
@@ -187,9 +151,6 @@ async fn free_functions_use_the_running_loop(_h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn kill_on_drop_kills_and_reaps(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h.spawn_process(Command::new("sleep").arg("30")).unwrap();
     child.set_kill_on_drop(true);
     let pid = child.id();
@@ -202,9 +163,6 @@ async fn kill_on_drop_kills_and_reaps(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn dropped_child_runs_on_and_is_reaped_when_it_exits(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let child = h.spawn_process(Command::new("sleep").arg("0.3")).unwrap();
     let pid = child.id();
     drop(child); // without kill-on-drop: the child keeps running, as with std
@@ -224,9 +182,6 @@ fn thread_cpu_ticks() -> u64 {
 
 #[readyloop::test(timeout = "20s")]
 async fn waiting_for_a_child_uses_no_cpu(h: Handle) {
-    if pidfd_missing() {
-        return;
-    }
     let mut child = h.spawn_process(Command::new("sleep").arg("0.5")).unwrap();
     let before = thread_cpu_ticks();
     let start = Instant::now();
@@ -238,16 +193,4 @@ async fn waiting_for_a_child_uses_no_cpu(h: Handle) {
         used <= 2 * u64::from(common::slack()),
         "{used} CPU ticks (10 ms each) while waiting 0.5 s"
     );
-}
-
-#[readyloop::test(timeout = "20s")]
-async fn no_pidfd_is_a_clear_error(h: Handle) {
-    if !pidfd_missing() {
-        return; // checked where pidfd_open(2) is missing (the valgrind run)
-    }
-    let err = h
-        .spawn_process(Command::new("sh").args(["-c", "sleep 5"]))
-        .unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
-    assert!(err.to_string().contains("pidfd_open"), "{err}");
 }

@@ -7,21 +7,6 @@ use readyloop::Loop;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Whether this system lacks pidfd_open(2) (valgrind 3.19 does not implement it): spawning
-/// then fails with `Unsupported` (see `no_pidfd_is_a_clear_error`), and the tests that need
-/// a child say so and stop.
-fn pidfd_missing() -> bool {
-    let me = rustix::process::getpid();
-    let missing = matches!(
-        rustix::process::pidfd_open(me, rustix::process::PidfdFlags::empty()),
-        Err(rustix::io::Errno::NOSYS)
-    );
-    if missing {
-        eprintln!("pidfd_open(2) is not available here: nothing to test");
-    }
-    missing
-}
-
 /// The state letter of `/proc/PID/stat` (`Z` for a zombie), `None` once the pid is gone.
 fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -31,9 +16,6 @@ fn proc_state(pid: u32) -> Option<char> {
 
 #[test]
 fn child_outliving_its_loop_is_reaped_by_reap_orphans() {
-    if pidfd_missing() {
-        return;
-    }
     let lp = Loop::new().unwrap();
     let child = lp
         .handle()
@@ -53,9 +35,6 @@ fn child_outliving_its_loop_is_reaped_by_reap_orphans() {
 
 #[test]
 fn child_held_by_a_task_when_the_loop_drops_is_reaped_by_reap_orphans() {
-    if pidfd_missing() {
-        return;
-    }
     let lp = Loop::new().unwrap();
     let h = lp.handle();
     let child = h.spawn_process(Command::new("sleep").arg("0.2")).unwrap();

@@ -16,21 +16,6 @@ const CHILDREN: usize = 4;
 const LINES: usize = 40;
 const PERIOD: Duration = Duration::from_millis(10);
 
-/// Whether this system lacks pidfd_open(2) (valgrind 3.19 does not implement it): spawning
-/// then fails with `Unsupported` (see `no_pidfd_is_a_clear_error`), and the tests that need
-/// a child say so and stop.
-fn pidfd_missing() -> bool {
-    let me = rustix::process::getpid();
-    let missing = matches!(
-        rustix::process::pidfd_open(me, rustix::process::PidfdFlags::empty()),
-        Err(rustix::io::Errno::NOSYS)
-    );
-    if missing {
-        eprintln!("pidfd_open(2) is not available here: nothing to test");
-    }
-    missing
-}
-
 /// The longest stretch the loop spent outside its wait (running tasks), from the trace.
 #[derive(Default)]
 struct Busy {
@@ -72,9 +57,6 @@ impl Run {
 /// order, interleaved; each status; no thread) is asserted in each.
 #[test]
 fn children_with_interleaved_output_never_block_the_ticker() {
-    if pidfd_missing() {
-        return;
-    }
     let first = run_once();
     if first.on_time() {
         return;

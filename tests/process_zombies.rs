@@ -11,21 +11,6 @@ use std::time::{Duration, Instant};
 
 const CHILDREN: usize = 1000;
 
-/// Whether this system lacks pidfd_open(2) (valgrind 3.19 does not implement it): spawning
-/// then fails with `Unsupported` (see `no_pidfd_is_a_clear_error`), and the tests that need
-/// a child say so and stop.
-fn pidfd_missing() -> bool {
-    let me = rustix::process::getpid();
-    let missing = matches!(
-        rustix::process::pidfd_open(me, rustix::process::PidfdFlags::empty()),
-        Err(rustix::io::Errno::NOSYS)
-    );
-    if missing {
-        eprintln!("pidfd_open(2) is not available here: nothing to test");
-    }
-    missing
-}
-
 /// Children of this process in state `Z`, from every `/proc/PID/stat`.
 fn zombie_children() -> Vec<u32> {
     let me = std::process::id();
@@ -69,9 +54,6 @@ fn short_child() -> Command {
 
 #[test]
 fn a_thousand_children_leave_no_zombie() {
-    if pidfd_missing() {
-        return;
-    }
     let fds_before = std::fs::read_dir("/proc/self/fd").unwrap().count();
     let lp = Loop::new().unwrap();
     let h = lp.handle();

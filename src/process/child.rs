@@ -182,7 +182,7 @@ impl Child {
             if let Some(status) = self.status {
                 return Poll::Ready(Ok(status));
             }
-            let Some(pidfd) = self.pidfd.as_ref() else {
+            let Some(pidfd) = self.pidfd.as_mut() else {
                 return Poll::Ready(Err(io::Error::other("child has no pidfd")));
             };
             let status = match pidfd.poll_reap(cx) {

@@ -6,15 +6,14 @@
 //! process-wide list that every later spawn (and [`reap_orphans`]) sweeps without blocking.
 //! This module must never block, and never reap a process it was not handed.
 
-use super::pidfd::PidFd;
+use super::pidfd::{Parked, PidFd};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use rustix::fd::{AsFd, OwnedFd};
 use std::sync::Mutex;
 
 /// Pidfds of children whose loop went away before they exited.
-static PARKED: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
+static PARKED: Mutex<Vec<Parked>> = Mutex::new(Vec::new());
 
 /// Reaps `pidfd`'s child now if it has exited, else on its loop once it does.
 pub(super) fn reap_later(pidfd: PidFd) {
@@ -38,12 +37,7 @@ pub(super) fn reap_later(pidfd: PidFd) {
 /// ```
 pub fn reap_orphans() -> usize {
     let mut parked = PARKED.lock().unwrap_or_else(|p| p.into_inner());
-    parked.retain(|fd| {
-        matches!(
-            crate::sys::process::try_reap(fd.as_fd()),
-            Ok(None) // still running: keep it
-        )
-    });
+    parked.retain(|child| !child.try_reap());
     parked.len()
 }
 
@@ -57,7 +51,7 @@ impl Future for Orphan {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(pidfd) = self.pidfd.as_ref() else {
+        let Some(pidfd) = self.pidfd.as_mut() else {
             return Poll::Ready(());
         };
         match pidfd.poll_reap(cx) {
@@ -78,8 +72,8 @@ impl Drop for Orphan {
             if let Ok(Some(_)) = pidfd.try_reap() {
                 return;
             }
-            let fd = pidfd.into_fd();
-            PARKED.lock().unwrap_or_else(|p| p.into_inner()).push(fd);
+            let child = pidfd.into_parked();
+            PARKED.lock().unwrap_or_else(|p| p.into_inner()).push(child);
         }
     }
 }
