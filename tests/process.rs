@@ -57,10 +57,15 @@ async fn kill_ends_a_running_child_with_sigkill(h: Handle) {
 
 #[readyloop::test(timeout = "20s")]
 async fn missing_program_is_a_clear_error(h: Handle) {
-    let err = h
-        .spawn_process(&mut Command::new("/no/such/program"))
-        .unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    let spawned = h.spawn_process(&mut Command::new("/no/such/program"));
+    if common::under_valgrind() {
+        // valgrind --trace-children starts every child as valgrind itself, which then
+        // fails to run the program: the spawn succeeds and the child exits non-zero.
+        let mut child = spawned.unwrap();
+        assert!(!child.wait().await.unwrap().success());
+        return;
+    }
+    assert_eq!(spawned.unwrap_err().kind(), std::io::ErrorKind::NotFound);
 }
 
 #[readyloop::test(timeout = "20s")]
@@ -167,7 +172,11 @@ async fn dropped_child_runs_on_and_is_reaped_when_it_exits(h: Handle) {
     let pid = child.id();
     drop(child); // without kill-on-drop: the child keeps running, as with std
     h.sleep(Duration::from_millis(100)).await;
-    assert_eq!(proc_state(pid), Some('S'), "still running after the drop");
+    let state = proc_state(pid);
+    assert!(
+        matches!(state, Some('S' | 'R')),
+        "still running after the drop: {state:?}"
+    );
     let gone = until(&h, Duration::from_secs(5), || proc_state(pid).is_none()).await;
     assert!(gone, "pid {pid} not reaped: {:?}", proc_state(pid));
 }

@@ -190,8 +190,10 @@ fn run_once() -> Run {
         assert_eq!(mine, want);
     }
     let switches = lines.windows(2).filter(|w| w[0].0 != w[1].0).count();
+    // Under valgrind the loop reads slower, so lines arrive in bigger batches.
+    let enough = common::sized(LINES, LINES / 4);
     assert!(
-        switches >= LINES,
+        switches >= enough,
         "output interleaved: {switches} switches between children"
     );
     Run {
