@@ -21,6 +21,11 @@
 //! assert_eq!((&out.stdout[..], &out.stderr[..]), (&b"out\n"[..], &b"err\n"[..]));
 //! ```
 //!
+//! Without pidfds (Linux before 5.3, valgrind 3.19, seccomp filters that refuse
+//! `pidfd_open`), each awaited child is checked with `waitid(P_PID, WNOHANG)` every 10 ms on a
+//! loop timer instead: still no handler and no thread, at the cost of those wakeups (CI runs
+//! the process tests this way too, with `pidfd_open` made to fail by strace).
+//!
 //! Zombies: a [`Child`] dropped before its exit was collected is reaped by a small task on
 //! its loop when it exits; if that loop is dropped first, the next spawn in the process (or
 //! [`reap_orphans`]) reaps it. A program that sets `SIGCHLD` to `SIG_IGN`, or another library
