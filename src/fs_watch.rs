@@ -20,7 +20,7 @@
 
 use crate::executor::Handle;
 use crate::registration::Registration;
-use crate::sys::{fd as sys_fd, inotify as sys, Interest};
+use crate::sys::{inotify as sys, Interest};
 use core::fmt;
 use core::future::{poll_fn, Future};
 use core::task::{Context, Poll};
@@ -353,10 +353,10 @@ impl FsWatcher {
     /// ```
     pub fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<FsEvent>> {
         if self.start == self.end {
-            let (fd, buf) = (self.fd.as_raw_fd(), &mut self.buf[..]);
+            let (fd, buf) = (self.fd.as_fd(), &mut self.buf[..]);
             let n = match self
                 .registration
-                .poll_io(cx, Interest::Readable, || sys_fd::read(fd, buf))
+                .poll_io(cx, Interest::Readable, || sys::read(fd, buf))
             {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(r) => r?,

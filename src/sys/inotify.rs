@@ -51,6 +51,11 @@ pub(crate) fn remove_watch(fd: BorrowedFd<'_>, wd: i32) -> Result<(), Errno> {
     inotify::remove_watch(fd, wd)
 }
 
+/// `read(2)`: as many whole event records as fit in `buf` (`EAGAIN` when none is queued).
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    rustix::io::read(fd, buf)
+}
+
 /// One decoded record; `name` borrows the read buffer, without its NUL padding.
 #[derive(Debug)]
 pub(crate) struct RawEvent<'a> {
