@@ -5,9 +5,11 @@
 
 mod common;
 
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use futures_io::{AsyncRead, AsyncWrite};
 use readyloop::Handle;
+use std::future::poll_fn;
 use std::os::unix::process::ExitStatusExt;
+use std::pin::Pin;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -114,14 +116,32 @@ async fn stdio_pipes_work_with_futures_io(h: Handle) {
                 .stdout(Stdio::piped()),
         )
         .unwrap();
+    // Driven only through the futures-io traits, as generic code would.
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
-    stdin.write_all(b"hello from futures-io\n").await.unwrap();
-    stdin.close().await.unwrap();
+    let mut rest: &[u8] = b"hello from futures-io\n";
+    while !rest.is_empty() {
+        let n = poll_fn(|cx| Pin::new(&mut stdin).poll_write(cx, rest))
+            .await
+            .unwrap();
+        rest = &rest[n..];
+    }
+    poll_fn(|cx| Pin::new(&mut stdin).poll_close(cx))
+        .await
+        .unwrap();
     drop(stdin);
-    let mut text = String::new();
-    stdout.read_to_string(&mut text).await.unwrap();
-    assert_eq!(text, "HELLO FROM FUTURES-IO\n");
+    let mut text = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match poll_fn(|cx| Pin::new(&mut stdout).poll_read(cx, &mut buf))
+            .await
+            .unwrap()
+        {
+            0 => break,
+            n => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(text, b"HELLO FROM FUTURES-IO\n");
     assert!(child.wait().await.unwrap().success());
 }
 
