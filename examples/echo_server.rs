@@ -4,9 +4,13 @@
 //!
 //! When ready it prints one line, `listening on IP:PORT` (the real port, so port 0 works),
 //! to stdout. On SIGINT or SIGTERM it stops accepting, gives the connections still open up
-//! to the grace period to finish (a second signal cuts that short), closes the rest, and
+//! to the grace period to finish (a second signal cuts that short), resets the rest, and
 //! exits 0. A client that resets, half-closes, sends nothing or never reads only ever
 //! affects its own task.
+//!
+//! A connection ends with a clean close (FIN) only when its echo is complete; one cut
+//! short, by a failed send or by the end of the grace period, is reset
+//! (`TcpStream::abort`), so a client never takes a truncated echo for a whole one.
 //!
 //! Run:   cargo run --release --example echo_server -- [--buf BYTES] [--grace SECS] [ADDR]
 //!        (ADDR defaults to 127.0.0.1:9527, BYTES to 1024, SECS to 5)
@@ -197,7 +201,7 @@ async fn serve(h: Handle, listener: TcpListener, mut shutdown: Signals, options:
     let cut: Vec<_> = remaining.collect();
     if !cut.is_empty() {
         eprintln!(
-            "echo_server: closing {} connection(s) still open",
+            "echo_server: closing {} connection(s) still open (reset)",
             cut.len()
         );
     }
@@ -216,6 +220,8 @@ async fn accept_loop(h: Handle, listener: TcpListener, buf: usize, connections: 
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
+                // Guarded from here: a task cancelled before its first poll still resets.
+                let stream = ResetUnlessFinished(Some(stream));
                 let task = h.spawn(handle_connection(stream, buf, connections.clone()));
                 let mut tasks = connections.tasks.borrow_mut();
                 // Forget finished connections now and then, so the list stays short.
@@ -234,14 +240,38 @@ async fn accept_loop(h: Handle, listener: TcpListener, buf: usize, connections: 
     }
 }
 
-/// Seed 003's `handler`: echo until the client closes, then close.
-async fn handle_connection(stream: TcpStream, buf: usize, connections: Rc<Connections>) {
+/// Seed 003's `handler`: echo until the client closes, then close; reset on an error.
+async fn handle_connection(
+    mut stream: ResetUnlessFinished,
+    buf: usize,
+    connections: Rc<Connections>,
+) {
+    let Some(tcp) = stream.0.as_ref() else {
+        return;
+    };
     // Small echoes go out at once instead of waiting for the previous ACK.
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
     let mut buffer = vec![0u8; buf];
-    let result = echo(&stream, &mut buffer).await;
+    let result = echo(tcp, &mut buffer).await;
     connections.served.set(connections.served.get() + 1);
     if result.is_err() {
         connections.failed.set(connections.failed.get() + 1);
+        // Dropped by the guard: a reset, since the echo was cut.
+        return;
+    }
+    // The whole echo went out: an orderly close (FIN).
+    drop(stream.0.take());
+}
+
+/// Owns a connection's stream and resets it when dropped, unless it was taken out for an
+/// orderly close: the task's end on an error, or its cancellation at the end of the grace
+/// period, must not look like a complete echo to the client.
+struct ResetUnlessFinished(Option<TcpStream>);
+
+impl Drop for ResetUnlessFinished {
+    fn drop(&mut self) {
+        if let Some(stream) = self.0.take() {
+            stream.abort();
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! (`READYLOOP_SCALE=0.1` shortens every duration tenfold, as the tests do.)
 
 use readyloop::net::{TcpListener, TcpStream};
-use readyloop::{AsyncRead, Handle, Loop};
+use readyloop::{Handle, Loop, ReadFd};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,7 @@ async fn read_file(h: Handle, path: &str, start: Instant) -> Result<(), readyloo
         readyloop::Error::new(readyloop::ErrorKind::InvalidInput, "cannot open the file")
     })?;
     let mut data = vec![0u8; AMOUNT];
-    let n = AsyncRead::exact(&h, file.as_fd(), &mut data).await?;
+    let n = ReadFd::exact(&h, file.as_fd(), &mut data).await?;
     println!("done {path} at {:.3} got {n} B", since(start));
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! Run: `cargo run --release --example read_urandom`
 //! (`READYLOOP_SCALE=0.1` shortens every duration tenfold, as the tests do.)
 
-use readyloop::{AsyncRead, Handle, Loop};
+use readyloop::{Handle, Loop, ReadFd};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ async fn ready(h: Handle, path: &str, amount: usize, start: Instant) -> readyloo
     let mut result = Vec::with_capacity(amount);
     let mut chunk = [0u8; 1024];
     while result.len() < amount {
-        let n = AsyncRead::new(&h, file.as_fd(), &mut chunk).await?;
+        let n = ReadFd::new(&h, file.as_fd(), &mut chunk).await?;
         if n == 0 {
             break;
         }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use readyloop::{wait, Handle, Loop, ReturnWhen};
+use readyloop::{Handle, Loop, ReturnWhen};
 use std::time::Duration;
 
 async fn foo(h: Handle, scale: f64) {
@@ -29,5 +29,5 @@ fn main() {
         h.spawn(foo(h.clone(), scale)),
         h.spawn(bar(h.clone(), scale)),
     ];
-    lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
+    lp.block_on(lp.handle().wait(tasks, ReturnWhen::AllCompleted, None));
 }

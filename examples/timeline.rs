@@ -11,7 +11,7 @@
 //! Run: `cargo run --example timeline -- timeline.svg` (the path defaults to timeline.svg)
 
 use readyloop::net::{TcpListener, TcpStream};
-use readyloop::trace::{TraceEvent, Wait};
+use readyloop::trace::{PendingOn, TraceEvent};
 use readyloop::{Instant, Loop};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -98,7 +98,7 @@ impl Recorder {
             TraceEvent::Woken { task, .. } => self.row(task).enter(at, Some(State::Ready)),
             TraceEvent::Polled { task } => self.row(task).enter(at, Some(State::Running)),
             TraceEvent::Pending { task, waits } => {
-                let state = if waits.iter().any(|w| matches!(w, Wait::Fd { .. })) {
+                let state = if waits.iter().any(|w| matches!(w, PendingOn::Fd { .. })) {
                     State::WaitFd
                 } else if waits.is_empty() {
                     State::WaitOther

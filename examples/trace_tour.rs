@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --example trace_tour` (add `-- select` or `-- epoll` for another backend)
 
-use readyloop::trace::{TraceEvent, Wait, WakeCause};
+use readyloop::trace::{PendingOn, TraceEvent, WakeCause};
 use readyloop::{AsyncRecv, BackendKind, Instant, Loop};
 use std::collections::HashMap;
 use std::io::Write;
@@ -46,10 +46,10 @@ impl Storyteller {
                 let what: Vec<String> = waits
                     .iter()
                     .map(|w| match *w {
-                        Wait::Fd { fd, interest } => {
+                        PendingOn::Fd { fd, interest } => {
                             format!("\"wake me when fd {fd} is {}\"", interest.name())
                         }
-                        Wait::Timer { due_in, .. } => {
+                        PendingOn::Timer { due_in, .. } => {
                             format!("\"wake me in {:.3} s\"", due_in.as_secs_f64())
                         }
                         _ => "something".to_string(),

@@ -8,7 +8,7 @@
 
 mod common;
 
-use readyloop::{wait, Handle, Loop, ReturnWhen};
+use readyloop::{Handle, Loop, ReturnWhen};
 use std::time::Duration;
 
 async fn slow_task(h: Handle, scale: f64, n: u64) -> u64 {
@@ -29,7 +29,7 @@ fn main() {
         let tasks: Vec<_> = (1..3)
             .map(|n| h.spawn(slow_task(h.clone(), scale, n)))
             .collect();
-        let (done, pending) = lp.block_on(wait(tasks, when, None));
+        let (done, pending) = lp.block_on(lp.handle().wait(tasks, when, None));
         let done: Vec<u64> = done
             .into_iter()
             .map(|t| t.into_result().expect("slow_task does not fail"))

@@ -2,11 +2,14 @@
 //! made by another library).
 //!
 //! It owns an I/O object, switches its fd to non-blocking, and registers it with one loop
-//! through a [`Registration`]. Reading and writing are written once, as `poll_read` and
+//! through a [`Registration`]. A terminal is never switched: its open file description is
+//! shared with the shell and with stdout, so the loop reads and writes a private description
+//! of the same terminal instead (see [`Async::new`]). Reading and writing are written once, as `poll_read` and
 //! `poll_write` (try `read(2)`/`write(2)`; register a wait only on `EAGAIN`); the futures of
 //! [`Async::read`] and [`Async::write`] and the `futures-io` trait impls all run that code.
-//! This module must never block the loop, and never close the fd while the loop still has
-//! it registered (the registration is dropped first).
+//! This module must never block the loop, never set `O_NONBLOCK` on a terminal's shared
+//! description, and never close the fd while the loop still has it registered (the
+//! registration is dropped first).
 
 use crate::error::Error;
 use crate::executor::Handle;
@@ -16,7 +19,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 /// An I/O object whose fd is non-blocking and registered with a loop (the shape of smol's
@@ -50,6 +53,9 @@ pub struct Async<T: AsFd> {
     /// Dropped first (fields drop in declaration order): the loop forgets the fd before the
     /// I/O object can close it.
     registration: Registration,
+    /// For a terminal: the private, non-blocking description the loop reads and writes
+    /// (`io`'s own description keeps its mode). `None` for everything else.
+    private: Option<OwnedFd>,
     /// The owned I/O object.
     io: T,
 }
@@ -67,47 +73,58 @@ impl<T: AsFd> Async<T> {
     /// `handle`. The mode belongs to the open file description, so dups of the fd (and other
     /// processes sharing it) see it too.
     ///
+    /// A terminal is the exception: its description is shared with the shell that started
+    /// the program and, usually, with stdout and stderr, so `O_NONBLOCK` there would make a
+    /// busy `println!` panic with "Resource temporarily unavailable" and leave the shell's
+    /// next `cat` failing with `EAGAIN` after the program ends (even if it is killed). For a
+    /// terminal, `Async` opens a second, private description of the same terminal
+    /// (`/proc/self/fd/N`, non-blocking, close-on-exec, never a controlling terminal) and
+    /// does its I/O there; `io`'s description is never changed. Input is the same either
+    /// way: one queue and one termios per terminal. If that open fails (no `/proc`, or the
+    /// device node refuses this user), `new` returns the error rather than touching the
+    /// shared description. A pseudo-terminal's master is the program's own (reopening
+    /// `/dev/ptmx` would make a new terminal), so it is switched like a pipe.
+    ///
     /// ```
     /// use readyloop::{Async, Loop};
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// let r = Async::new(&lp.handle(), r).unwrap();
     /// # drop(r);
+    /// // Safe on a terminal too: stdin stays blocking for the shell and for std's stdout.
+    /// # use std::io::IsTerminal;
+    /// if std::io::stdin().is_terminal() {
+    ///     let stdin = Async::new(&lp.handle(), std::io::stdin()).unwrap();
+    ///     # drop(stdin);
+    /// }
     /// ```
     pub fn new(handle: &Handle, io: T) -> Result<Async<T>, Error> {
         let fd = io.as_fd().as_raw_fd();
-        sys::set_nonblocking(fd)?;
+        if sys::is_shared_terminal(io.as_fd()) {
+            let private = sys::reopen_private_nonblocking(io.as_fd()).map_err(|e| {
+                Error::from_errno(e).with_message(
+                    "Async::new: the fd is a terminal, so readyloop opens a private \
+                     non-blocking description of it through /proc/self/fd (the shell's stays \
+                     blocking), and that open failed; read the terminal on a thread \
+                     (spawn_blocking) instead",
+                )
+            })?;
+            return Ok(Async {
+                registration: Registration::sealed(handle, private.as_raw_fd()),
+                private: Some(private),
+                io,
+            });
+        }
+        sys::set_nonblocking(io.as_fd())?;
+        // SAFETY: `fd` is `io`'s, which the `Async` owns and drops only after the
+        // registration (field order), so the number names `io`'s file for as long as the
+        // registration exists.
+        let registration = unsafe { Registration::new(handle, fd) };
         Ok(Async {
-            registration: Registration::new(handle, fd),
+            registration,
+            private: None,
             io,
         })
-    }
-
-    /// Like [`new`](Async::new), with the loop running on this thread (`std` only);
-    /// `ErrorKind::NoLoop` outside one.
-    ///
-    /// ```
-    /// use readyloop::{Async, Loop};
-    /// let lp = Loop::new().unwrap();
-    /// lp.block_on(async {
-    ///     let (r, _w) = std::io::pipe().unwrap();
-    ///     let r = Async::new_current(r).unwrap();
-    ///     # drop(r);
-    /// });
-    /// let (r, _w) = std::io::pipe().unwrap();
-    /// let err = Async::new_current(r).unwrap_err();
-    /// assert_eq!(err.kind(), readyloop::ErrorKind::NoLoop);
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn new_current(io: T) -> Result<Async<T>, Error> {
-        match Handle::try_current() {
-            Some(handle) => Async::new(&handle, io),
-            None => Err(Error::new(
-                crate::ErrorKind::NoLoop,
-                "Async::new_current: no readyloop loop is running on this thread; call it \
-                 inside Loop::block_on or a task, or use Async::new with a Handle",
-            )),
-        }
     }
 
     /// The I/O object.
@@ -124,7 +141,8 @@ impl<T: AsFd> Async<T> {
         &self.io
     }
 
-    /// Deregisters the fd and hands the I/O object back (its fd stays non-blocking).
+    /// Deregisters the fd and hands the I/O object back (its fd stays non-blocking, except
+    /// a terminal's, which was never changed).
     ///
     /// ```
     /// use readyloop::{Async, Loop};
@@ -134,8 +152,13 @@ impl<T: AsFd> Async<T> {
     /// # drop(r);
     /// ```
     pub fn into_inner(self) -> T {
-        let Async { registration, io } = self;
+        let Async {
+            registration,
+            private,
+            io,
+        } = self;
         drop(registration);
+        drop(private);
         io
     }
 
@@ -200,7 +223,7 @@ impl<T: AsFd> Async<T> {
     /// assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0); // end of file
     /// ```
     pub fn shutdown_write(&self) -> Result<(), Error> {
-        sys::shutdown_write_if_socket(self.registration.fd()).map_err(Error::from_errno)
+        sys::shutdown_write_if_socket(self.io.as_fd()).map_err(Error::from_errno)
     }
 
     /// Reads into `buf`: resolves to the byte count, 0 at end of file. The future keeps its
@@ -213,7 +236,7 @@ impl<T: AsFd> Async<T> {
     /// let lp = Loop::new().unwrap();
     /// let (r, mut w) = std::io::pipe().unwrap();
     /// let r = Async::new(&lp.handle(), r).unwrap();
-    /// let reader = lp.spawn(async move {
+    /// let reader = lp.handle().spawn(async move {
     ///     let mut buf = [0u8; 16];
     ///     let n = r.read(&mut buf).await.unwrap();
     ///     buf[..n].to_vec()
@@ -251,16 +274,119 @@ impl<T: AsFd> Async<T> {
         }
     }
 
+    /// Writes all of `buf` (`write` until everything is in the kernel): the sockets'
+    /// [`send_all`](crate::net::TcpStream::send_all), named for `std::io::Write`. Cancelling
+    /// it midway leaves a prefix of unknown length written: drop it only when giving up on
+    /// the fd.
+    ///
+    /// ```
+    /// use readyloop::{Async, Loop};
+    /// use std::io::Read;
+    /// let lp = Loop::new().unwrap();
+    /// let (mut r, w) = std::io::pipe().unwrap();
+    /// let w = Async::new(&lp.handle(), w).unwrap();
+    /// lp.block_on(w.write_all(b"every byte")).unwrap();
+    /// drop(w);
+    /// let mut got = String::new();
+    /// r.read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "every byte");
+    /// ```
+    pub async fn write_all(&self, buf: &[u8]) -> Result<(), Error> {
+        let mut sent = 0;
+        while sent < buf.len() {
+            match self.write(&buf[sent..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::Other,
+                        "write_all: the fd accepted no bytes",
+                    ))
+                }
+                n => sent += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `buf` completely (`read` until it is full): the sockets'
+    /// [`recv_exact`](crate::net::TcpStream::recv_exact), named for `std::io::Read`. End of
+    /// file first is `ErrorKind::UnexpectedEof`. Cancelling it midway loses the count of
+    /// bytes already read.
+    ///
+    /// ```
+    /// use readyloop::{Async, ErrorKind, Loop};
+    /// use std::io::Write;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// let r = Async::new(&lp.handle(), r).unwrap();
+    /// w.write_all(b"12345").unwrap();
+    /// let mut four = [0u8; 4];
+    /// lp.block_on(r.read_exact(&mut four)).unwrap();
+    /// assert_eq!(&four, b"1234");
+    /// drop(w); // one byte left, then end of file
+    /// let err = lp.block_on(r.read_exact(&mut four)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    /// ```
+    pub async fn read_exact(&self, buf: &mut [u8]) -> Result<(), Error> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..]).await? {
+                0 => {
+                    return Err(Error::new(
+                        crate::ErrorKind::UnexpectedEof,
+                        "read_exact: end of file before the buffer was full",
+                    ))
+                }
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until end of file, appending to `out`: resolves to the number of bytes
+    /// appended (the sockets' [`read_to_end`](crate::net::TcpStream::read_to_end)).
+    /// Cancel-safe: what was read before a drop stays in `out`.
+    ///
+    /// ```
+    /// use readyloop::{Async, Loop};
+    /// use std::io::Write;
+    /// let lp = Loop::new().unwrap();
+    /// let (r, mut w) = std::io::pipe().unwrap();
+    /// let r = Async::new(&lp.handle(), r).unwrap();
+    /// w.write_all(b"all of it").unwrap();
+    /// drop(w);
+    /// let mut out = Vec::new();
+    /// assert_eq!(lp.block_on(r.read_to_end(&mut out)).unwrap(), 9);
+    /// assert_eq!(out, b"all of it");
+    /// ```
+    pub async fn read_to_end(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, Error> {
+        let start = out.len();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.read(&mut chunk).await? {
+                0 => return Ok(out.len() - start),
+                n => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
     fn poll_op(
         &self,
         cx: &mut Context<'_>,
         slot: Slot<'_>,
         buf: Buf<'_>,
     ) -> Poll<Result<usize, Error>> {
-        let fd = self.registration.fd();
+        let fd = self.loop_fd();
         match buf {
             Buf::Read(b) => self.io(cx, Interest::Readable, slot, || sys::read(fd, b)),
             Buf::Write(b) => self.io(cx, Interest::Writable, slot, || sys::write(fd, b)),
+        }
+    }
+
+    /// The description the loop reads and writes: a terminal's private one, else `io`'s.
+    fn loop_fd(&self) -> BorrowedFd<'_> {
+        match &self.private {
+            Some(private) => private.as_fd(),
+            None => self.io.as_fd(),
         }
     }
 

@@ -37,6 +37,30 @@ pub enum ErrorKind {
     TooManyOpenFiles,
     /// An argument was not valid: an address that does not parse, a bad option value.
     InvalidInput,
+    /// The socket is not connected (`ENOTCONN`): a `shutdown` or `peer_addr` after the
+    /// connection ended, or before it began.
+    NotConnected,
+    /// The operation would block (`EAGAIN`); the loop's own operations wait instead, so this
+    /// reaches a caller only from a raw syscall it made itself.
+    WouldBlock,
+    /// A signal interrupted the system call (`EINTR`).
+    Interrupted,
+    /// The operation is not permitted to this process (`EACCES`, `EPERM`).
+    PermissionDenied,
+    /// No such file or directory (`ENOENT`): a Unix socket path that does not exist.
+    NotFound,
+    /// The file or address already exists (`EEXIST`).
+    AlreadyExists,
+    /// The kernel is out of memory (`ENOMEM`).
+    OutOfMemory,
+    /// No route to the host (`EHOSTUNREACH`).
+    HostUnreachable,
+    /// The network is unreachable (`ENETUNREACH`).
+    NetworkUnreachable,
+    /// The network is down (`ENETDOWN`).
+    NetworkDown,
+    /// The operation is not supported here (`ENOSYS`, `EOPNOTSUPP`).
+    Unsupported,
     /// The stream ended before the requested number of bytes arrived.
     UnexpectedEof,
     /// A deadline passed before the operation finished.
@@ -61,6 +85,13 @@ pub enum ErrorKind {
     /// Any other operating-system error; see [`Error::errno`].
     Other,
 }
+
+/// What a future polled while its loop is not running reports: the message of
+/// `ErrorKind::NoLoop`, or of the panic of a future with no error channel (`Sleep`, an
+/// interval tick, an unfinished `JoinHandle`): one message, so the rule reads the same.
+pub(crate) const LOOP_NOT_RUNNING: &str = "readyloop: this future's loop is not running on this \
+    thread: await it inside that loop's Loop::block_on (or a task spawned with Handle::spawn); \
+    futures of other runtimes need a bridge (crate docs: Beside other runtimes)";
 
 /// The error readyloop's operations return.
 ///
@@ -94,12 +125,15 @@ impl Error {
         }
     }
 
-    /// Wraps an OS error number, choosing the matching kind.
+    /// Wraps an OS error number, choosing the matching kind: where `std::io::ErrorKind` has
+    /// a kind readyloop also has, the same one std gives that number (and converted into a
+    /// `std::io::Error`, the number itself is kept, so the kind is exactly std's).
     ///
     /// ```
     /// use readyloop::{Errno, Error, ErrorKind};
     /// assert_eq!(Error::from_errno(Errno::ADDRINUSE).kind(), ErrorKind::AddrInUse);
-    /// assert_eq!(Error::from_errno(Errno::NOENT).kind(), ErrorKind::Other);
+    /// assert_eq!(Error::from_errno(Errno::NOTCONN).kind(), ErrorKind::NotConnected);
+    /// assert_eq!(Error::from_errno(Errno::IO).kind(), ErrorKind::Other);
     /// ```
     pub fn from_errno(errno: Errno) -> Self {
         let (kind, message) = match errno {
@@ -117,6 +151,17 @@ impl Error {
                 "out of file descriptors (raise RLIMIT_NOFILE or close some)",
             ),
             Errno::INVAL => (ErrorKind::InvalidInput, "invalid argument"),
+            Errno::NOTCONN => (ErrorKind::NotConnected, "the socket is not connected"),
+            Errno::AGAIN => (ErrorKind::WouldBlock, "the operation would block"),
+            Errno::INTR => (ErrorKind::Interrupted, "interrupted by a signal"),
+            Errno::ACCESS | Errno::PERM => (ErrorKind::PermissionDenied, "permission denied"),
+            Errno::NOENT => (ErrorKind::NotFound, "no such file or directory"),
+            Errno::EXIST => (ErrorKind::AlreadyExists, "already exists"),
+            Errno::NOMEM => (ErrorKind::OutOfMemory, "out of kernel memory"),
+            Errno::HOSTUNREACH => (ErrorKind::HostUnreachable, "no route to host"),
+            Errno::NETUNREACH => (ErrorKind::NetworkUnreachable, "network is unreachable"),
+            Errno::NETDOWN => (ErrorKind::NetworkDown, "network is down"),
+            Errno::NOSYS | Errno::OPNOTSUPP => (ErrorKind::Unsupported, "operation not supported"),
             Errno::TIMEDOUT => (ErrorKind::TimedOut, "timed out"),
             Errno::BADF => (ErrorKind::Closed, "file descriptor is not open"),
             Errno::NOTSOCK => (ErrorKind::NotASocket, "file descriptor is not a socket"),
@@ -161,6 +206,11 @@ impl Error {
         self.message
     }
 
+    /// The same error with a message that says what the caller was doing.
+    pub(crate) const fn with_message(self, message: &'static str) -> Self {
+        Error { message, ..self }
+    }
+
     pub(crate) const fn cancelled() -> Self {
         Error::new(ErrorKind::Cancelled, "cancelled")
     }
@@ -200,18 +250,33 @@ impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         use std::io::ErrorKind as K;
         if let Some(errno) = e.errno {
+            // The number decides the kind, exactly as std decides it for its own calls.
             return std::io::Error::from_raw_os_error(errno.raw_os_error());
         }
         let kind = match e.kind {
             ErrorKind::TimedOut => K::TimedOut,
             ErrorKind::UnexpectedEof => K::UnexpectedEof,
             ErrorKind::InvalidData | ErrorKind::LineTooLong => K::InvalidData,
+            ErrorKind::ConnectionRefused => K::ConnectionRefused,
+            ErrorKind::ConnectionReset => K::ConnectionReset,
+            ErrorKind::ConnectionAborted => K::ConnectionAborted,
+            ErrorKind::BrokenPipe => K::BrokenPipe,
+            ErrorKind::AddrInUse => K::AddrInUse,
+            ErrorKind::AddrNotAvailable => K::AddrNotAvailable,
             ErrorKind::InvalidInput | ErrorKind::FdTooLarge | ErrorKind::Blocking => {
                 K::InvalidInput
             }
-            ErrorKind::Cancelled => K::Interrupted,
-            ErrorKind::ConnectionReset => K::ConnectionReset,
-            ErrorKind::BrokenPipe => K::BrokenPipe,
+            ErrorKind::NotConnected => K::NotConnected,
+            ErrorKind::WouldBlock => K::WouldBlock,
+            ErrorKind::Interrupted | ErrorKind::Cancelled => K::Interrupted,
+            ErrorKind::PermissionDenied => K::PermissionDenied,
+            ErrorKind::NotFound => K::NotFound,
+            ErrorKind::AlreadyExists => K::AlreadyExists,
+            ErrorKind::OutOfMemory => K::OutOfMemory,
+            ErrorKind::HostUnreachable => K::HostUnreachable,
+            ErrorKind::NetworkUnreachable => K::NetworkUnreachable,
+            ErrorKind::NetworkDown => K::NetworkDown,
+            ErrorKind::Unsupported => K::Unsupported,
             _ => K::Other,
         };
         std::io::Error::new(kind, e)

@@ -9,11 +9,11 @@
 //! | the articles' Python | readyloop |
 //! |---|---|
 //! | `AsyncSleep`, `AsyncTimer`, `asyncio.sleep` | [`Sleep`], [`Handle::sleep`], [`sleep`] |
-//! | `AsyncRead` | [`AsyncRead`] |
+//! | `AsyncRead` | [`ReadFd`] |
 //! | `AsyncRecv` | [`AsyncRecv`] |
 //! | `run(*coroutines)`, `loop.run_until_complete`, `asyncio.run` | [`Loop::block_on`] |
 //! | `select.select` / `selectors` | the reactor; [`BackendKind`] |
-//! | `loop.create_task` | [`Handle::spawn`] → [`JoinHandle`] |
+//! | `loop.create_task` | [`Handle::spawn`] (`readyloop::spawn` inside the loop) → [`JoinHandle`] |
 //! | `loop.run_forever`, `loop.stop` | [`Loop::run_forever`], [`Handle::stop`] |
 //! | `loop.call_soon` | [`Handle::call_soon`] |
 //! | `asyncio.gather`, `wait`, `wait_for` | [`gather`], [`try_gather`], [`Handle::wait`], [`Handle::timeout`] |
@@ -70,8 +70,10 @@
 //!
 //! ## Where things are
 //!
+//! - [`api_guide`]: the rules the API follows (where a future finds its loop, what happens
+//!   outside one, why each name), read it first.
 //! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
-//! - The leaves: [`Sleep`], [`AsyncRead`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
+//! - The leaves: [`Sleep`], [`ReadFd`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
 //! - [`net`]: TCP, UDP and Unix sockets, each with future methods (`recv`, `send_all`,
 //!   `accept`...) and poll methods (`poll_recv`, `poll_send`...) on one code path, shared by
@@ -82,7 +84,9 @@
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
-//! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
+//!   `SIGCHLD`, real-time signals...), chaining a handler another library installed first.
+//! - `systemd` (feature `systemd`): socket activation, readiness notifications, the watchdog.
 //! - `process` (feature `process`): child processes awaited through pidfds, their stdio as
 //!   loop pipes, never a zombie; `fs_watch` (feature `fs-watch`): inotify events.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
@@ -93,8 +97,9 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`Handle::current`], caught task panics, `spawn_blocking`, `readyloop::sleep` |
+//! | `std` | yes | [`Handle::current`] and the free functions (`readyloop::spawn`, `sleep`, `timeout`...), caught task panics, `spawn_blocking` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `systemd` | no | `readyloop::systemd`: socket activation, `sd_notify`, the watchdog (no libc; works without `std`) |
 //! | `process` | yes | `readyloop::process`: child processes awaited through pidfds, stdio as loop pipes (`std`) |
 //! | `fs-watch` | yes | `readyloop::fs_watch`: inotify events as an async stream (`std`) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
@@ -133,11 +138,13 @@
 //!
 //! ## How a leaf reaches the loop
 //!
-//! A leaf future (`Sleep`, `AsyncRead`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
+//! A leaf future (`Sleep`, `ReadFd`, `AsyncRecv`) holds a [`Handle`] to its loop, taken
 //! when it is made. When it cannot finish, it files its event (a deadline, or an fd with an
 //! [`Interest`]) with the loop together with the task's `Waker`, and returns `Pending`; this
-//! is the Rust form of the articles' `yield self`. With `std`, [`Handle::current`] finds the
-//! loop running on this thread, so `readyloop::sleep(d)` needs no handle.
+//! is the Rust form of the articles' `yield self`. With `std`, `readyloop::sleep(d)` is
+//! exactly `Handle::current().sleep(d)`: it finds the loop running on this thread when it is
+//! called, and panics outside one. The [`api_guide`] gives that rule for every operation,
+//! and every naming decision.
 //!
 //! ## Without `std`
 //!
@@ -152,6 +159,10 @@
 //! `Result` hands its `Err` to its `JoinHandle` (as `Ok(Err(e))`) on every build.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 extern crate alloc;
 
@@ -159,11 +170,14 @@ extern crate alloc;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod api_guide;
 mod async_fd;
 #[cfg(feature = "std")]
 pub mod blocking;
 pub mod combinators;
 mod compat;
+#[cfg(feature = "std")]
+mod current;
 mod error;
 mod events;
 mod executor;
@@ -180,6 +194,8 @@ pub mod signal;
 mod stats;
 pub mod sync;
 mod sys;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 mod task;
 mod time;
 mod timers;
@@ -187,18 +203,18 @@ pub mod trace;
 
 pub use async_fd::Async;
 #[cfg(feature = "std")]
-pub use blocking::{resolve, spawn_blocking, Blocking, Resolve};
+pub use blocking::{Blocking, Resolve};
 pub use combinators::{
     gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
     Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
 };
 #[cfg(feature = "std")]
-pub use combinators::{interval, sleep_until, timeout, timeout_at, wait};
+pub use current::{
+    interval, resolve, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_at, wait,
+};
 pub use error::{Errno, Error, ErrorKind, Result};
-#[cfg(feature = "std")]
-pub use events::sleep;
-pub use events::{yield_now, AsyncRead, AsyncRecv, Sleep, YieldNow};
-pub use executor::{Builder, ClockHold, Handle, Loop};
+pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
+pub use executor::{Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;

@@ -18,13 +18,20 @@ use core::time::Duration;
 /// });
 /// assert_eq!(n, 2);
 /// ```
+///
+/// `#[track_caller]`: the macro spans this call at the test's name, so a failure's location
+/// (what the harness prints) is the test's own file and line, not this file.
+#[track_caller]
 pub fn run_test<F, Fut>(timeout_ms: u64, name: &'static str, body: F) -> Fut::Output
 where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    let lp = Loop::new()
-        .unwrap_or_else(|e| panic!("readyloop::test `{name}`: cannot create a loop: {e}"));
+    // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
+    let lp = match Loop::new() {
+        Ok(lp) => lp,
+        Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
+    };
     let timeout = Duration::from_millis(timeout_ms);
     let body = body(lp.handle());
     match lp.block_on_timeout(timeout, body) {
@@ -41,17 +48,21 @@ where
 ///
 /// ```
 /// let out = readyloop::__private::run_main(|handle| async move {
-///     readyloop::Sleep::new(&handle, core::time::Duration::from_millis(1)).await;
+///     handle.sleep(core::time::Duration::from_millis(1)).await;
 ///     "done"
 /// });
 /// assert_eq!(out, "done");
 /// ```
+#[track_caller]
 pub fn run_main<F, Fut>(body: F) -> Fut::Output
 where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    let lp = Loop::new().unwrap_or_else(|e| panic!("readyloop::main: cannot create a loop: {e}"));
+    let lp = match Loop::new() {
+        Ok(lp) => lp,
+        Err(e) => panic!("readyloop::main: cannot create a loop: {e}"),
+    };
     let body = body(lp.handle());
     lp.block_on(body)
 }

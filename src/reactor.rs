@@ -2,7 +2,7 @@
 //!
 //! This is seed 002's `select` bookkeeping (a map fd -> waiting coroutine, readers and
 //! writers apart) with Rust wakers in place of coroutines. A leaf that would block calls
-//! [`Reactor::wait`] with its fd, its interest and a token it keeps; the reactor keeps the
+//! [`Reactor::register`] with its fd, its interest and a token it keeps; the reactor keeps the
 //! waker and tells the backend the fd's combined interest. When the backend reports the fd
 //! ready, every matching waiter is removed and its waker collected for the loop to call.
 //! Waiters are one-shot: a woken leaf retries its syscall and registers again if it must.
@@ -13,9 +13,9 @@
 //! releasing its borrow), and never allocates once its tables have grown.
 
 use crate::error::Error;
-use crate::sys::backend::{Backend, Event, Wanted};
+use crate::sys::backend::{Backend, ReadyFd, Wanted};
 use crate::sys::{Interest, RawFd};
-use crate::task::{local_clone, same_waker, Shared};
+use crate::task::{same_waker, NewWaker};
 use alloc::vec::Vec;
 use core::task::Waker;
 
@@ -93,7 +93,7 @@ pub(crate) struct Reactor {
     /// Indexed by fd number.
     fds: Vec<FdWaiters>,
     /// The last wait's results, reused every turn.
-    pub(crate) events: Vec<Event>,
+    pub(crate) events: Vec<ReadyFd>,
     /// The loop's notifier fd (reported as "notified", never handed to waiters).
     notifier_fd: RawFd,
     next_token: u64,
@@ -105,9 +105,6 @@ pub(crate) struct Reactor {
     dirty: Vec<usize>,
     /// Fds whose interest the backend refused in `flush_interest`, reported as invalid.
     refused: Vec<RawFd>,
-    /// The loop this reactor belongs to (only compared): the wakers of its tasks are kept
-    /// as local copies (see `task::local_clone`).
-    owner: *const Shared,
     /// The backend's `disarms_on_report` and `keeps_armed`, fixed for its life: asked once
     /// here, not through the boxed backend's vtable at every flush (two indirect calls,
     /// ~40 instructions per round trip on epoll in callgrind).
@@ -116,11 +113,7 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    pub(crate) fn new(
-        mut backend: Backend,
-        notifier_fd: RawFd,
-        owner: *const Shared,
-    ) -> Result<Self, Error> {
+    pub(crate) fn new(mut backend: Backend, notifier_fd: RawFd) -> Result<Self, Error> {
         backend.add_notifier(notifier_fd)?;
         Ok(Reactor {
             disarms: backend.disarms_on_report(),
@@ -133,18 +126,21 @@ impl Reactor {
             waiters: 0,
             dirty: Vec::new(),
             refused: Vec::new(),
-            owner,
         })
     }
 
     /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
-    pub(crate) fn wait(
+    /// A waker this replaces (or the new one, if the backend refuses the fd) is moved to
+    /// `retired`, for the caller to drop once its borrow of the reactor has ended: a
+    /// waker's `Drop` is user code and may re-enter the loop.
+    pub(crate) fn register(
         &mut self,
         fd: RawFd,
         interest: Interest,
         token: &mut u64,
-        waker: &Waker,
+        waker: &mut NewWaker<'_>,
         now: u64,
+        retired: &mut Option<Waker>,
     ) -> Result<(), Error> {
         let Ok(index) = usize::try_from(fd) else {
             return Err(Error::from_errno(rustix::io::Errno::BADF));
@@ -162,8 +158,8 @@ impl Reactor {
         let list = entry.list(interest);
         if *token != 0 {
             if let Some(w) = list.iter_mut().find(|w| w.token == *token) {
-                if !same_waker(&w.waker, waker) {
-                    w.waker = local_clone(waker, self.owner);
+                if !same_waker(&w.waker, waker.get()) {
+                    *retired = Some(core::mem::replace(&mut w.waker, waker.take()));
                 }
                 return Ok(());
             }
@@ -177,13 +173,13 @@ impl Reactor {
         }
         list.push(Waiter {
             token: *token,
-            waker: local_clone(waker, self.owner),
+            waker: waker.take(),
             since: now,
         });
         self.waiters += 1;
         if let Err(e) = self.sync(index) {
             let list = self.fds[index].list(interest);
-            list.pop();
+            *retired = list.pop().map(|w| w.waker);
             self.waiters -= 1;
             *token = 0;
             return Err(e);
@@ -191,21 +187,26 @@ impl Reactor {
         Ok(())
     }
 
-    /// Withdraws the wait identified by `*token`, if it is still registered.
-    pub(crate) fn cancel(&mut self, fd: RawFd, interest: Interest, token: &mut u64) {
+    /// Withdraws the wait identified by `*token`, if it is still registered. Returns its
+    /// waker, for the caller to drop once its borrow of the reactor has ended.
+    #[must_use = "drop the waker after the reactor's borrow ends"]
+    pub(crate) fn cancel(
+        &mut self,
+        fd: RawFd,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Option<Waker> {
         if *token == 0 {
-            return;
+            return None;
         }
         let t = core::mem::replace(token, 0);
-        let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
-            return;
-        };
+        let entry = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))?;
         let list = entry.list(interest);
-        if let Some(pos) = list.iter().position(|w| w.token == t) {
-            list.swap_remove(pos);
-            self.waiters -= 1;
-            let _ = self.sync(fd as usize);
-        }
+        let pos = list.iter().position(|w| w.token == t)?;
+        let waiter = list.swap_remove(pos);
+        self.waiters -= 1;
+        let _ = self.sync(fd as usize);
+        Some(waiter.waker)
     }
 
     /// Whether the wait identified by `token` is still registered (not yet woken).
@@ -285,9 +286,9 @@ impl Reactor {
         self.backend.wait(timeout_ns, &mut self.events, notifier)?;
         if !self.refused.is_empty() {
             for fd in self.refused.drain(..) {
-                self.events.push(Event {
+                self.events.push(ReadyFd {
                     fd,
-                    revents: crate::sys::backend::IoEvents::NVAL,
+                    revents: crate::sys::backend::Readiness::NVAL,
                 });
             }
         }
@@ -340,25 +341,26 @@ impl Reactor {
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
-    /// the notifier fired. `on_event` sees each event with the wakers it released (traces).
+    /// the notifier fired. `on_event` sees each event with the number of wakers it released
+    /// (traces); it must not run user code (it is called with the reactor borrowed).
     pub(crate) fn dispatch(
         &mut self,
         wake: &mut Vec<Waker>,
-        mut on_event: impl FnMut(&Event, &[Waker]),
+        mut on_event: impl FnMut(&ReadyFd, usize),
     ) -> bool {
         let mut notified = false;
         let events = core::mem::take(&mut self.events);
         for event in &events {
             if event.fd == self.notifier_fd {
                 notified = true;
-                on_event(event, &[]);
+                on_event(event, 0);
                 continue;
             }
             let index = event.fd as usize;
             let Some(entry) = self.fds.get_mut(index) else {
                 continue;
             };
-            let r = event.revents.readiness();
+            let r = event.revents.fd_status();
             let both = r.error_or_hangup || r.invalid;
             let before = wake.len();
             if r.readable || both {
@@ -388,7 +390,7 @@ impl Reactor {
                 // (An fd in its idle grace is in the list already.)
                 self.dirty.push(index);
             }
-            on_event(event, &wake[before..]);
+            on_event(event, woken);
         }
         self.events = events;
         notified

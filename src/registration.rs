@@ -25,7 +25,8 @@ use rustix::io::Errno;
 /// let lp = Loop::new().unwrap();
 /// let (a, b) = UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
-/// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+/// // SAFETY: the fd is open and outlives the registration (dropped first).
+/// let reg = unsafe { Registration::new(&lp.handle(), a.as_raw_fd()) };
 /// std::io::Write::write_all(&mut &b, b"x").unwrap();
 /// let mut buf = [0u8; 1];
 /// let n = lp.block_on(core::future::poll_fn(|cx| {
@@ -50,16 +51,26 @@ pub struct Registration {
 impl Registration {
     /// Registers `fd` (which should be non-blocking) with the loop behind `handle`.
     ///
+    /// [`Async`](crate::Async) does this for an I/O object it owns, and needs no `unsafe`.
+    ///
+    /// # Safety
+    /// `fd` must be open, and must stay open (not closed, not replaced with `dup2`) until
+    /// this `Registration` is dropped: the loop hands the number to the kernel (poll,
+    /// `epoll_ctl`) for that long, and a number closed early may by then name another
+    /// file, one this code does not own. The same contract as `polling::Poller::add`.
+    ///
     /// ```
     /// use readyloop::{Loop, Registration};
     /// use std::os::fd::AsRawFd;
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
-    /// // The fd must outlive the registration: drop `reg` before `r`.
-    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// // SAFETY: `r` is open and outlives `reg` (dropped first, below).
+    /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
     /// assert_eq!(reg.fd(), r.as_raw_fd());
+    /// drop(reg);
+    /// drop(r);
     /// ```
-    pub fn new(handle: &Handle, fd: RawFd) -> Self {
+    pub unsafe fn new(handle: &Handle, fd: RawFd) -> Self {
         Self::adopting(handle, fd, false)
     }
 
@@ -91,7 +102,8 @@ impl Registration {
     /// use readyloop::{Loop, Registration};
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
-    /// let reg = Registration::new(&lp.handle(), std::os::fd::AsRawFd::as_raw_fd(&r));
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = unsafe { Registration::new(&lp.handle(), std::os::fd::AsRawFd::as_raw_fd(&r)) };
     /// assert_eq!(reg.handle().backend(), lp.handle().backend());
     /// ```
     pub fn handle(&self) -> &Handle {
@@ -105,7 +117,8 @@ impl Registration {
     /// use std::os::fd::AsRawFd;
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
-    /// assert_eq!(Registration::new(&lp.handle(), r.as_raw_fd()).fd(), r.as_raw_fd());
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// assert_eq!(unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) }.fd(), r.as_raw_fd());
     /// ```
     pub fn fd(&self) -> RawFd {
         self.fd
@@ -139,7 +152,8 @@ impl Registration {
     /// let lp = Loop::new().unwrap();
     /// let (a, b) = UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = unsafe { Registration::new(&lp.handle(), a.as_raw_fd()) };
     /// reg.set_drained(Interest::Readable);
     /// std::io::Write::write_all(&mut &b, b"x").unwrap();
     /// let mut buf = [0u8; 1];
@@ -188,8 +202,9 @@ impl Registration {
     /// let lp = Loop::new().unwrap();
     /// let (r, mut w) = std::io::pipe().unwrap();
     /// rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
-    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
-    /// let writer = lp.spawn(async move { w.write_all(b"late").unwrap() });
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
+    /// let writer = lp.handle().spawn(async move { w.write_all(b"late").unwrap() });
     /// let mut buf = [0u8; 8];
     /// // EAGAIN at first: the task waits until the writer task has run.
     /// let n = lp
@@ -227,12 +242,13 @@ impl Registration {
     /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
     /// let a = Rc::new(a);
-    /// let reg = Rc::new(Registration::new(&lp.handle(), a.as_raw_fd()));
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = Rc::new(unsafe { Registration::new(&lp.handle(), a.as_raw_fd()) });
     /// // Two readers wait at once, each with its own token.
     /// let readers: Vec<_> = (0..2)
     ///     .map(|_| {
     ///         let (a, reg) = (a.clone(), reg.clone());
-    ///         lp.spawn(async move {
+    ///         lp.handle().spawn(async move {
     ///             let mut token = 0;
     ///             let mut buf = [0u8; 1];
     ///             core::future::poll_fn(|cx| {
@@ -272,8 +288,9 @@ impl Registration {
     /// use std::os::fd::AsRawFd;
     /// let lp = Loop::new().unwrap();
     /// let (r, w) = std::io::pipe().unwrap();
-    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
-    /// lp.spawn(async move { std::io::Write::write_all(&mut &w, b"!").unwrap() });
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
+    /// lp.handle().spawn(async move { std::io::Write::write_all(&mut &w, b"!").unwrap() });
     /// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Readable))).unwrap();
     /// ```
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Result<(), Error>> {
@@ -293,7 +310,8 @@ impl Registration {
     /// let lp = Loop::new().unwrap();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
-    /// let reg = Registration::new(&lp.handle(), r.as_raw_fd());
+    /// // SAFETY: the fd is open and outlives the registration (dropped first).
+    /// let reg = unsafe { Registration::new(&lp.handle(), r.as_raw_fd()) };
     /// let mut token = 0;
     /// let mut buf = [0u8; 1];
     /// lp.block_on(core::future::poll_fn(|cx| {

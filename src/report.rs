@@ -1,6 +1,7 @@
 //! Stuck-task reports: every pending task, what it waits on, and for how long.
 //!
-//! A report is a snapshot built from the loop's own tables: the reactor's waiters and the
+//! A report is a snapshot built from the loop's own tables (by the executor, which owns
+//! them: `executor/report.rs`): the reactor's waiters and the
 //! timer heap name the task behind each waker (the loop recognises its own wakers), and the
 //! task registry gives names and the time of each task's last poll. A task that is pending
 //! but filed nothing with the loop waits on something only its code knows (a channel, a
@@ -10,17 +11,12 @@
 //! its deadline passes: the report, ready to fail a test with. Building a report allocates;
 //! nothing here runs unless asked, and it never changes the loop's state or calls a waker.
 
-use crate::executor::Core;
 use crate::sys::{Interest, RawFd};
-use crate::task::task_id_of;
 use crate::time::Instant;
-use crate::timers::TimerKey;
 use crate::trace::format::TaskLabel;
 use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
-use core::task::Waker;
 use core::time::Duration;
 
 /// One thing a pending task waits on, with how long it has waited.
@@ -33,7 +29,7 @@ use core::time::Duration;
 /// let (r, _w) = std::io::pipe().unwrap();
 /// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
 ///     let mut buf = [0u8; 1];
-///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+///     readyloop::ReadFd::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
 /// }});
 /// lp.block_on(readyloop::yield_now());
 /// let report = h.pending_report();
@@ -74,7 +70,7 @@ pub enum WaitReport {
 /// let (r, _w) = std::io::pipe().unwrap();
 /// let _reader = h.spawn_named("reader", { let h = h.clone(); async move {
 ///     let mut buf = [0u8; 1];
-///     readyloop::AsyncRead::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
+///     readyloop::ReadFd::new(&h, std::os::fd::AsFd::as_fd(&r), &mut buf).await
 /// }});
 /// lp.block_on(readyloop::yield_now());
 /// let report = h.pending_report();
@@ -118,6 +114,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report of `tasks` (by id) and of the waits whose waker is no task's (`foreign`).
+    pub(crate) fn new(tasks: Vec<TaskReport>, foreign: Vec<WaitReport>) -> Report {
+        Report { tasks, foreign }
+    }
+
     /// The pending tasks, by id (the `block_on` future first, when it is included).
     ///
     /// ```
@@ -301,90 +302,3 @@ impl fmt::Debug for Stuck {
 }
 
 impl core::error::Error for Stuck {}
-
-impl Core {
-    /// Builds the report of every pending task; `skip` is a timer not to list (the
-    /// deadline of `block_on_timeout`), `with_main` lists the `block_on` future even if it
-    /// files no wait.
-    pub(crate) fn report(&self, skip: Option<TimerKey>, with_main: bool) -> Report {
-        let now = self.clock_now();
-        let since = |t: u64| Duration::from_nanos(now.saturating_sub(t));
-        let mut tasks: BTreeMap<u64, TaskReport> = BTreeMap::new();
-        for (task, name) in self.tasks.borrow().iter() {
-            let local = task.local();
-            tasks.insert(
-                task.id(),
-                TaskReport {
-                    id: task.id(),
-                    name: name.cloned(),
-                    ready: task.state() & crate::task::state::SCHEDULED != 0,
-                    waits: Vec::new(),
-                    since_poll: since(local.polled_at),
-                },
-            );
-        }
-        let main_waker_data = alloc::sync::Arc::as_ptr(&self.shared) as *const ();
-        let main = |tasks: &mut BTreeMap<u64, TaskReport>| -> TaskReport {
-            let mut t = tasks.remove(&0).unwrap_or(TaskReport {
-                id: 0,
-                name: None,
-                ready: false,
-                waits: Vec::new(),
-                since_poll: since(self.main_polled_at.get()),
-            });
-            t.ready = false;
-            t
-        };
-        if with_main {
-            let t = main(&mut tasks);
-            tasks.insert(0, t);
-        }
-        let mut foreign = Vec::new();
-        let mut file = |waker: &Waker, wait: WaitReport| {
-            let id = if waker.data() == main_waker_data {
-                Some(0)
-            } else {
-                task_id_of(waker)
-            };
-            match id {
-                Some(0) if !tasks.contains_key(&0) => {
-                    let mut t = main(&mut tasks);
-                    t.waits.push(wait);
-                    tasks.insert(0, t);
-                }
-                Some(id) => match tasks.get_mut(&id) {
-                    Some(t) => t.waits.push(wait),
-                    None => foreign.push(wait),
-                },
-                None => foreign.push(wait),
-            }
-        };
-        self.reactor
-            .borrow()
-            .for_each_waiter(&mut |fd, interest, waiter| {
-                let wait = WaitReport::Fd {
-                    fd,
-                    interest,
-                    waited: since(waiter.since),
-                };
-                file(&waiter.waker, wait);
-            });
-        self.timers
-            .borrow()
-            .for_each(&mut |key, deadline, armed_at, waker| {
-                if Some(key) == skip {
-                    return;
-                }
-                let wait = WaitReport::Timer {
-                    deadline: Instant(deadline),
-                    due_in: Duration::from_nanos(deadline.saturating_sub(now)),
-                    waited: since(armed_at),
-                };
-                file(waker, wait);
-            });
-        Report {
-            tasks: tasks.into_values().collect(),
-            foreign,
-        }
-    }
-}

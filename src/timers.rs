@@ -11,7 +11,7 @@
 //! numbers are unique among the entries present and ties keep their order. Slots are
 //! reused, so a re-armed timer allocates nothing.
 
-use crate::task::{local_clone, same_waker, Shared};
+use crate::task::{same_waker, NewWaker};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -67,9 +67,6 @@ impl Entry {
 /// The deadline heap.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// The loop these timers belong to (only compared): the wakers of its tasks are kept
-    /// as local copies (see `task::local_clone`).
-    owner: *const Shared,
     heap: BinaryHeap<Reverse<Entry>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -79,9 +76,8 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn new(owner: *const Shared) -> Self {
+    pub(crate) fn new() -> Self {
         Timers {
-            owner,
             heap: BinaryHeap::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -91,7 +87,22 @@ impl Timers {
     }
 
     /// Arms a timer for `deadline` (ns on the loop clock).
-    pub(crate) fn insert(&mut self, deadline: u64, waker: &Waker, now: u64) -> TimerKey {
+    pub(crate) fn insert(&mut self, deadline: u64, waker: &mut NewWaker<'_>, now: u64) -> TimerKey {
+        let waker = waker.take();
+        self.arm(deadline, waker, now)
+    }
+
+    /// Moves an armed timer to `deadline`, keeping the waker its owner's pending poll
+    /// registered (dropping it would leave that task waiting on nothing). Returns the new
+    /// key, or `None` if the timer already fired or was cancelled: its waker was then
+    /// already called (or nobody waits), and the owner arms afresh at its next poll.
+    pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64, now: u64) -> Option<TimerKey> {
+        let waker = self.cancel(key)?;
+        Some(self.arm(deadline, waker, now))
+    }
+
+    /// Arms a slot with `waker` (already a local copy).
+    fn arm(&mut self, deadline: u64, waker: Waker, now: u64) -> TimerKey {
         if self.sequence == u32::MAX {
             self.renumber();
         }
@@ -114,7 +125,7 @@ impl Timers {
         s.sequence = sequence;
         s.deadline = deadline;
         s.since = now;
-        s.waker = Some(local_clone(waker, self.owner));
+        s.waker = Some(waker);
         self.live += 1;
         let key = TimerKey {
             slot,
@@ -158,26 +169,32 @@ impl Timers {
     }
 
     /// Replaces the waker of an armed timer (the task moved or the waker changed); returns
-    /// its deadline if it is still armed.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<u64> {
-        let owner = self.owner;
+    /// its deadline if it is still armed, and the waker it replaced, for the caller to drop
+    /// once its borrow of the timers has ended (a waker's `Drop` may re-enter the loop).
+    pub(crate) fn update_waker(
+        &mut self,
+        key: TimerKey,
+        waker: &mut NewWaker<'_>,
+    ) -> Option<(u64, Option<Waker>)> {
         let s = self.slot(key)?;
-        if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker)) {
-            s.waker = Some(local_clone(waker, owner));
+        let mut retired = None;
+        if !s.waker.as_ref().is_some_and(|w| same_waker(w, waker.get())) {
+            retired = s.waker.replace(waker.take());
         }
-        Some(s.deadline)
+        Some((s.deadline, retired))
     }
 
-    /// Disarms the timer (no effect if it already fired).
-    pub(crate) fn cancel(&mut self, key: TimerKey) {
-        if let Some(s) = self.slot(key) {
-            let waker = s.waker.take();
-            s.generation = s.generation.wrapping_add(1);
-            self.free.push(key.slot);
-            self.live -= 1;
-            self.compact_if_stale();
-            drop(waker);
-        }
+    /// Disarms the timer (no effect if it already fired). Returns its waker, for the caller
+    /// to drop once its borrow of the timers has ended.
+    #[must_use = "drop the waker after the timers' borrow ends"]
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
+        let s = self.slot(key)?;
+        let waker = s.waker.take();
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(key.slot);
+        self.live -= 1;
+        self.compact_if_stale();
+        waker
     }
 
     fn disarm_fired(&mut self, slot: u32) -> Option<Waker> {
@@ -283,13 +300,14 @@ mod tests {
 
     #[test]
     fn running_out_of_sequence_numbers_keeps_order_and_keys() {
-        let w = Waker::noop();
-        let mut t = Timers::new(core::ptr::null());
+        let noop = Waker::noop();
+        let w = &mut NewWaker::new(noop, core::ptr::null());
+        let mut t = Timers::new();
         t.sequence = u32::MAX - 3;
         let a = t.insert(50, w, 0);
         let b = t.insert(10, w, 0);
         let c = t.insert(50, w, 0);
-        t.cancel(b);
+        drop(t.cancel(b));
         // The next arming renumbers: the stale entry goes, a and c keep their order.
         let d = t.insert(50, w, 0);
         assert_eq!(t.heap.len(), 3);

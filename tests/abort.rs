@@ -1,7 +1,7 @@
 //! Cancellation: aborting a task parked on a socket or a timer withdraws its registration
 //! at once, it is never woken or polled again, and nothing it held leaks.
 
-use readyloop::{gather, yield_now, AsyncRead, Handle, Loop};
+use readyloop::{gather, yield_now, Handle, Loop, ReadFd};
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
@@ -56,7 +56,7 @@ fn parked_reader(
     let task = h.spawn(counted(polls, async move {
         let _token = token;
         let mut buf = [0u8; 8];
-        AsyncRead::new(&h2, r2.as_fd(), &mut buf).await.unwrap()
+        ReadFd::new(&h2, r2.as_fd(), &mut buf).await.unwrap()
     }));
     (task, writer, reader)
 }
@@ -138,8 +138,8 @@ fn aborting_a_task_parked_on_many_things_withdraws_them_all() {
         h2.timeout(
             Duration::from_secs(60),
             gather((
-                AsyncRead::new(&h2, r1.as_fd(), &mut b1),
-                AsyncRead::new(&h2, r2.as_fd(), &mut b2),
+                ReadFd::new(&h2, r1.as_fd(), &mut b1),
+                ReadFd::new(&h2, r2.as_fd(), &mut b2),
                 h2.sleep(Duration::from_secs(30)),
             )),
         )

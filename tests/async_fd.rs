@@ -6,7 +6,7 @@
 // std's anonymous pipes (1.87) make these tests read plainly.
 #![allow(clippy::incompatible_msrv)]
 
-use readyloop::{Async, ErrorKind, Handle};
+use readyloop::{Async, ErrorKind, Handle, Loop};
 use std::io::{PipeReader, PipeWriter, Read};
 use std::os::fd::AsFd;
 use std::rc::Rc;
@@ -152,10 +152,35 @@ fn an_fd_that_cannot_be_switched_is_an_error_value() {
     assert_eq!(err.kind(), ErrorKind::Closed);
 }
 
+/// `write_all`, `read_exact` and `read_to_end` move more than a pipe holds (so each waits for
+/// the other side several times), byte for byte, like the sockets' `send_all`,
+/// `recv_exact` and `read_to_end`.
 #[test]
-fn with_no_loop_running_new_current_says_so() {
-    let (r, _w) = std::io::pipe().unwrap();
-    let err = Async::new_current(r).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NoLoop);
-    assert!(err.to_string().contains("Async::new"), "{err}");
+fn write_all_read_exact_and_read_to_end_move_a_megabyte_through_a_pipe() {
+    let lp = Loop::new().unwrap();
+    let h = lp.handle();
+    let (r, w) = std::io::pipe().unwrap();
+    let (r, w) = (Async::new(&h, r).unwrap(), Async::new(&h, w).unwrap());
+    let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let sent = data.clone();
+    let writer = h.spawn(async move {
+        w.write_all(&sent).await.unwrap();
+        // w drops here: the reader sees end of file after the last byte.
+    });
+    let (head, rest) = lp
+        .block_on_timeout(Duration::from_secs(10), async {
+            let mut head = [0u8; 1000];
+            r.read_exact(&mut head).await.unwrap();
+            let mut rest = Vec::new();
+            let n = r.read_to_end(&mut rest).await.unwrap();
+            assert_eq!(n, rest.len());
+            (head, rest)
+        })
+        .unwrap();
+    lp.block_on(writer).unwrap();
+    assert_eq!(&head[..], &data[..1000]);
+    assert!(
+        rest == data[1000..],
+        "the bytes after the first 1000 differ"
+    );
 }

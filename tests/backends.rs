@@ -5,7 +5,7 @@
 
 use core::future::poll_fn;
 use core::task::Poll;
-use readyloop::{AsyncRead, BackendKind, ErrorKind, Interest, Loop, Registration};
+use readyloop::{BackendKind, ErrorKind, Interest, Loop, ReadFd, Registration};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -77,9 +77,7 @@ fn sleeps_and_pipes() {
         });
         let start = Instant::now();
         let mut buf = [0u8; 8];
-        let n = lp
-            .block_on(AsyncRead::new(&h, r.as_fd(), &mut buf))
-            .unwrap();
+        let n = lp.block_on(ReadFd::new(&h, r.as_fd(), &mut buf)).unwrap();
         assert_eq!(&buf[..n], b"abc", "{kind}");
         assert!(start.elapsed() >= Duration::from_millis(20), "{kind}");
         lp.block_on(writer).unwrap();
@@ -99,9 +97,7 @@ fn hangup_wakes_reader_with_eof() {
         let (r, w) = pipe();
         h.call_soon(move || drop(w));
         let mut buf = [0u8; 8];
-        let n = lp
-            .block_on(AsyncRead::new(&h, r.as_fd(), &mut buf))
-            .unwrap();
+        let n = lp.block_on(ReadFd::new(&h, r.as_fd(), &mut buf)).unwrap();
         assert_eq!(n, 0, "{kind}: EOF");
     });
 }
@@ -115,7 +111,8 @@ fn reader_and_writer_on_one_socket() {
         let (a, b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         b.set_nonblocking(true).unwrap();
-        let reg = std::rc::Rc::new(Registration::new(&h, a.as_raw_fd()));
+        // SAFETY: the fd is open and outlives the registration (dropped first).
+        let reg = std::rc::Rc::new(unsafe { Registration::new(&h, a.as_raw_fd()) });
         // Fill a's send buffer so a writer must wait, while a reader waits too.
         let chunk = [7u8; 4096];
         let mut queued = 0usize;
@@ -248,7 +245,10 @@ fn closed_fd_gives_waiter_an_error() {
         let h = lp.handle();
         let (r, _w) = pipe();
         let raw = r.as_raw_fd();
-        let reg = Registration::new(&h, raw);
+        // SAFETY: this test breaks the contract on purpose (the task closes the fd under the
+        // registration) to check the loop's defence; the number is only waited on and read,
+        // and a reuse by a parallel test would at worst fail this test's assertions.
+        let reg = unsafe { Registration::new(&h, raw) };
         h.spawn({
             let h = h.clone();
             async move {
@@ -289,7 +289,9 @@ fn waiting_on_a_closed_fd_is_an_error() {
         let (r, w) = pipe();
         let raw = r.as_raw_fd();
         drop(r);
-        let reg = Registration::new(&h, raw);
+        // SAFETY: this test breaks the contract on purpose (the fd is closed already) to
+        // check that the loop reports it; the number is only waited on, never read.
+        let reg = unsafe { Registration::new(&h, raw) };
         let out = lp
             .block_on_timeout(
                 Duration::from_secs(10),
@@ -324,7 +326,7 @@ fn select_refuses_fd_at_or_above_fd_setsize() {
     let h = lp.handle();
     let mut buf = [0u8; 4];
     let err = lp
-        .block_on(AsyncRead::new(&h, high.as_fd(), &mut buf))
+        .block_on(ReadFd::new(&h, high.as_fd(), &mut buf))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FdTooLarge);
     assert!(err.to_string().contains("1024 (FD_SETSIZE)"), "{err}");
@@ -336,15 +338,13 @@ fn select_refuses_fd_at_or_above_fd_setsize() {
         rustix::io::write(&w, b"ok").unwrap();
         let mut buf = [0u8; 4];
         let n = lp
-            .block_on(AsyncRead::new(&h, high.as_fd(), &mut buf))
+            .block_on(ReadFd::new(&h, high.as_fd(), &mut buf))
             .unwrap();
         assert_eq!(&buf[..n], b"ok", "{kind}");
     }
     // And a low fd still works with select.
     rustix::io::write(&w, b"lo").unwrap();
-    let n = lp
-        .block_on(AsyncRead::new(&h, r.as_fd(), &mut buf))
-        .unwrap();
+    let n = lp.block_on(ReadFd::new(&h, r.as_fd(), &mut buf)).unwrap();
     assert_eq!(&buf[..n], b"lo");
 }
 
@@ -364,7 +364,7 @@ fn regular_file_is_always_ready() {
         let n = lp
             .block_on_timeout(
                 Duration::from_secs(10),
-                AsyncRead::exact(&h, f.as_fd(), &mut buf),
+                ReadFd::exact(&h, f.as_fd(), &mut buf),
             )
             .unwrap()
             .unwrap();
@@ -387,7 +387,7 @@ fn many_pipes() {
             let h2 = h.clone();
             tasks.push(h.spawn(async move {
                 let mut buf = [0u8; 1];
-                AsyncRead::new(&h2, r.as_fd(), &mut buf).await.unwrap();
+                ReadFd::new(&h2, r.as_fd(), &mut buf).await.unwrap();
                 buf[0]
             }));
         }

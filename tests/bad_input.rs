@@ -2,7 +2,7 @@
 //! non-socket fds, leaves polled outside their loop. Each gives the waiting task a clear
 //! error or a correct wakeup, never a hang, a spin, or a panic inside the loop.
 
-use readyloop::{AsyncRead, AsyncRecv, ErrorKind, Interest, Loop, Registration};
+use readyloop::{AsyncRecv, ErrorKind, Interest, Loop, ReadFd, Registration};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ fn an_fd_closed_under_a_waiting_reader_gives_closed_not_a_spin() {
         // SAFETY: the fd stays open until the closer task closes it behind our back on
         // purpose; the read then fails with EBADF, which is what this test checks.
         let fd = unsafe { BorrowedFd::borrow_raw(raw) };
-        AsyncRead::new(&h2, fd, &mut buf).await
+        ReadFd::new(&h2, fd, &mut buf).await
     });
     let h3 = h.clone();
     let closer = h.spawn(async move {
@@ -60,13 +60,11 @@ fn a_hangup_wakes_the_reader_with_end_of_file() {
         drop(w); // POLLHUP on the read end
     });
     let mut buf = [0u8; 8];
-    let n = lp
-        .block_on(AsyncRead::new(&h, r.as_fd(), &mut buf))
-        .unwrap();
+    let n = lp.block_on(ReadFd::new(&h, r.as_fd(), &mut buf)).unwrap();
     assert_eq!(n, 0);
     let mut buf = [0u8; 8];
     let e = lp
-        .block_on(AsyncRead::exact(&h, r.as_fd(), &mut buf))
+        .block_on(ReadFd::exact(&h, r.as_fd(), &mut buf))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
 }
@@ -85,7 +83,8 @@ fn an_error_on_a_waiting_writer_gives_broken_pipe() {
         h2.sleep(Duration::from_millis(5)).await;
         drop(r);
     });
-    let reg = Registration::new(&h, w.as_raw_fd());
+    // SAFETY: `w` is open and outlives the registration (declared later, dropped first).
+    let reg = unsafe { Registration::new(&h, w.as_raw_fd()) };
     let start = Instant::now();
     let result = lp.block_on(poll_fn(|cx| {
         reg.poll_io(cx, Interest::Writable, || rustix::io::write(&w, b"x"))
@@ -181,8 +180,6 @@ fn reading_a_closed_fd_number_is_an_error_not_a_hang() {
     let mut buf = [0u8; 4];
     // SAFETY: deliberately a closed fd number; the kernel answers EBADF.
     let closed = unsafe { BorrowedFd::borrow_raw(raw) };
-    let e = lp
-        .block_on(AsyncRead::new(&h, closed, &mut buf))
-        .unwrap_err();
+    let e = lp.block_on(ReadFd::new(&h, closed, &mut buf)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Closed);
 }

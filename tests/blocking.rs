@@ -1,7 +1,7 @@
 //! spawn_blocking and resolve: work on helper threads that wake the loop when done, a
 //! bounded per-loop pool, panics reported, and host lookups that never block the loop.
 
-use readyloop::{resolve, spawn_blocking, timeout, ErrorKind, Loop};
+use readyloop::{spawn_blocking, ErrorKind, Loop};
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -151,27 +151,33 @@ fn resolve_localhost_and_literals() {
         "{addrs:?}"
     );
     let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
-    assert_eq!(lp.block_on(resolve("127.0.0.1", 80)).unwrap(), vec![v4]);
+    assert_eq!(
+        lp.block_on(lp.handle().resolve("127.0.0.1", 80)).unwrap(),
+        vec![v4]
+    );
     let v6: SocketAddr = "[::1]:443".parse().unwrap();
-    assert_eq!(lp.block_on(resolve("::1", 443)).unwrap(), vec![v6]);
-    assert_eq!(lp.block_on(resolve("[::1]", 443)).unwrap(), vec![v6]);
-}
-
-#[test]
-fn resolve_made_before_block_on() {
-    let lookup = resolve("localhost", 1);
-    let lp = Loop::new().unwrap();
-    assert!(lp.block_on(lookup).is_ok());
+    assert_eq!(
+        lp.block_on(lp.handle().resolve("::1", 443)).unwrap(),
+        vec![v6]
+    );
+    assert_eq!(
+        lp.block_on(lp.handle().resolve("[::1]", 443)).unwrap(),
+        vec![v6]
+    );
 }
 
 #[test]
 fn bad_host_names_are_errors_not_panics() {
     let lp = Loop::new().unwrap();
-    let e = lp.block_on(resolve("", 80)).unwrap_err();
+    let e = lp.block_on(lp.handle().resolve("", 80)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let e = lp.block_on(resolve("bad\0name", 80)).unwrap_err();
+    let e = lp
+        .block_on(lp.handle().resolve("bad\0name", 80))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let e = lp.block_on(resolve(&"x".repeat(5000), 80)).unwrap_err();
+    let e = lp
+        .block_on(lp.handle().resolve(&"x".repeat(5000), 80))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
@@ -191,9 +197,9 @@ fn an_unknown_name_is_an_error_and_the_loop_keeps_serving() {
     });
     // `.invalid` never resolves (RFC 6761). Without DNS the resolver may take its own time:
     // a timeout is then an acceptable answer too; a hang or a panic is not.
-    let r = lp.block_on(timeout(
+    let r = lp.block_on(lp.handle().timeout(
         Duration::from_secs(30),
-        resolve("no-such-host.invalid", 80),
+        lp.handle().resolve("no-such-host.invalid", 80),
     ));
     match r {
         Ok(Ok(addrs)) => panic!("resolved a .invalid name: {addrs:?}"),

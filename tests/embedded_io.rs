@@ -130,6 +130,13 @@ fn every_error_kind_maps_to_an_embedded_kind() {
         (K::NotASocket, ErrorKind::Unsupported),
         (K::Closed, ErrorKind::Other),
         (K::NoLoop, ErrorKind::Other),
+        (K::NotConnected, ErrorKind::NotConnected),
+        (K::Interrupted, ErrorKind::Interrupted),
+        (K::PermissionDenied, ErrorKind::PermissionDenied),
+        (K::NotFound, ErrorKind::NotFound),
+        (K::AlreadyExists, ErrorKind::AlreadyExists),
+        (K::OutOfMemory, ErrorKind::OutOfMemory),
+        (K::Unsupported, ErrorKind::Unsupported),
     ];
     for (ours, theirs) in cases {
         assert_eq!(

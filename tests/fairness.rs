@@ -1,7 +1,7 @@
 //! Fairness (seed 002 warns about starvation): an always-ready reader cannot starve sleepers
 //! or other readers, and a task that wakes itself forever cannot starve I/O or timers.
 
-use readyloop::{AsyncRead, Loop};
+use readyloop::{Loop, ReadFd};
 use std::cell::Cell;
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -22,7 +22,7 @@ fn assert_hog_cannot_starve(make_hog: impl FnOnce(readyloop::Handle, Rc<Cell<boo
     let h2 = h.clone();
     let reader = h.spawn(async move {
         let mut buf = [0u8; 4];
-        AsyncRead::exact(&h2, r.as_fd(), &mut buf).await.unwrap();
+        ReadFd::exact(&h2, r.as_fd(), &mut buf).await.unwrap();
         buf
     });
     let h3 = h.clone();
@@ -78,7 +78,7 @@ fn an_always_ready_reader_cannot_starve_sleepers_or_other_readers() {
             async move {
                 let mut buf = [0u8; 64];
                 while !stop.get() {
-                    AsyncRead::new(&h, zero.as_fd(), &mut buf).await.unwrap();
+                    ReadFd::new(&h, zero.as_fd(), &mut buf).await.unwrap();
                     r2.set(r2.get() + 1);
                 }
             }

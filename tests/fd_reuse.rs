@@ -11,7 +11,7 @@
 //! old one's drop takes its number out first.
 
 use readyloop::net::UnixStream;
-use readyloop::{yield_now, AsyncRead, BackendKind, Loop};
+use readyloop::{yield_now, BackendKind, Loop, ReadFd};
 use rustix::pipe::{pipe_with, PipeFlags};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Mutex;
@@ -50,7 +50,7 @@ fn a_reused_fd_number_is_waited_on_as_the_new_file() {
             async move {
                 let mut buf = [0u8; 1];
                 // Waits in the reactor until the backend reports the first pipe readable.
-                AsyncRead::new(&h, r1.as_fd(), &mut buf).await.unwrap();
+                ReadFd::new(&h, r1.as_fd(), &mut buf).await.unwrap();
                 // In the same poll: close it, open a new pipe (which gets the same number)
                 // and wait on it, empty; a helper writes to it a little later.
                 drop(r1);
@@ -68,7 +68,7 @@ fn a_reused_fd_number_is_waited_on_as_the_new_file() {
                         at
                     }
                 });
-                AsyncRead::new(&h, r2.as_fd(), &mut buf).await.unwrap();
+                ReadFd::new(&h, r2.as_fd(), &mut buf).await.unwrap();
                 let woke_at = Instant::now();
                 wrote_at.abort();
                 (reused, woke_at, buf[0])

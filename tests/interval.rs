@@ -1,6 +1,6 @@
 //! Interval: no drift, the three missed-tick policies, and re-arming without allocating.
 
-use readyloop::{Interval, Loop, MissedTickBehavior};
+use readyloop::{Loop, MissedTickBehavior};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -75,7 +75,7 @@ fn ticks_stay_on_the_grid() {
 fn rearming_allocates_nothing() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let mut iv = Interval::new(&h, Duration::from_micros(200));
+    let mut iv = h.interval(Duration::from_micros(200));
     let counted = lp.block_on(async {
         for _ in 0..20 {
             iv.tick().await; // warm up: buffers grow to their working size

@@ -13,7 +13,7 @@
 //! The tests take a lock so they never overlap (RSS and CPU are per process).
 
 use readyloop::sync::Event;
-use readyloop::{yield_now, AsyncRead, BackendKind, Loop, Sleep};
+use readyloop::{yield_now, BackendKind, Loop, ReadFd, Sleep};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, OwnedFd};
@@ -149,7 +149,7 @@ fn fds(kind: BackendKind, n: usize) -> (Run, Run) {
         let (h2, fds, done) = (h.clone(), fds.clone(), done.clone());
         drop(h.spawn(async move {
             let mut byte = [0u8; 1];
-            let r = AsyncRead::new(&h2, fds[i].as_fd(), &mut byte).await;
+            let r = ReadFd::new(&h2, fds[i].as_fd(), &mut byte).await;
             assert_eq!((r.unwrap(), byte[0]), (1, (i % 251) as u8), "fd {i}");
             done.set(done.get() + 1);
         }));
@@ -274,7 +274,7 @@ fn timers(n: usize, lead: Duration) -> Result<(Run, Duration), Duration> {
     let (cpu0, t0) = (thread_cpu(), h.now());
     let base = h.now() + lead;
     let deadline = |i: usize| base + Duration::from_micros((i * 7919 % 1000) as u64 * 20);
-    let mut sleeps: Vec<Sleep> = (0..n).map(|i| Sleep::until(&h, deadline(i))).collect();
+    let mut sleeps: Vec<Sleep> = (0..n).map(|i| h.sleep_until(deadline(i))).collect();
     let wakers: Vec<Waker> = (0..n)
         .map(|i| {
             Waker::from(Arc::new(Fired {

@@ -36,7 +36,7 @@ async fn a_test_may_return_a_result(handle: Handle) -> Result<(), readyloop::Err
     a.set_nonblocking(true).unwrap();
     std::io::Write::write_all(&mut &b, b"hi").unwrap();
     let mut buf = [0u8; 2];
-    let n = readyloop::AsyncRead::new(&handle, std::os::fd::AsFd::as_fd(&a), &mut buf).await?;
+    let n = readyloop::ReadFd::new(&handle, std::os::fd::AsFd::as_fd(&a), &mut buf).await?;
     assert_eq!(&buf[..n], b"hi");
     Ok(())
 }
@@ -198,5 +198,41 @@ fn the_failure_reports_what_each_pending_task_waits_for() {
     assert!(
         message.contains("(hour-sleeper) waiting on timer"),
         "{message}"
+    );
+}
+
+/// Run only by `a_stuck_test_reports_its_own_file_and_line`, in a child process.
+#[readyloop::test(timeout = "100ms")]
+#[ignore = "hangs on purpose: run by a_stuck_test_reports_its_own_file_and_line"]
+async fn stuck_on_purpose(handle: Handle) {
+    handle.sleep(Duration::from_secs(3600)).await;
+}
+
+/// The panic of a stuck test points at the test (the line of its name in this file), not at
+/// readyloop's `src/private.rs`: the location the test harness prints is where to look.
+#[test]
+fn a_stuck_test_reports_its_own_file_and_line() {
+    let line = include_str!("macros.rs")
+        .lines()
+        .position(|l| l.contains("async fn stuck_on_purpose("))
+        .expect("the stuck test is in this file")
+        + 1;
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "stuck_on_purpose",
+            "--test-threads=1",
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    // The harness prints a failed test's captured panic message on stdout.
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the stuck test must fail:\n{text}");
+    assert!(text.contains("did not finish within 100ms"), "{text}");
+    assert!(
+        text.contains(&format!("panicked at tests/macros.rs:{line}:")),
+        "want the panic at tests/macros.rs:{line}, got:\n{text}"
     );
 }

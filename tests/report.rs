@@ -3,7 +3,7 @@
 
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
-use readyloop::{AsyncRead, Interest, Loop, WaitReport};
+use readyloop::{Interest, Loop, ReadFd, WaitReport};
 use std::cell::RefCell;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
@@ -26,7 +26,7 @@ fn block_on_timeout_reports_task_stuck_on_pipe() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 8];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await
+            ReadFd::new(&h, r.as_fd(), &mut buf).await
         }
     });
     let start = Instant::now();
@@ -100,7 +100,7 @@ fn block_on_timeout_reports_the_main_futures_own_waits() {
     let stuck = lp
         .block_on_timeout(Duration::from_millis(50), async {
             let mut buf = [0u8; 8];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await
+            ReadFd::new(&h, r.as_fd(), &mut buf).await
         })
         .unwrap_err();
     let text = stuck.to_string();
@@ -122,7 +122,7 @@ fn report_names_timers_fds_ready_and_unknown_waits() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 8];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await
+            ReadFd::new(&h, r.as_fd(), &mut buf).await
         }
     });
     // A task waiting on nothing the loop knows: its waker is kept in a cell.
@@ -176,6 +176,11 @@ fn stats_turns_polls_and_time_blocked() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
     assert_eq!(h.stats().turns, 0);
+    // Something for the turn's wait to end at (with nothing armed it would wait for a wake).
+    h.spawn({
+        let h = h.clone();
+        async move { h.sleep(Duration::from_millis(1)).await }
+    });
     lp.run_once();
     let s = h.stats();
     assert_eq!((s.turns, s.polls), (1, 1));
@@ -214,7 +219,7 @@ fn stats_wakeups_by_kind() {
             let r = r.try_clone().unwrap();
             tasks.push(h.spawn(async move {
                 let mut buf = [0u8; 1];
-                AsyncRead::new(&h2, r.as_fd(), &mut buf).await.unwrap()
+                ReadFd::new(&h2, r.as_fd(), &mut buf).await.unwrap()
             }));
         }
         readyloop::yield_now().await;
@@ -292,7 +297,7 @@ fn stats_tasks_alive_peak_polls_and_budget() {
         async move {
             for _ in 0..300 {
                 let mut buf = [0u8; 1];
-                AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap();
+                ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap();
             }
         }
     }))
@@ -313,7 +318,7 @@ fn stats_fds_registered_and_waiters() {
             let r = r.clone();
             h.spawn(async move {
                 let mut buf = [0u8; 1];
-                AsyncRead::new(&h2, r.as_fd(), &mut buf).await.unwrap()
+                ReadFd::new(&h2, r.as_fd(), &mut buf).await.unwrap()
             })
         })
         .collect();

@@ -303,3 +303,53 @@ fn five_hundred_signals_from_another_thread_each_received() {
     assert_eq!(received, ROUNDS);
     eprintln!("{ROUNDS} signal round trips in {:?}", start.elapsed());
 }
+
+/// A daemon's shutdown: a task awaits SIGUSR1 and stops `run_forever`, which returns
+/// promptly, on every backend, before and after a `block_on` (issue 16.3). Bounded: the loop
+/// runs on its own thread, and the test waits for it with a deadline.
+#[test]
+fn a_signal_awaited_by_a_task_stops_run_forever() {
+    let _serial = serial();
+    for kind in [
+        readyloop::BackendKind::Poll,
+        readyloop::BackendKind::Select,
+        readyloop::BackendKind::Epoll,
+    ] {
+        for warm in [false, true] {
+            let what = format!("SIGUSR1 then stop on {kind:?} (after block_on: {warm})");
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let lp = Loop::builder().backend(kind).build().unwrap();
+                let h = lp.handle();
+                if warm {
+                    lp.block_on(readyloop::yield_now());
+                }
+                let mut signals = Signals::new(&h, &[Signal::Usr1]).unwrap();
+                h.spawn({
+                    let h = h.clone();
+                    async move {
+                        assert_eq!(signals.recv().await.unwrap(), Signal::Usr1);
+                        h.stop();
+                    }
+                });
+                ready_tx.send(()).unwrap();
+                lp.run_forever();
+                let _ = done_tx.send(Instant::now());
+            });
+            ready_rx.recv().unwrap();
+            // Let the loop reach its blocking wait first.
+            std::thread::sleep(Duration::from_millis(50));
+            let sent = Instant::now();
+            send(Signal::Usr1);
+            match done_rx.recv_timeout(Duration::from_secs(5)) {
+                Ok(returned) => assert!(
+                    returned - sent < Duration::from_millis(500),
+                    "{what}: {:?}",
+                    returned - sent
+                ),
+                Err(_) => panic!("{what}: run_forever still running 5 s after the signal"),
+            }
+        }
+    }
+}

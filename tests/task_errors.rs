@@ -2,7 +2,7 @@
 //! JoinHandle, and with std a panicking task is reported as JoinError::Panicked while the
 //! loop keeps running the others.
 
-use readyloop::{gather, AsyncRead, JoinError, Loop};
+use readyloop::{gather, JoinError, Loop, ReadFd};
 use std::cell::Cell;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -68,7 +68,7 @@ fn the_loop_keeps_running_the_others_after_a_panic() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 16];
-            let n = AsyncRead::new(&h, reader.as_fd(), &mut buf).await.unwrap();
+            let n = ReadFd::new(&h, reader.as_fd(), &mut buf).await.unwrap();
             buf[..n].to_vec()
         }
     });

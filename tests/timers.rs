@@ -1,6 +1,6 @@
 //! Sleepers: deadline order, FIFO among equal deadlines, never early, odd deadlines.
 
-use readyloop::{Loop, Sleep};
+use readyloop::Loop;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ fn timers_fire_in_deadline_order_fifo_among_equals_and_never_early() {
         let deadline = base + Duration::from_millis((i * 7) % 5);
         let (h2, fired) = (h.clone(), fired.clone());
         tasks.push(h.spawn(async move {
-            Sleep::until(&h2, deadline).await;
+            h2.sleep_until(deadline).await;
             let woke = h2.now();
             assert!(woke >= deadline, "timer {i} fired early");
             fired.borrow_mut().push((deadline, i));
@@ -44,7 +44,7 @@ fn a_deadline_in_the_past_completes_at_once() {
     let h = lp.handle();
     let past = readyloop::Instant::from_nanos(1);
     let start = std::time::Instant::now();
-    lp.block_on(Sleep::until(&h, past));
+    lp.block_on(h.sleep_until(past));
     lp.block_on(h.sleep(Duration::ZERO));
     assert!(start.elapsed() < common::scaled(Duration::from_millis(50)));
     assert_eq!(h.stats().timers_armed, 0);

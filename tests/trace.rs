@@ -2,15 +2,18 @@
 
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
-use readyloop::trace::{IoEvents, JsonLines, Lines, TraceEvent, Wait, WakeCause};
-use readyloop::{AsyncRead, BackendKind, Instant, Interest, Loop, RawFd};
+use readyloop::trace::{Lines, PendingOn, Readiness, TraceEvent, WakeCause};
+use readyloop::{BackendKind, Instant, Interest, Loop, RawFd, ReadFd};
 use std::cell::RefCell;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::Duration;
 
 mod common;
+#[path = "common/trace_story.rs"]
+mod trace_story;
+
+use trace_story::{sleeper_and_reader, Buf};
 
 /// An owned copy of a trace event, to look at after the run.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,13 +23,13 @@ enum Ev {
     Spawned(u64, Option<String>),
     Woken(u64, WakeCause),
     Polled(u64),
-    Pending(u64, Vec<Wait>),
+    Pending(u64, Vec<PendingOn>),
     Completed(u64),
     Aborted(u64),
     Panicked(u64),
-    Wait(BackendKind, Vec<(RawFd, IoEvents)>, Option<Duration>),
+    Wait(BackendKind, Vec<(RawFd, Readiness)>, Option<Duration>),
     Waited(Duration, usize),
-    Ready(RawFd, IoEvents, usize),
+    Ready(RawFd, Readiness, usize),
     Notified,
     TimerFired(Duration),
     Jump(Duration),
@@ -108,7 +111,7 @@ fn trace_tells_the_story_of_each_turn() {
             let h = h.clone();
             async move {
                 let mut buf = [0u8; 8];
-                AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
+                ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap()
             }
         });
         let n = lp.block_on(async move {
@@ -129,12 +132,12 @@ fn trace_tells_the_story_of_each_turn() {
         // What each one filed when it went pending.
         let sleeper_pending = at(&|e| {
             matches!(e, Ev::Pending(1, w) if matches!(w[..],
-                [Wait::Timer { due_in, .. }] if due_in <= pause))
+                [PendingOn::Timer { due_in, .. }] if due_in <= pause))
         });
         let reader_pending = at(&|e| {
             *e == Ev::Pending(
                 2,
-                vec![Wait::Fd {
+                vec![PendingOn::Fd {
                     fd: rfd,
                     interest: Interest::Readable,
                 }],
@@ -144,7 +147,7 @@ fn trace_tells_the_story_of_each_turn() {
         // at most the sleeper's 20 ms.
         let first_block = at(&|e| {
             matches!(e, Ev::Wait(b, fds, Some(t))
-                if *b == kind && fds.contains(&(rfd, IoEvents::IN))
+                if *b == kind && fds.contains(&(rfd, Readiness::IN))
                     && *t > Duration::ZERO && *t <= pause)
         });
         assert!(first_block > sleeper_pending && first_block > reader_pending);
@@ -163,10 +166,10 @@ fn trace_tells_the_story_of_each_turn() {
         let completed_1 = at(&|e| *e == Ev::Completed(1));
         // (The sleeper's end drops its write end: HUP may come with IN.)
         let ready =
-            at(&|e| matches!(e, Ev::Ready(fd, ev, 1) if *fd == rfd && ev.contains(IoEvents::IN)));
+            at(&|e| matches!(e, Ev::Ready(fd, ev, 1) if *fd == rfd && ev.contains(Readiness::IN)));
         let woken_by_fd = at(&|e| {
             matches!(e, Ev::Woken(2, WakeCause::Fd { fd, revents })
-                if *fd == rfd && revents.contains(IoEvents::IN))
+                if *fd == rfd && revents.contains(Readiness::IN))
         });
         let completed_2 = at(&|e| *e == Ev::Completed(2));
         assert!(first_block < fired && fired < woken_by_timer, "{kind}");
@@ -298,59 +301,6 @@ fn trace_names_every_wake_cause_and_end() {
     has(Ev::Pending(3, vec![]));
 }
 
-/// A shared in-memory writer for the std sinks.
-#[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.borrow().clone()).unwrap()
-    }
-}
-
-/// How long the sleeper of `sleeper_and_reader` sleeps: 5 ms, or 100 ms under valgrind,
-/// whose first turn (code run for the first time) can take longer than 5 ms.
-fn sleeper_pause() -> Duration {
-    common::sized(Duration::from_millis(5), Duration::from_millis(100))
-}
-
-fn sleeper_and_reader(lp: &Loop) -> RawFd {
-    let h = lp.handle();
-    let (r, w) = pipe();
-    let w = Rc::new(w);
-    let rfd = r.as_raw_fd();
-    let sleeper = h.spawn_named("sleeper", {
-        let h = h.clone();
-        let w = w.clone();
-        async move {
-            h.sleep(sleeper_pause()).await;
-            rustix::io::write(&w, b"x").unwrap();
-        }
-    });
-    let reader = h.spawn_named("reader", {
-        let h = h.clone();
-        async move {
-            let mut buf = [0u8; 1];
-            AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap()
-        }
-    });
-    lp.block_on(async {
-        reader.await.unwrap();
-        sleeper.await.unwrap();
-    });
-    rfd
-}
-
 #[test]
 fn lines_sink_reads_like_the_story() {
     let out = Buf::default();
@@ -384,60 +334,6 @@ fn lines_sink_reads_like_the_story() {
         let (secs, rest) = line.trim_start().split_once(" s  turn ").unwrap();
         secs.parse::<f64>().unwrap();
         assert!(rest.chars().next().unwrap().is_ascii_digit(), "{line}");
-    }
-}
-
-#[test]
-fn json_lines_sink_is_valid_json() {
-    let out = Buf::default();
-    let lp = Loop::builder()
-        .trace(JsonLines::new(out.clone()))
-        .build()
-        .unwrap();
-    let rfd = sleeper_and_reader(&lp);
-    let text = out.text();
-    let mut kinds = std::collections::BTreeSet::new();
-    let mut last_at = 0u64;
-    for line in text.lines() {
-        let v: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        let at = v["at_ns"].as_u64().unwrap();
-        assert!(at >= last_at);
-        last_at = at;
-        let kind = v["event"].as_str().unwrap().to_string();
-        if kind == "wait" {
-            assert!(v["fds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|f| f["fd"].is_i64()));
-        }
-        if kind == "woken" && v["by"]["kind"] == "fd" {
-            assert_eq!(v["by"]["fd"].as_i64(), Some(rfd as i64));
-            assert_eq!(v["by"]["revents"], "IN");
-        }
-        if kind == "spawned" && v["task"] == 1 {
-            assert_eq!(v["name"], "sleeper");
-        }
-        if kind == "pending" && v["task"] == 2 {
-            assert_eq!(v["waits"][0]["kind"], "fd");
-            assert_eq!(v["waits"][0]["interest"], "READABLE");
-        }
-        kinds.insert(kind);
-    }
-    for k in [
-        "turn",
-        "spawned",
-        "woken",
-        "polled",
-        "pending",
-        "completed",
-        "wait",
-        "waited",
-        "ready",
-        "timer_fired",
-    ] {
-        assert!(kinds.contains(k), "no {k} in {kinds:?}");
     }
 }
 
@@ -529,14 +425,14 @@ fn overhead() {
             let pong = h.spawn(async move {
                 let mut b = [0u8; 1];
                 for _ in 0..n {
-                    AsyncRead::new(&h2, r1.as_fd(), &mut b).await.unwrap();
+                    ReadFd::new(&h2, r1.as_fd(), &mut b).await.unwrap();
                     rustix::io::write(&w2, &b).unwrap();
                 }
             });
             let mut b = [0u8; 1];
             for _ in 0..n {
                 rustix::io::write(&w1, b"p").unwrap();
-                AsyncRead::new(&h, r2.as_fd(), &mut b).await.unwrap();
+                ReadFd::new(&h, r2.as_fd(), &mut b).await.unwrap();
             }
             pong.await.unwrap();
         });

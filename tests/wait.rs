@@ -28,7 +28,7 @@ fn all_completed_like_seed_003() {
     let log = Rc::new(RefCell::new(Vec::new()));
     let tasks = vec![slow_task(&h, 2, &log), slow_task(&h, 1, &log)];
     let start = Instant::now();
-    let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
+    let (done, pending) = lp.block_on(lp.handle().wait(tasks, ReturnWhen::AllCompleted, None));
     assert!(start.elapsed() >= common::scaled(ms(40)));
     assert_eq!(*log.borrow(), vec![1, 2], "printed as they finish");
     assert!(pending.is_empty());
@@ -138,7 +138,7 @@ fn timeout_returns_pending_tasks_and_disarms_its_timer() {
 #[test]
 fn empty_list_returns_at_once() {
     let lp = Loop::new().unwrap();
-    let (done, pending) = lp.block_on(wait(
+    let (done, pending) = lp.block_on(lp.handle().wait(
         Vec::<JoinHandle<()>>::new(),
         ReturnWhen::AllCompleted,
         Some(ms(5_000)),

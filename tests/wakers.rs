@@ -2,7 +2,7 @@
 //! task once, tasks run in wake order however they were woken, and wakes after the task or
 //! the loop is gone are no-ops.
 
-use readyloop::{AsyncRead, Handle, JoinHandle, Loop};
+use readyloop::{Handle, JoinHandle, Loop, ReadFd};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, OwnedFd};
@@ -101,7 +101,7 @@ fn tasks_run_in_wake_order_whether_a_waker_or_their_fd_woke_them() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 8];
-            let n = AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap();
+            let n = ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap();
             o.borrow_mut().push("fd");
             n
         }
@@ -140,7 +140,7 @@ fn a_task_woken_by_a_waker_and_its_fd_in_one_turn_is_polled_once() {
         let h = h.clone();
         async move {
             let mut buf = [0u8; 8];
-            let mut read = std::pin::pin!(AsyncRead::new(&h, r.as_fd(), &mut buf));
+            let mut read = std::pin::pin!(ReadFd::new(&h, r.as_fd(), &mut buf));
             poll_fn(|cx| {
                 p.set(p.get() + 1);
                 *k.borrow_mut() = Some(cx.waker().clone());

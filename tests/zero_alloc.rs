@@ -10,7 +10,7 @@ use core::future::{poll_fn, Future};
 use core::pin::pin;
 use core::task::{Poll, Waker};
 use readyloop::net::{TcpListener, TcpStream};
-use readyloop::{yield_now, AsyncRead, Loop};
+use readyloop::{yield_now, Loop, ReadFd};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::os::fd::AsFd;
@@ -204,7 +204,7 @@ fn a_read_on_a_ready_pipe_allocates_nothing() {
             let mut buf = [0u8; 8];
             let mut total = 0u64;
             loop {
-                let n = AsyncRead::new(&h, r.as_fd(), &mut buf).await.unwrap();
+                let n = ReadFd::new(&h, r.as_fd(), &mut buf).await.unwrap();
                 if n == 0 {
                     return total;
                 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite against the select(2) and epoll(7) backends (poll is the default and
-# runs in the main `cargo test`). build.rs makes READYLOOP_BACKEND the default backend; each
+# The whole test suite (readyloop's tests and integration/'s) against the select(2) and
+# epoll(7) backends (poll is the default and runs in the main `cargo test --workspace`). build.rs makes READYLOOP_BACKEND the default backend; each
 # backend builds into its own target dir so switching does not rebuild the others.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 select_skip=(--skip thousand_concurrent_clients)
 echo "--- READYLOOP_BACKEND=select cargo test"
 READYLOOP_BACKEND=select CARGO_TARGET_DIR=target/backend-select \
-    timeout 900 cargo test --quiet -- "${select_skip[@]}"
+    timeout 900 cargo test --quiet -p readyloop -p readyloop-integration -- "${select_skip[@]}"
 echo "--- READYLOOP_BACKEND=epoll cargo test"
 READYLOOP_BACKEND=epoll CARGO_TARGET_DIR=target/backend-epoll \
-    timeout 900 cargo test --quiet
+    timeout 900 cargo test --quiet -p readyloop -p readyloop-integration

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The optional ecosystem features build on their own: `macros`, `futures-io` (std) and
 # `embedded-io-async` (no_std: also built with build-std, which fails if std leaks in).
-# Their tests run in the main `cargo test` (the crate's dev-dependency on itself turns the
-# features on for tests).
+# Their tests run in the main `cargo test --workspace` (the crate's dev-dependency on itself,
+# and integration/'s dependency, turn the features on for tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for features in macros futures-io embedded-io-async "futures-io embedded-io-async signal"; do

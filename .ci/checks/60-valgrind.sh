@@ -25,7 +25,9 @@
 # .ci/checks/valgrind.supp suppresses one leak that is glibc's, not ours (see there).
 #
 # Nothing is skipped (the one #[ignore] test, trace's by-hand release benchmark, is skipped
-# by a plain `cargo test` too). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
+# by a plain `cargo test` too), except the process-level tests of abortive_close and
+# accept_idle_at_fd_limit (timing, strace, valgrind's own fd limit: see their headers; their
+# in-process tests run, and 55-fault-injection checks the release servers). READYLOOP_UNDER_VALGRIND=1 is set for the runs, and the
 # tests read it (tests/common: under_valgrind, sized, scaled) to size themselves for
 # valgrind, which runs code 20-50x slower and adds about 1.5 s to start and end a program:
 #   time bounds     an upper bound on real time, or a lead that the work before a deadline
@@ -78,7 +80,7 @@ slow_first=" protocol tcp queue coord_examples examples sync zero_alloc futures_
 
 start=$(date +%s)
 # One JSON line per artifact; keep the test executables (lib unit tests and tests/*.rs).
-mapfile -t built < <(cargo test --no-run --tests --message-format=json 2>/dev/null |
+mapfile -t built < <(cargo test --no-run --tests -p readyloop -p readyloop-integration --message-format=json 2>/dev/null |
     jq -r 'select(.reason == "compiler-artifact" and .executable != null
                   and .profile.test == true) | "\(.target.name) \(.executable)"')
 cargo build --examples --quiet

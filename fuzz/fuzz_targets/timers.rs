@@ -171,7 +171,7 @@ fuzz_target!(|ops: Vec<Op>| {
     for op in ops.iter().take(256) {
         match *op {
             Op::Arm(n) => {
-                let sleep = Box::pin(Sleep::until(&h, w.base + GRID * u32::from(n)));
+                let sleep = Box::pin(h.sleep_until(w.base + GRID * u32::from(n)));
                 w.slots.push(Some(Slot {
                     sleep,
                     arming: None,
@@ -203,7 +203,7 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Advance(n) => {
                 let d = GRID * u32::from(n);
-                let sleep = Sleep::new(&h, d);
+                let sleep = h.sleep(d);
                 let until = sleep.deadline();
                 let turns = h.stats().turns;
                 lp.block_on(sleep);

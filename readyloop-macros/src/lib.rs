@@ -359,6 +359,8 @@ fn check_arguments(kind: Kind, f: &AsyncFn) -> Result<(), CompileError> {
 /// }
 /// ```
 fn generate(kind: Kind, timeout_ms: u64, f: AsyncFn) -> TokenStream {
+    // Everything generated, the call to the runner included, is spanned at the test's name:
+    // the runner is `#[track_caller]`, so a stuck test's panic points at the test itself.
     let span = f.name.span();
     let body_name = Ident::new("__readyloop_body", span);
     let has_argument = !f.arguments.is_empty();

@@ -18,10 +18,10 @@ use core::time::Duration;
 ///
 /// ```
 /// use core::time::Duration;
-/// use readyloop::{combinators::Interval, Loop, MissedTickBehavior};
+/// use readyloop::{Loop, MissedTickBehavior};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
-/// let mut every = Interval::new(&h, Duration::from_millis(10));
+/// let mut every = h.interval(Duration::from_millis(10));
 /// every.set_missed_tick_behavior(MissedTickBehavior::Burst);
 /// lp.block_on(async {
 ///     every.tick().await; // at once
@@ -73,30 +73,9 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// An interval on `handle`'s loop whose first tick is now.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let iv = readyloop::Interval::new(&lp.handle(), Duration::from_secs(1));
-    /// assert_eq!(iv.period(), Duration::from_secs(1));
-    /// ```
-    pub fn new(handle: &Handle, period: Duration) -> Self {
-        Self::new_at(handle, handle.now(), period)
-    }
-
-    /// An interval whose first tick is at `start`. A zero `period` ticks at every poll
-    /// (still yielding to other tasks now and then through the task's budget).
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// let start = h.now() + Duration::from_millis(5);
-    /// let mut iv = readyloop::Interval::new_at(&h, start, Duration::from_millis(5));
-    /// assert_eq!(lp.block_on(iv.tick()), start);
-    /// ```
-    pub fn new_at(handle: &Handle, start: Instant, period: Duration) -> Self {
+    /// An interval on `handle`'s loop whose first tick is at `start` (what
+    /// [`Handle::interval`] and [`Handle::interval_at`] make).
+    pub(crate) fn new_at(handle: &Handle, start: Instant, period: Duration) -> Self {
         Interval {
             handle: handle.clone(),
             sleep: Sleep::until(handle, start),
@@ -191,9 +170,9 @@ impl Interval {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use readyloop::{combinators::Interval, Loop};
+    /// use readyloop::Loop;
     /// let lp = Loop::new().unwrap();
-    /// let mut every = Interval::new(&lp.handle(), Duration::from_millis(5));
+    /// let mut every = lp.handle().interval(Duration::from_millis(5));
     /// let first = lp.block_on(core::future::poll_fn(|cx| every.poll_tick(cx)));
     /// let second = lp.block_on(core::future::poll_fn(|cx| every.poll_tick(cx)));
     /// let apart = (second - first).as_nanos(); // one period (more only if ticks were missed)
@@ -239,9 +218,9 @@ fn next_on_grid(start: Instant, period: Duration, now: Instant) -> Instant {
 ///
 /// ```
 /// use core::time::Duration;
-/// use readyloop::{combinators::{Interval, Tick}, Loop};
+/// use readyloop::{combinators::Tick, Loop};
 /// let lp = Loop::new().unwrap();
-/// let mut every = Interval::new(&lp.handle(), Duration::from_millis(1));
+/// let mut every = lp.handle().interval(Duration::from_millis(1));
 /// let tick: Tick<'_> = every.tick();
 /// let _when: readyloop::Instant = lp.block_on(tick);
 /// ```
@@ -269,22 +248,21 @@ impl Handle {
     /// lp.block_on(iv.tick());
     /// ```
     pub fn interval(&self, period: Duration) -> Interval {
-        Interval::new(self, period)
+        Interval::new_at(self, self.now(), period)
     }
-}
 
-/// An [`Interval`] on the loop running this thread (`std`; see [`Handle::current`]).
-///
-/// ```
-/// use core::time::Duration;
-/// let lp = readyloop::Loop::new().unwrap();
-/// lp.block_on(async {
-///     let mut iv = readyloop::interval(Duration::from_millis(1));
-///     iv.tick().await;
-///     iv.tick().await;
-/// });
-/// ```
-#[cfg(feature = "std")]
-pub fn interval(period: Duration) -> Interval {
-    Interval::new(&Handle::current(), period)
+    /// An [`Interval`] whose first tick is at `start`. A zero `period` ticks at every poll
+    /// (still yielding to other tasks now and then through the task's budget).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let start = h.now() + Duration::from_millis(5);
+    /// let mut iv = h.interval_at(start, Duration::from_millis(5));
+    /// assert_eq!(lp.block_on(iv.tick()), start);
+    /// ```
+    pub fn interval_at(&self, start: Instant, period: Duration) -> Interval {
+        Interval::new_at(self, start, period)
+    }
 }

@@ -1,8 +1,9 @@
-//! Combining futures and tasks: asyncio's `gather`, `wait`, `wait_for`, plus `select`,
-//! `interval` and `sleep_until`.
+//! Combining futures and tasks: asyncio's `gather`, `wait`, `wait_for`, plus `select` and
+//! `interval`.
 //!
-//! Everything here works without `std`, given a [`Handle`](crate::Handle) where a timer is
-//! needed; with `std` the free functions find the current loop themselves. Joins and
+//! Everything here works without `std`: what needs a timer (`timeout`, `wait`, `interval`)
+//! is a [`Handle`](crate::Handle) method; with `std` the free functions of the same names
+//! (`readyloop::timeout`, ...) call it on [`Handle::current`](crate::Handle::current). Joins and
 //! selects run their children *in place*, inside the task that awaits them; nothing here
 //! spawns. Dropping any of these futures drops every child it still holds and every timer
 //! it armed, so an abandoned combinator leaves nothing registered with the loop. Nothing
@@ -14,14 +15,10 @@ mod join_all;
 mod join_tuple;
 mod maybe_done;
 mod select;
-#[cfg(feature = "std")]
-mod sleep_until;
 mod timeout;
 mod wait;
 
 pub use gather::{gather, try_gather, Gather, TryGather};
-#[cfg(feature = "std")]
-pub use interval::interval;
 pub use interval::{Interval, MissedTickBehavior, Tick};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use join_tuple::{
@@ -30,11 +27,5 @@ pub use join_tuple::{
     TryJoin7, TryJoin8, TryJoin9,
 };
 pub use select::{select, select_all, Either, Select, SelectAll};
-#[cfg(feature = "std")]
-pub use sleep_until::sleep_until;
-#[cfg(feature = "std")]
-pub use timeout::{timeout, timeout_at};
 pub use timeout::{Elapsed, Timeout};
-#[cfg(feature = "std")]
-pub use wait::wait;
 pub use wait::{Finished, ReturnWhen, TaskOutcome, Wait};

@@ -15,7 +15,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
-/// The deadline of a [`timeout`](crate::timeout) passed before its future finished.
+/// The deadline of a [`Handle::timeout`] passed before its future finished.
 ///
 /// ```
 /// use core::time::Duration;
@@ -73,7 +73,7 @@ impl From<Elapsed> for std::io::Error {
     }
 }
 
-/// The future of [`timeout`](crate::timeout) and [`Handle::timeout`]: the inner output in
+/// The future of [`Handle::timeout`] and [`Handle::timeout_at`]: the inner output in
 /// `Ok`, or `Err(Elapsed)` if the deadline passed first.
 ///
 /// ```
@@ -91,8 +91,8 @@ pub struct Timeout<F> {
     /// The inner future; `None` once it finished or was dropped at the deadline.
     future: Option<F>,
     deadline: Instant,
-    /// The loop whose timer to use; `None` means the current loop, found at the first poll.
-    handle: Option<Handle>,
+    /// The loop whose timer to use, found when the timeout was made.
+    handle: Handle,
     /// Armed at the first poll that finds the inner future pending.
     sleep: Option<Sleep>,
 }
@@ -107,7 +107,7 @@ impl<F> fmt::Debug for Timeout<F> {
 }
 
 impl<F> Timeout<F> {
-    pub(crate) fn new(handle: Option<Handle>, deadline: Instant, future: F) -> Self {
+    pub(crate) fn new(handle: Handle, deadline: Instant, future: F) -> Self {
         Timeout {
             future: Some(future),
             deadline,
@@ -129,13 +129,27 @@ impl<F> Timeout<F> {
         self.deadline
     }
 
-    fn handle(&self) -> Handle {
-        match &self.handle {
-            Some(h) => h.clone(),
-            #[cfg(feature = "std")]
-            None => Handle::current(),
-            #[cfg(not(feature = "std"))]
-            None => unreachable!("without std a Timeout is always made from a Handle"),
+    /// Moves the deadline, earlier, later or into the past (an idle timeout that restarts
+    /// on each bit of progress). A task waiting on this `Timeout` keeps waiting, for the
+    /// new deadline: the timer is moved with the waker it holds (see [`Sleep::reset`]).
+    ///
+    /// ```
+    /// use core::pin::pin;
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let mut t = pin!(h.timeout(Duration::from_secs(3600), core::future::pending::<()>()));
+    /// let sooner = h.now() + Duration::from_millis(5);
+    /// t.as_mut().reset(sooner); // an hour becomes 5 ms
+    /// assert_eq!(lp.block_on(t).unwrap_err().deadline(), sooner);
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        // SAFETY: only the unpinned fields (`deadline`, `sleep`) are touched; `future`,
+        // the one pinned field, is neither moved nor reached.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.deadline = deadline;
+        if let Some(sleep) = this.sleep.as_mut() {
+            sleep.reset(deadline);
         }
     }
 }
@@ -158,7 +172,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         if this.sleep.is_none() {
-            this.sleep = Some(Sleep::until(&this.handle(), this.deadline));
+            this.sleep = Some(this.handle.sleep_until(this.deadline));
         }
         let sleep = this.sleep.as_mut().expect("armed above");
         match Pin::new(sleep).poll(cx) {
@@ -189,7 +203,7 @@ impl Handle {
     /// assert_eq!(h.stats().timers_armed, 0);
     /// ```
     pub fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<F> {
-        Timeout::new(Some(self.clone()), self.now() + duration, future)
+        Timeout::new(self.clone(), self.now() + duration, future)
     }
 
     /// Like [`timeout`](Handle::timeout) with a deadline instead of a duration.
@@ -202,43 +216,6 @@ impl Handle {
     /// assert_eq!(r, Ok("in time"));
     /// ```
     pub fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<F> {
-        Timeout::new(Some(self.clone()), deadline, future)
+        Timeout::new(self.clone(), deadline, future)
     }
-}
-
-/// Runs `future` for at most `duration` on the loop that polls it (`std`): its output in
-/// `Ok`, or `Err(Elapsed)` with the future dropped. The deadline counts from this call; the
-/// loop is found at the first poll, so this may be made before `block_on`.
-///
-/// ```
-/// use core::time::Duration;
-/// let lp = readyloop::Loop::new().unwrap();
-/// let r = lp.block_on(readyloop::timeout(Duration::from_millis(10), std::future::pending::<()>()));
-/// assert!(r.is_err());
-/// ```
-#[cfg(feature = "std")]
-pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout::new(None, now() + duration, future)
-}
-
-/// Like [`timeout`] with a deadline on the loop clock (`std`).
-///
-/// ```
-/// use core::time::Duration;
-/// let lp = readyloop::Loop::new().unwrap();
-/// let when = lp.handle().now() + Duration::from_secs(1);
-/// assert_eq!(lp.block_on(readyloop::timeout_at(when, async { 3 })), Ok(3));
-/// ```
-#[cfg(feature = "std")]
-pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout::new(None, deadline, future)
-}
-
-/// The clock of the loop running this thread (it may be virtual), else `CLOCK_MONOTONIC`.
-#[cfg(feature = "std")]
-fn now() -> Instant {
-    crate::Handle::try_current().map_or_else(
-        || Instant(crate::sys::clock::monotonic_nanos()),
-        |h| h.now(),
-    )
 }

@@ -21,7 +21,7 @@ use core::time::Duration;
 ///
 /// ```
 /// use core::time::Duration;
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
 /// let slow = h.spawn({
@@ -30,7 +30,7 @@ use core::time::Duration;
 /// });
 /// let failing = h.spawn(async { Err::<(), &str>("refused") });
 /// // FirstError returns as soon as one task fails, without waiting for the slow one.
-/// let (done, pending) = lp.block_on(wait(vec![slow, failing], ReturnWhen::FirstError, None));
+/// let (done, pending) = lp.block_on(lp.handle().wait(vec![slow, failing], ReturnWhen::FirstError, None));
 /// assert_eq!((done.len(), pending.len()), (1, 1));
 /// pending[0].abort();
 /// ```
@@ -125,11 +125,11 @@ impl<T> TaskOutcome for Option<T> {
 /// result. Awaiting it gives the result at once, as awaiting a finished `JoinHandle` does.
 ///
 /// ```
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
 /// let tasks = vec![h.spawn(async { "a" }), h.spawn(async { "b" })];
-/// let (done, _) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
+/// let (done, _) = lp.block_on(lp.handle().wait(tasks, ReturnWhen::AllCompleted, None));
 /// let first = lp.block_on(async { done.into_iter().next().unwrap().await });
 /// assert!(matches!(first, Ok("a" | "b")));
 /// ```
@@ -152,10 +152,10 @@ impl<T> Finished<T> {
     /// The task's position in the list given to `wait`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let tasks = vec![lp.spawn(core::future::pending::<()>()), lp.spawn(async {})];
-    /// let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::FirstCompleted, None));
+    /// let tasks = vec![lp.handle().spawn(core::future::pending::<()>()), lp.handle().spawn(async {})];
+    /// let (done, pending) = lp.block_on(lp.handle().wait(tasks, ReturnWhen::FirstCompleted, None));
     /// assert_eq!(done[0].index(), 1);
     /// pending[0].abort();
     /// ```
@@ -166,11 +166,11 @@ impl<T> Finished<T> {
     /// The task's id (as [`JoinHandle::id`]).
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let task = lp.spawn(async {});
+    /// let task = lp.handle().spawn(async {});
     /// let id = task.id();
-    /// let (done, _) = lp.block_on(wait(vec![task], ReturnWhen::AllCompleted, None));
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![task], ReturnWhen::AllCompleted, None));
     /// assert_eq!(done[0].id(), id);
     /// ```
     pub fn id(&self) -> u64 {
@@ -183,10 +183,10 @@ impl<T> Finished<T> {
     /// If the result was already taken by awaiting this `Finished`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let failing = lp.spawn(async { Err::<(), &str>("bad input") });
-    /// let (done, _) = lp.block_on(wait(vec![failing], ReturnWhen::FirstError, None));
+    /// let failing = lp.handle().spawn(async { Err::<(), &str>("bad input") });
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![failing], ReturnWhen::FirstError, None));
     /// assert_eq!(done[0].result().as_ref().unwrap(), &Err("bad input"));
     /// ```
     pub fn result(&self) -> &Result<T, JoinError> {
@@ -201,9 +201,9 @@ impl<T> Finished<T> {
     /// If the result was already taken by awaiting this `Finished`.
     ///
     /// ```
-    /// use readyloop::{wait, Loop, ReturnWhen};
+    /// use readyloop::{Loop, ReturnWhen};
     /// let lp = Loop::new().unwrap();
-    /// let (done, _) = lp.block_on(wait(vec![lp.spawn(async { 7 })], ReturnWhen::AllCompleted, None));
+    /// let (done, _) = lp.block_on(lp.handle().wait(vec![lp.handle().spawn(async { 7 })], ReturnWhen::AllCompleted, None));
     /// assert_eq!(done.into_iter().next().unwrap().into_result().unwrap(), 7);
     /// ```
     pub fn into_result(self) -> Result<T, JoinError> {
@@ -233,15 +233,16 @@ fn failed<T: TaskOutcome>(result: &Result<T, JoinError>) -> bool {
     }
 }
 
-/// The future of [`wait`](crate::wait) and [`Handle::wait`]: `(done, pending)`, `done` in
+/// The future of [`Handle::wait`]: `(done, pending)`, `done` in
 /// the order the tasks finished, `pending` in input order.
 ///
 /// ```
 /// use readyloop::combinators::Wait;
-/// use readyloop::{wait, Loop, ReturnWhen};
+/// use readyloop::{Loop, ReturnWhen};
 /// let lp = Loop::new().unwrap();
-/// let tasks = vec![lp.spawn(async { 1 })];
-/// let waiting: Wait<i32> = wait(tasks, ReturnWhen::AllCompleted, None);
+/// let h = lp.handle();
+/// let tasks = vec![h.spawn(async { 1 })];
+/// let waiting: Wait<i32> = h.wait(tasks, ReturnWhen::AllCompleted, None);
 /// let (done, pending) = lp.block_on(waiting);
 /// assert_eq!((done.len(), pending.len()), (1, 0));
 /// ```
@@ -251,8 +252,8 @@ pub struct Wait<T> {
     done: Vec<Finished<T>>,
     when: ReturnWhen,
     deadline: Option<Instant>,
-    /// The loop whose timer to use; `None` means the current loop, found at the first poll.
-    handle: Option<Handle>,
+    /// The loop whose timer to use, found when the wait was made.
+    handle: Handle,
     sleep: Option<Sleep>,
 }
 
@@ -270,7 +271,7 @@ impl<T> Unpin for Wait<T> {}
 
 impl<T> Wait<T> {
     pub(crate) fn new(
-        handle: Option<Handle>,
+        handle: Handle,
         tasks: impl IntoIterator<Item = JoinHandle<T>>,
         when: ReturnWhen,
         deadline: Option<Instant>,
@@ -283,16 +284,6 @@ impl<T> Wait<T> {
             deadline,
             handle,
             sleep: None,
-        }
-    }
-
-    fn handle(&self) -> Handle {
-        match &self.handle {
-            Some(h) => h.clone(),
-            #[cfg(feature = "std")]
-            None => Handle::current(),
-            #[cfg(not(feature = "std"))]
-            None => unreachable!("without std a Wait is always made from a Handle"),
         }
     }
 
@@ -338,7 +329,7 @@ impl<T: TaskOutcome> Future for Wait<T> {
             return Poll::Pending;
         };
         if this.sleep.is_none() {
-            this.sleep = Some(Sleep::until(&this.handle(), deadline));
+            this.sleep = Some(this.handle.sleep_until(deadline));
         }
         match Pin::new(this.sleep.as_mut().expect("armed above")).poll(cx) {
             Poll::Ready(()) => Poll::Ready(this.finish()),
@@ -375,35 +366,6 @@ impl Handle {
         I: IntoIterator<Item = JoinHandle<T>>,
     {
         let deadline = timeout.map(|d| self.now() + d);
-        Wait::new(Some(self.clone()), tasks, when, deadline)
+        Wait::new(self.clone(), tasks, when, deadline)
     }
-}
-
-/// [`Handle::wait`] on the loop that polls it (`std`); the loop is looked up only if there
-/// is a timeout, at the first poll, so this may be made before `block_on`.
-///
-/// ```
-/// use readyloop::{wait, Loop, ReturnWhen};
-/// let lp = Loop::new().unwrap();
-/// let h = lp.handle();
-/// let tasks = vec![h.spawn(async { 1 }), h.spawn(async { 2 })];
-/// let (done, pending) = lp.block_on(wait(tasks, ReturnWhen::AllCompleted, None));
-/// assert_eq!(done.len(), 2);
-/// assert!(pending.is_empty());
-/// let mut sum = 0;
-/// for task in done { sum += task.into_result().unwrap(); }
-/// assert_eq!(sum, 3);
-/// ```
-#[cfg(feature = "std")]
-pub fn wait<T, I>(tasks: I, when: ReturnWhen, timeout: Option<Duration>) -> Wait<T>
-where
-    I: IntoIterator<Item = JoinHandle<T>>,
-{
-    // The running loop's clock (it may be virtual), else CLOCK_MONOTONIC.
-    let now = crate::Handle::try_current().map_or_else(
-        || Instant(crate::sys::clock::monotonic_nanos()),
-        |h| h.now(),
-    );
-    let deadline = timeout.map(|d| now + d);
-    Wait::new(None, tasks, when, deadline)
 }

@@ -28,8 +28,13 @@ impl embedded_io_async::Error for Error {
                 EmbeddedKind::InvalidInput
             }
             ErrorKind::TimedOut => EmbeddedKind::TimedOut,
-            ErrorKind::Cancelled => EmbeddedKind::Interrupted,
-            ErrorKind::NotASocket => EmbeddedKind::Unsupported,
+            ErrorKind::Cancelled | ErrorKind::Interrupted => EmbeddedKind::Interrupted,
+            ErrorKind::NotASocket | ErrorKind::Unsupported => EmbeddedKind::Unsupported,
+            ErrorKind::NotConnected => EmbeddedKind::NotConnected,
+            ErrorKind::PermissionDenied => EmbeddedKind::PermissionDenied,
+            ErrorKind::NotFound => EmbeddedKind::NotFound,
+            ErrorKind::AlreadyExists => EmbeddedKind::AlreadyExists,
+            ErrorKind::OutOfMemory => EmbeddedKind::OutOfMemory,
             _ => EmbeddedKind::Other,
         }
     }

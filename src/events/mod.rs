@@ -17,9 +17,7 @@ mod recv;
 mod sleep;
 mod yield_now;
 
-pub use read::AsyncRead;
+pub use read::ReadFd;
 pub use recv::AsyncRecv;
-#[cfg(feature = "std")]
-pub use sleep::sleep;
 pub use sleep::Sleep;
 pub use yield_now::{yield_now, YieldNow};

@@ -1,4 +1,4 @@
-//! `AsyncRead`: read from any pollable fd.
+//! `ReadFd`: read from any pollable fd (seed 002's `AsyncRead`, renamed: `AsyncRead` is futures-io's trait).
 
 use crate::error::{Error, ErrorKind};
 use crate::executor::Handle;
@@ -28,25 +28,25 @@ enum Mode {
 /// A blocking fd is handled the article's way: wait until the kernel says it is readable,
 /// then read once (so one blocking fd shared by two readers can still block the loop; give
 /// the loop non-blocking fds where you can). The result is the byte count (0 at end of
-/// file), or with [`exact`](AsyncRead::exact) the full count or `UnexpectedEof`.
+/// file), or with [`exact`](ReadFd::exact) the full count or `UnexpectedEof`.
 ///
 /// Cancellation: dropping it before completion withdraws the wait; bytes already read in
 /// `exact` mode stay in the buffer but the count is lost.
 ///
 /// ```
-/// use readyloop::{AsyncRead, Loop};
+/// use readyloop::{ReadFd, Loop};
 /// use std::io::Write;
 /// let lp = Loop::new().unwrap();
 /// let (r, w) = std::io::pipe().unwrap();
 /// (&w).write_all(b"hello").unwrap();
 /// let mut buf = [0u8; 5];
-/// let n = lp.block_on(AsyncRead::exact(&lp.handle(), std::os::fd::AsFd::as_fd(&r), &mut buf));
+/// let n = lp.block_on(ReadFd::exact(&lp.handle(), std::os::fd::AsFd::as_fd(&r), &mut buf));
 /// assert_eq!(n.unwrap(), 5);
 /// assert_eq!(&buf, b"hello");
 /// ```
 #[derive(Debug)]
-#[must_use = "an AsyncRead does nothing unless awaited"]
-pub struct AsyncRead<'a> {
+#[must_use = "a ReadFd does nothing unless awaited"]
+pub struct ReadFd<'a> {
     handle: Handle,
     fd: BorrowedFd<'a>,
     buf: &'a mut [u8],
@@ -56,18 +56,18 @@ pub struct AsyncRead<'a> {
     token: u64,
 }
 
-impl<'a> AsyncRead<'a> {
+impl<'a> ReadFd<'a> {
     /// Reads up to `buf.len()` bytes (one successful read).
     ///
     /// ```
-    /// use readyloop::{AsyncRead, Loop};
+    /// use readyloop::{ReadFd, Loop};
     /// use std::io::Write;
     /// use std::os::fd::AsFd;
     /// let lp = Loop::new().unwrap();
     /// let (r, mut w) = std::io::pipe().unwrap();
     /// w.write_all(b"abc").unwrap();
     /// let mut buf = [0u8; 16];
-    /// let n = lp.block_on(AsyncRead::new(&lp.handle(), r.as_fd(), &mut buf)).unwrap();
+    /// let n = lp.block_on(ReadFd::new(&lp.handle(), r.as_fd(), &mut buf)).unwrap();
     /// assert_eq!(&buf[..n], b"abc");
     /// ```
     pub fn new(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8]) -> Self {
@@ -77,7 +77,7 @@ impl<'a> AsyncRead<'a> {
     /// Reads exactly `buf.len()` bytes; fewer at end of file is `ErrorKind::UnexpectedEof`.
     ///
     /// ```
-    /// use readyloop::{AsyncRead, ErrorKind, Loop};
+    /// use readyloop::{ReadFd, ErrorKind, Loop};
     /// use std::io::Write;
     /// use std::os::fd::AsFd;
     /// let lp = Loop::new().unwrap();
@@ -85,7 +85,7 @@ impl<'a> AsyncRead<'a> {
     /// w.write_all(b"short").unwrap();
     /// drop(w); // end of file after 5 bytes
     /// let mut buf = [0u8; 8];
-    /// let err = lp.block_on(AsyncRead::exact(&lp.handle(), r.as_fd(), &mut buf)).unwrap_err();
+    /// let err = lp.block_on(ReadFd::exact(&lp.handle(), r.as_fd(), &mut buf)).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
     /// ```
     pub fn exact(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8]) -> Self {
@@ -93,7 +93,7 @@ impl<'a> AsyncRead<'a> {
     }
 
     fn make(handle: &Handle, fd: BorrowedFd<'a>, buf: &'a mut [u8], exact: bool) -> Self {
-        AsyncRead {
+        ReadFd {
             handle: handle.clone(),
             fd,
             buf,
@@ -122,17 +122,17 @@ impl<'a> AsyncRead<'a> {
     }
 }
 
-impl Future for AsyncRead<'_> {
+impl Future for ReadFd<'_> {
     type Output = Result<usize, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let raw = this.fd.as_raw_fd();
         if this.mode == Mode::Unknown {
-            if let Err(e) = this.handle.check_running("AsyncRead") {
+            if let Err(e) = this.handle.check_running() {
                 return Poll::Ready(Err(e));
             }
-            this.mode = match fd::is_nonblocking(raw) {
+            this.mode = match fd::is_nonblocking(this.fd) {
                 Ok(true) => Mode::NonBlocking,
                 Ok(false) => Mode::Blocking,
                 Err(e) => return Poll::Ready(Err(e)),
@@ -153,18 +153,19 @@ impl Future for AsyncRead<'_> {
                         Poll::Ready(Ok(())) => {}
                     }
                     let buf = &mut this.buf[this.filled..];
-                    match fd::read(raw, buf) {
+                    match fd::read(this.fd, buf) {
                         Ok(n) => n,
                         Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
                         Err(e) => return Poll::Ready(Err(e.into())),
                     }
                 }
                 _ => {
+                    let borrowed = this.fd;
                     let buf = &mut this.buf[this.filled..];
                     match this
                         .handle
                         .poll_io(cx, raw, Interest::Readable, &mut this.token, || {
-                            fd::read(raw, buf)
+                            fd::read(borrowed, buf)
                         }) {
                         Poll::Ready(Ok(n)) => n,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -179,7 +180,7 @@ impl Future for AsyncRead<'_> {
     }
 }
 
-impl Drop for AsyncRead<'_> {
+impl Drop for ReadFd<'_> {
     fn drop(&mut self) {
         let raw = self.fd.as_raw_fd();
         self.handle

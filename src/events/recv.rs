@@ -75,13 +75,13 @@ impl Future for AsyncRecv<'_> {
         let this = &mut *self;
         let raw = this.fd.as_raw_fd();
         if !this.checked {
-            if let Err(e) = this.handle.check_running("AsyncRecv") {
+            if let Err(e) = this.handle.check_running() {
                 return Poll::Ready(Err(e));
             }
-            if let Err(e) = fd::check_socket(raw) {
+            if let Err(e) = fd::check_socket(this.fd) {
                 return Poll::Ready(Err(e));
             }
-            match fd::is_nonblocking(raw) {
+            match fd::is_nonblocking(this.fd) {
                 Ok(true) => {}
                 Ok(false) => {
                     return Poll::Ready(Err(Error::new(
@@ -94,10 +94,11 @@ impl Future for AsyncRecv<'_> {
             }
             this.checked = true;
         }
+        let borrowed = this.fd;
         let buf = &mut *this.buf;
         this.handle
             .poll_io(cx, raw, Interest::Readable, &mut this.token, || {
-                fd::recv(raw, buf)
+                fd::recv(borrowed, buf)
             })
     }
 }

@@ -6,17 +6,17 @@
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
 use super::loop_clock::{ClockHold, LoopClock};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, LOOP_NOT_RUNNING};
 use crate::reactor::Reactor;
 use crate::report::Report;
 use crate::stats::{bump, Counters, Stats};
 use crate::sys::backend::BackendKind;
 use crate::sys::{clock, Interest, RawFd};
-use crate::task::{JoinHandle, Registry, Shared, TaskRef};
+use crate::task::{JoinHandle, NewWaker, Registry, Shared, TaskRef};
 use crate::time::Instant;
 use crate::timers::{TimerKey, Timers};
 use crate::trace::tracer::Tracer;
-use crate::trace::{TraceEvent, TraceSink, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, TraceSink, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -28,6 +28,12 @@ use core::future::Future;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use rustix::io::Errno;
+
+/// The panic of [`Handle::current`] (and so of every free function) outside a running loop.
+#[cfg(feature = "std")]
+pub(crate) const NO_CURRENT_LOOP: &str = "readyloop: no loop is running on this thread: call \
+    this inside Loop::block_on (or a task spawned on the loop), or call the method on that \
+    loop's Handle (loop.handle())";
 
 /// How many leaf operations a task may complete in one poll before it is made to yield.
 pub(crate) const BUDGET: u32 = 128;
@@ -54,8 +60,6 @@ pub(crate) struct Core {
     pub(crate) now: Cell<u64>,
     /// Leaf operations the running task may still complete before yielding.
     pub(crate) budget: Cell<u32>,
-    /// `stop()` was called; `run_forever` returns at the end of this turn.
-    pub(crate) stop: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,
     /// The loop was dropped; spawns are cancelled at once.
@@ -78,7 +82,7 @@ pub(crate) struct Core {
     pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
-    pub(crate) blocking: core::cell::OnceCell<crate::blocking::Pool>,
+    pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
 }
 
 impl Core {
@@ -155,8 +159,7 @@ impl Handle {
         let notifier_fd = notifier.fd();
         let tracing = trace.is_some();
         let shared = Arc::new(Shared::new(notifier, tracing));
-        let owner = Arc::as_ptr(&shared);
-        let reactor = Reactor::new(backend, notifier_fd, owner)?;
+        let reactor = Reactor::new(backend, notifier_fd)?;
         if tracing {
             // A loop is `!Send`: the thread that builds it is the one that runs it.
             shared.set_loop_thread();
@@ -166,7 +169,7 @@ impl Handle {
             core: Rc::new(Core {
                 shared,
                 reactor: RefCell::new(reactor),
-                timers: RefCell::new(Timers::new(owner)),
+                timers: RefCell::new(Timers::new()),
                 run_queue: RefCell::new(VecDeque::new()),
                 fresh: RefCell::new(VecDeque::new()),
                 tasks: RefCell::new(tasks),
@@ -174,7 +177,6 @@ impl Handle {
                 wake_buf: RefCell::new(Vec::new()),
                 now: Cell::new(clock::monotonic_nanos()),
                 budget: Cell::new(BUDGET),
-                stop: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
@@ -220,11 +222,12 @@ impl Handle {
     /// lp.block_on(async { pause().await });
     /// ```
     #[cfg(feature = "std")]
+    #[track_caller]
     pub fn current() -> Handle {
-        Self::try_current().expect(
-            "readyloop: no loop is running on this thread; call this inside Loop::block_on \
-             or a task spawned on a Loop, or pass a Handle explicitly (loop.handle())",
-        )
+        match Self::try_current() {
+            Some(handle) => handle,
+            None => panic!("{NO_CURRENT_LOOP}"),
+        }
     }
 
     /// Marks the loop running on this thread until the guard drops.
@@ -237,6 +240,12 @@ impl Handle {
         self.core.running.set(true);
         #[cfg(feature = "std")]
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
+        // A loop run from inside another loop's task hides the outer one until it returns.
+        #[cfg(feature = "std")]
+        if let Some(outer) = &previous {
+            outer.core.shared.set_running_here(false);
+        }
+        self.core.shared.set_running_here(true);
         EnterGuard {
             core: self.core.clone(),
             #[cfg(feature = "std")]
@@ -307,7 +316,11 @@ impl Handle {
             .push_back(Box::new(callback));
     }
 
-    /// Makes `run_forever` return at the end of the current turn.
+    /// Makes `run_forever` return at the end of the current turn (`loop.stop()`). Called
+    /// while the loop is not in `run_forever` (before it, or inside a `block_on`), it makes
+    /// the next `run_forever` return after one turn that does not block, as asyncio's
+    /// `stop()` does; a `block_on` ignores it. From another thread, use a
+    /// [`Stopper`](crate::Stopper) (see [`stopper`](Handle::stopper)).
     ///
     /// ```
     /// use core::time::Duration;
@@ -320,7 +333,7 @@ impl Handle {
     /// assert!(start.elapsed() < Duration::from_secs(1));
     /// ```
     pub fn stop(&self) {
-        self.core.stop.set(true);
+        self.core.shared.request_stop();
     }
 
     /// The loop clock now: `CLOCK_MONOTONIC`, or with
@@ -428,17 +441,22 @@ impl Handle {
 
     // ---- what the leaves use -------------------------------------------------------
 
-    /// Fails unless the loop is running on this thread (a leaf polled elsewhere would hang).
-    pub(crate) fn check_running(&self, what: &'static str) -> Result<(), Error> {
+    /// Fails with `NoLoop` unless the loop is running (a leaf polled elsewhere would hang):
+    /// the rule for leaves whose output is a `Result`.
+    pub(crate) fn check_running(&self) -> Result<(), Error> {
         if self.core.running.get() {
             Ok(())
         } else {
-            let _ = what;
-            Err(Error::new(
-                ErrorKind::NoLoop,
-                "readyloop future polled while its loop is not running: drive it with \
-                 Loop::block_on (or spawn it on the loop); futures of other runtimes need a bridge",
-            ))
+            Err(Error::new(ErrorKind::NoLoop, LOOP_NOT_RUNNING))
+        }
+    }
+
+    /// Panics unless the loop is running: the rule for leaves with no error channel
+    /// (`Sleep`, an interval's tick), with the message `NoLoop` carries.
+    #[track_caller]
+    pub(crate) fn assert_running(&self, what: &'static str) {
+        if !self.core.running.get() {
+            panic!("{LOOP_NOT_RUNNING} ({what})");
         }
     }
 
@@ -465,7 +483,7 @@ impl Handle {
         token: &mut u64,
         mut op: impl FnMut() -> Result<T, Errno>,
     ) -> Poll<Result<T, Error>> {
-        if let Err(e) = self.check_running("I/O") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if self.poll_budget(cx).is_pending() {
@@ -479,7 +497,7 @@ impl Handle {
                 }
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => {
-                    return match self.wait_io(cx, fd, interest, token) {
+                    return match self.register_io(cx, fd, interest, token) {
                         Ok(()) => Poll::Pending,
                         Err(e) => Poll::Ready(Err(e)),
                     };
@@ -501,20 +519,20 @@ impl Handle {
         interest: Interest,
         token: &mut u64,
     ) -> Poll<Result<(), Error>> {
-        if let Err(e) = self.check_running("readiness") {
+        if let Err(e) = self.check_running() {
             return Poll::Ready(Err(e));
         }
         if *token != 0 && !self.core.reactor.borrow().is_waiting(fd, interest, *token) {
             *token = 0;
             return Poll::Ready(Ok(()));
         }
-        match self.wait_io(cx, fd, interest, token) {
+        match self.register_io(cx, fd, interest, token) {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
         }
     }
 
-    pub(crate) fn wait_io(
+    pub(crate) fn register_io(
         &self,
         cx: &Context<'_>,
         fd: RawFd,
@@ -522,20 +540,33 @@ impl Handle {
         token: &mut u64,
     ) -> Result<(), Error> {
         let now = self.core.now.get();
-        self.core
-            .reactor
-            .borrow_mut()
-            .wait(fd, interest, token, cx.waker(), now)?;
-        self.core.note_wait(|| Wait::Fd { fd, interest });
+        // Both made and dropped outside the reactor's borrow: a foreign waker's `clone` and
+        // `Drop` are user code, which may re-enter the loop.
+        let mut retired = None;
+        let mut waker = NewWaker::new(cx.waker(), Arc::as_ptr(&self.core.shared));
+        let result = self.core.reactor.borrow_mut().register(
+            fd,
+            interest,
+            token,
+            &mut waker,
+            now,
+            &mut retired,
+        );
+        drop(waker);
+        drop(retired);
+        result?;
+        self.core.note_wait(|| PendingOn::Fd { fd, interest });
         Ok(())
     }
 
     /// Withdraws a registered wait (leaves call this on drop).
     pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
         if *token != 0 {
-            if let Ok(mut r) = self.core.reactor.try_borrow_mut() {
-                r.cancel(fd, interest, token);
-            }
+            let retired = match self.core.reactor.try_borrow_mut() {
+                Ok(mut r) => r.cancel(fd, interest, token),
+                Err(_) => None,
+            };
+            drop(retired);
         }
     }
 
@@ -543,11 +574,19 @@ impl Handle {
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);
-        self.core.timers.borrow_mut().insert(deadline, waker, now)
+        // Made and dropped outside the timers' borrow (see `wait_io`).
+        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
+        let key = self
+            .core
+            .timers
+            .borrow_mut()
+            .insert(deadline, &mut waker, now);
+        drop(waker);
+        key
     }
 
     fn note_timer(&self, deadline: u64) {
-        self.core.note_wait(|| Wait::Timer {
+        self.core.note_wait(|| PendingOn::Timer {
             deadline: Instant(deadline),
             due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
         });
@@ -558,16 +597,29 @@ impl Handle {
     }
 
     pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        let deadline = self.core.timers.borrow_mut().update_waker(key, waker);
-        if let Some(deadline) = deadline {
+        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
+        let updated = self.core.timers.borrow_mut().update_waker(key, &mut waker);
+        drop(waker);
+        if let Some((deadline, retired)) = updated {
+            // Dropped after the borrow ends: a waker's `Drop` may re-enter the loop.
+            drop(retired);
             self.note_timer(deadline);
         }
     }
 
+    /// Moves an armed timer to `deadline` with the waker it holds; `None` if it is no
+    /// longer armed (see `Timers::reset`).
+    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
+        let now = self.core.now.get();
+        self.core.timers.borrow_mut().reset(key, deadline, now)
+    }
+
     pub(crate) fn timer_cancel(&self, key: TimerKey) {
-        if let Ok(mut t) = self.core.timers.try_borrow_mut() {
-            t.cancel(key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut t) => t.cancel(key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 
@@ -581,9 +633,13 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         self.core.running.set(false);
+        self.core.shared.set_running_here(false);
         #[cfg(feature = "std")]
         {
             let previous = self.previous.take();
+            if let Some(outer) = &previous {
+                outer.core.shared.set_running_here(true);
+            }
             let _ = CURRENT.try_with(|c| c.replace(previous));
         }
     }

@@ -10,12 +10,12 @@
 use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
-use crate::sys::backend::{Event, IoEvents};
+use crate::sys::backend::{Readiness, ReadyFd};
 use crate::sys::clock;
 use crate::task::TaskRef;
 use crate::time::Instant;
 use crate::trace::tracer::{decode, encode, Tracer};
-use crate::trace::{TraceEvent, Wait, WakeCause};
+use crate::trace::{PendingOn, TraceEvent, WakeCause};
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
@@ -81,7 +81,7 @@ impl Core {
 
     /// Notes a wait the running task filed (for its `Pending` event).
     #[inline(always)]
-    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> Wait) {
+    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> PendingOn) {
         if self.tracing() {
             self.note_wait_traced(wait());
         }
@@ -89,7 +89,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn note_wait_traced(&self, wait: Wait) {
+    fn note_wait_traced(&self, wait: PendingOn) {
         if let Ok(mut waits) = self.tracer().waits.try_borrow_mut() {
             waits.push(wait);
         }
@@ -151,25 +151,27 @@ impl Core {
     fn trace_wait_traced(&self, timeout: Option<u64>, notifier: bool) {
         let mut fds = self.tracer().fds.borrow_mut();
         fds.clear();
-        let reactor: &Reactor = &self.reactor.borrow();
-        reactor.for_each_interest(notifier, &mut |fd, wanted| {
-            fds.push((fd, IoEvents::wanted(wanted)))
-        });
+        // The reactor's borrow ends before the sink runs (it may re-enter the loop).
+        let backend = {
+            let reactor: &Reactor = &self.reactor.borrow();
+            reactor.for_each_interest(notifier, &mut |fd, wanted| {
+                fds.push((fd, Readiness::wanted(wanted)))
+            });
+            reactor.backend.kind()
+        };
         self.emit(|| TraceEvent::Wait {
-            backend: reactor.backend.kind(),
+            backend,
             fds: &fds,
             timeout: timeout.map(Duration::from_nanos),
         });
     }
 
+    /// Notes a reported fd and the cause of the wakers it released (the reactor is
+    /// borrowed: no sink call here, see `emit_noted`).
     #[cold]
     #[inline(never)]
-    fn trace_ready_traced(&self, event: &Event, woken: usize) {
-        self.emit(|| TraceEvent::Ready {
-            fd: event.fd,
-            revents: event.revents,
-            woken,
-        });
+    fn note_ready_traced(&self, event: &ReadyFd, woken: usize) {
+        self.tracer().ready.borrow_mut().push((*event, woken));
         let cause = encode(WakeCause::Fd {
             fd: event.fd,
             revents: event.revents,
@@ -180,25 +182,66 @@ impl Core {
             .extend(core::iter::repeat_n(cause, woken));
     }
 
+    /// Notes a fired timer and its waker's cause (the timers are borrowed).
     #[cold]
     #[inline(never)]
-    fn trace_timer_traced(&self, deadline: u64, now: u64) {
-        self.emit(|| TraceEvent::TimerFired {
-            deadline: Instant(deadline),
-            late: Duration::from_nanos(now.saturating_sub(deadline)),
-        });
+    fn note_timer_traced(&self, deadline: u64) {
+        self.tracer().fired.borrow_mut().push(deadline);
         self.tracer()
             .causes
             .borrow_mut()
             .push(encode(WakeCause::Timer));
     }
 
+    /// Hands the noted `Ready` and `TimerFired` events to the sink, with no borrow of the
+    /// loop's tables held. `now` is the turn's clock, for how late each timer fired.
+    #[cold]
+    #[inline(never)]
+    fn emit_noted_traced(&self, now: u64) {
+        let tracer = self.tracer();
+        let ready = core::mem::take(&mut *tracer.ready.borrow_mut());
+        for (event, woken) in &ready {
+            self.emit(|| TraceEvent::Ready {
+                fd: event.fd,
+                revents: event.revents,
+                woken: *woken,
+            });
+        }
+        let fired = core::mem::take(&mut *tracer.fired.borrow_mut());
+        for &deadline in &fired {
+            self.emit(|| TraceEvent::TimerFired {
+                deadline: Instant(deadline),
+                late: Duration::from_nanos(now.saturating_sub(deadline)),
+            });
+        }
+        // The buffers go back for reuse (emptied), unless the sink filled them meanwhile.
+        let mut ready = ready;
+        ready.clear();
+        if let Ok(mut slot) = tracer.ready.try_borrow_mut() {
+            if slot.is_empty() {
+                *slot = ready;
+            }
+        }
+        let mut fired = fired;
+        fired.clear();
+        if let Ok(mut slot) = tracer.fired.try_borrow_mut() {
+            if slot.is_empty() {
+                *slot = fired;
+            }
+        }
+    }
+
+    /// `wake` is in reverse collection order (popped from the end); `causes` is in
+    /// collection order. A waker that panics leaves the rest in `wake` (see `Leftovers`)
+    /// and their causes unused: the leftovers are then woken as `Other`.
     #[cold]
     #[inline(never)]
     fn call_wakers_traced(&self, wake: &mut Vec<Waker>) {
         let mut causes = core::mem::take(&mut *self.tracer().causes.borrow_mut());
-        for (i, w) in wake.drain(..).enumerate() {
+        let mut i = 0;
+        while let Some(w) = wake.pop() {
             let cause = causes.get(i).copied().unwrap_or(encode(WakeCause::Other));
+            i += 1;
             self.shared.set_cause(cause);
             w.wake();
         }
@@ -280,35 +323,50 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         });
     }
 
-    /// Traces one fd the wait reported, and notes its cause for the wakers it released.
+    /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
+    /// the wakers it released. Called with the reactor borrowed: never reaches the sink.
     #[inline(always)]
-    pub(crate) fn trace_ready(&self, event: &Event, woken: &[Waker]) {
+    pub(crate) fn note_ready(&self, event: &ReadyFd, woken: usize) {
         if TRACED {
-            self.0.trace_ready_traced(event, woken.len());
+            self.0.note_ready_traced(event, woken);
         }
     }
 
-    /// Traces a fired timer, and notes its cause for the waker it released.
+    /// Notes a fired timer (traced turns), like `note_ready`.
     #[inline(always)]
-    pub(crate) fn trace_timer(&self, deadline: u64, now: u64) {
+    pub(crate) fn note_timer(&self, deadline: u64) {
         if TRACED {
-            self.0.trace_timer_traced(deadline, now);
+            self.0.note_timer_traced(deadline);
+        }
+    }
+
+    /// Traces what `note_ready` and `note_timer` noted (traced turns), with no borrow held.
+    #[inline(always)]
+    pub(crate) fn emit_noted(&self, now: u64) {
+        if TRACED {
+            self.0.emit_noted_traced(now);
         }
     }
 
     /// Calls the wakers collected from the reactor or the timers (no borrow held), each
     /// recording its cause in traced turns.
+    ///
+    /// A waker is user code and may panic. The panic propagates (out of `block_on`), but
+    /// the wakers not yet called are kept in `wake_buf`, and the next turn calls them first
+    /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
+    /// or the timer heap, and would otherwise never run again.
     #[inline]
     pub(crate) fn call_wakers(&self, mut wake: Vec<Waker>) {
+        // In collection order, without a `Drain` (this runs twice a turn).
+        wake.reverse();
+        let mut rest = Leftovers { core: self.0, wake };
         if TRACED {
-            self.0.call_wakers_traced(&mut wake);
+            self.0.call_wakers_traced(&mut rest.wake);
         } else {
             // The loop's own copies queue their task straight on the run queue, after any
             // task woken earlier through the wake stack (so tasks still run in wake order).
             self.take_woken();
-            // In collection order, without a `Drain` (this runs twice a turn).
-            wake.reverse();
-            while let Some(w) = wake.pop() {
+            while let Some(w) = rest.wake.pop() {
                 match crate::task::wake_local(w) {
                     Ok(Some(task)) => self.queue_woken(task),
                     Ok(None) => {}
@@ -316,7 +374,16 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
                 }
             }
         }
-        *self.wake_buf.borrow_mut() = wake;
+    }
+
+    /// Calls the wakers a panicking waker left uncalled in an earlier turn (see
+    /// `call_wakers`); one borrow check when there are none.
+    #[inline(always)]
+    pub(crate) fn call_leftover_wakers(&self) {
+        if !self.wake_buf.borrow().is_empty() {
+            let wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+            self.call_wakers(wake);
+        }
     }
 
     /// Jumps a virtual clock from `now` to `deadline`.
@@ -327,5 +394,27 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             from: Instant(now),
             to: Instant(deadline),
         });
+    }
+}
+
+/// The wakers `call_wakers` has not called yet, in reverse order. Dropped normally it is
+/// empty and hands its buffer back to `wake_buf` for reuse; dropped by a panicking waker it
+/// hands the uncalled ones back, in collection order, for the next turn.
+struct Leftovers<'a> {
+    core: &'a Core,
+    wake: Vec<Waker>,
+}
+
+impl Drop for Leftovers<'_> {
+    fn drop(&mut self) {
+        let mut wake = core::mem::take(&mut self.wake);
+        wake.reverse();
+        if let Ok(mut buf) = self.core.wake_buf.try_borrow_mut() {
+            if buf.is_empty() {
+                *buf = wake;
+            } else {
+                buf.extend(wake);
+            }
+        }
     }
 }

@@ -12,17 +12,21 @@
 //! }
 //! ```
 //!
-//! The loop never calls a waker while it holds a borrow of its own tables, never blocks when
-//! work is ready, and allocates nothing per turn once its buffers have grown.
+//! The loop never calls a waker, a trace sink or any other user code while it holds a borrow
+//! of its own tables, never blocks when work is ready, and allocates nothing per turn once
+//! its buffers have grown.
 
 mod handle;
 mod hooks;
 mod loop_clock;
+mod report;
+mod stopper;
 mod turn;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
+pub use stopper::Stopper;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -258,24 +262,19 @@ impl Loop {
         self.handle.clone()
     }
 
-    /// Starts a task; see [`Handle::spawn`].
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { "spawned before the loop runs" });
-    /// assert_eq!(lp.block_on(task).unwrap(), "spawned before the loop runs");
-    /// ```
-    pub fn spawn<F: Future + 'static>(&self, future: F) -> crate::JoinHandle<F::Output> {
-        self.handle.spawn(future)
-    }
-
     /// Runs the loop until `future` completes and returns its output
     /// (`asyncio.run` / `run_until_complete`). Spawned tasks run meanwhile; the ones still
     /// pending when it returns stay on the loop for the next `block_on` or `run_forever`.
     ///
     /// # Panics
-    /// If called while this loop is already running (from inside one of its tasks), or if
-    /// `future` itself panics.
+    /// If called while this loop is already running (from inside one of its tasks), if
+    /// `future` itself panics, or if user code the loop calls during a turn panics: a waker's
+    /// `wake` or `Drop` (a waker belongs to no task, so its panic cannot go into a
+    /// `JoinError`), a trace sink, or the `Drop` of an output nobody awaits. The loop stays
+    /// usable after such a panic: its tables were updated before the call, the wakers
+    /// collected alongside a panicking one are called at the next turn, and a later
+    /// `block_on` on the same loop carries on. (A spawned task's own panic, in its poll or in
+    /// its future's `Drop`, is caught into its [`JoinError`](crate::JoinError) instead.)
     ///
     /// ```
     /// use core::time::Duration;
@@ -309,7 +308,7 @@ impl Loop {
     /// let h = lp.handle();
     /// let (r, _w) = std::io::pipe().unwrap();
     /// let mut buf = [0u8; 1];
-    /// let read = readyloop::AsyncRead::new(&h, r.as_fd(), &mut buf);
+    /// let read = readyloop::ReadFd::new(&h, r.as_fd(), &mut buf);
     /// let stuck = lp.block_on_timeout(Duration::from_millis(50), read).unwrap_err();
     /// assert!(stuck.to_string().contains("waiting READABLE on fd"), "{stuck}");
     /// ```
@@ -351,13 +350,15 @@ impl Loop {
         }
     }
 
-    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`).
+    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`): from a task, a
+    /// callback, or (through a [`Stopper`]) another thread. While idle it blocks in its wait
+    /// and uses no CPU; the turn in which `stop` is called does not block, and is the last.
     ///
     /// ```
     /// use core::time::Duration;
     /// let lp = readyloop::Loop::new().unwrap();
     /// let h = lp.handle();
-    /// lp.spawn({
+    /// h.spawn({
     ///     let h = h.clone();
     ///     async move {
     ///         h.sleep(Duration::from_millis(5)).await;
@@ -370,40 +371,42 @@ impl Loop {
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _running = self.handle.enter();
-        core.stop.set(false);
-        while !core.stop.get() {
+        let _forever = Forever::enter(&core.shared);
+        loop {
+            // No `block_on` future here: its flag (a wake of a waker an earlier `block_on`
+            // left behind) is not work, and must not turn the waits into busy polls.
+            core.shared.take_main_woken();
             core.turn();
+            if core.shared.take_stop() {
+                break;
+            }
         }
-        core.stop.set(false);
     }
 
-    /// Runs exactly one turn (waiting at most until the nearest deadline).
+    /// Runs exactly one turn: the ready callbacks and tasks, then one wait that blocks
+    /// until an fd is ready, the nearest deadline, or a wake (with nothing armed and nothing
+    /// ready it waits for a wake from another thread: give it something to wait for).
     ///
     /// ```
+    /// use core::time::Duration;
     /// use std::{cell::Cell, rc::Rc};
     /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
     /// let ran = Rc::new(Cell::new(false));
     /// let r = ran.clone();
-    /// lp.spawn(async move { r.set(true) });
+    /// h.spawn({
+    ///     let h = h.clone();
+    ///     async move {
+    ///         r.set(true);
+    ///         h.sleep(Duration::from_millis(1)).await // the turn's wait ends at this deadline
+    ///     }
+    /// });
     /// lp.run_once(); // the spawned task runs in this turn
     /// assert!(ran.get());
     /// ```
     pub fn run_once(&self) {
         let _running = self.handle.enter();
         self.handle.core.turn();
-    }
-
-    /// Makes `run_forever` return at the end of the current turn.
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    /// let lp = Rc::new(readyloop::Loop::new().unwrap());
-    /// let lp2 = lp.clone();
-    /// lp.handle().call_soon(move || lp2.stop());
-    /// lp.run_forever(); // returns at the end of the callback's turn
-    /// ```
-    pub fn stop(&self) {
-        self.handle.stop();
     }
 }
 
@@ -412,6 +415,23 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
+    }
+}
+
+/// Marks the loop inside `run_forever` until dropped (also when a task's panic unwinds
+/// through it), so a stop request counts as work only there.
+struct Forever<'a>(&'a Shared);
+
+impl<'a> Forever<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.set_forever(true);
+        Forever(shared)
+    }
+}
+
+impl Drop for Forever<'_> {
+    fn drop(&mut self) {
+        self.0.set_forever(false);
     }
 }
 
@@ -463,7 +483,9 @@ impl<'a> Deadline<'a> {
     fn arm(core: &'a Core, timeout: Duration, waker: &Waker) -> Self {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
-        let key = core.timers.borrow_mut().insert(at, waker, now);
+        let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        drop(waker);
         Deadline {
             core,
             timeout,
@@ -483,9 +505,11 @@ impl<'a> Deadline<'a> {
 
 impl Drop for Deadline<'_> {
     fn drop(&mut self) {
-        if let Ok(mut timers) = self.core.timers.try_borrow_mut() {
-            timers.cancel(self.key);
-        }
+        let retired = match self.core.timers.try_borrow_mut() {
+            Ok(mut timers) => timers.cancel(self.key),
+            Err(_) => None,
+        };
+        drop(retired);
     }
 }
 
@@ -504,7 +528,7 @@ impl Drop for Loop {
                     task.cancel();
                     task.set_complete();
                 }
-                let join_waker = task.local().join_waker.take();
+                let join_waker = task.take_join_waker();
                 if !task.join_alive() {
                     task.drop_stage();
                 }

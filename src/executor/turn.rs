@@ -59,6 +59,7 @@ impl Core {
 impl<const TRACED: bool> Turn<'_, TRACED> {
     fn run(&self) {
         self.begin_turn();
+        self.call_leftover_wakers();
         self.run_callbacks();
         self.take_woken();
         self.run_ready();
@@ -118,7 +119,12 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// the backlog advances every turn, so no task waits forever behind tasks that keep
     /// waking themselves.
     fn run_ready(&self) {
-        while let Some(task) = self.fresh.borrow_mut().pop_front() {
+        // Each pop is its own statement: the queue's borrow ends before the task runs
+        // (a `while let` would hold it across the poll).
+        loop {
+            let Some(task) = self.fresh.borrow_mut().pop_front() else {
+                break;
+            };
             self.run_task(task);
         }
         for _ in 0..BATCH {
@@ -144,7 +150,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         }
         bump(&self.counters.task_polls, 1);
         self.budget.set(BUDGET);
-        task.local().polled_at = self.now.get();
+        task.set_polled_at(self.now.get());
         self.begin_poll(task.id());
         let result = task.poll();
         if result.is_ready() {
@@ -154,27 +160,31 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     }
 
     /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.
+    /// The loop's tables are updated before any user code runs (the output's `Drop`, the
+    /// join waker), so a panic in either leaves them consistent.
     fn complete(&self, task: &TaskRef) {
         task.set_complete();
-        let join_waker = task.local().join_waker.take();
+        let join_waker = task.take_join_waker();
+        let registry_ref = self.tasks.borrow_mut().remove(task);
+        drop(registry_ref);
         if !task.join_alive() {
             task.drop_stage();
         }
-        let registry_ref = self.tasks.borrow_mut().remove(task);
-        drop(registry_ref);
         if let Some(w) = join_waker {
             w.wake();
         }
     }
 
-    /// Zero if anything is ready to run; else until the nearest deadline; else forever.
+    /// Zero if anything is ready to run (or `run_forever` was asked to stop: it returns
+    /// after this turn); else until the nearest deadline; else forever.
     /// With a virtual clock whose rule allows it (see `loop_clock.rs`), the clock jumps to
     /// the nearest deadline instead and the wait only looks.
     fn timeout(&self) -> Option<u64> {
         let ready = !self.run_queue.borrow().is_empty()
             || !self.callbacks.borrow().is_empty()
             || self.shared.has_woken()
-            || self.shared.main_woken();
+            || self.shared.main_woken()
+            || self.shared.stop_due();
         if ready {
             return Some(0);
         }
@@ -247,13 +257,22 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         let notified = self
             .reactor
             .borrow_mut()
-            .dispatch(&mut wake, |event, woken| self.trace_ready(event, woken));
+            .dispatch(&mut wake, |event, woken| self.note_ready(event, woken));
+        bump(&self.counters.wakeups_fd, wake.len() as u64);
         if notified {
             bump(&self.counters.wakeups_remote, 1);
             self.shared.drain_notifier();
-            self.trace(|| TraceEvent::Notified);
         }
-        bump(&self.counters.wakeups_fd, wake.len() as u64);
+        if TRACED {
+            // The sink runs with the collected wakers parked in `wake_buf`: if it panics,
+            // the next turn still calls them.
+            *self.wake_buf.borrow_mut() = wake;
+            self.emit_noted(self.now.get());
+            if notified {
+                self.trace(|| TraceEvent::Notified);
+            }
+            wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+        }
         self.call_wakers(wake);
     }
 
@@ -265,8 +284,14 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             let fired = self
                 .timers
                 .borrow_mut()
-                .fire(now, &mut wake, |deadline| self.trace_timer(deadline, now));
+                .fire(now, &mut wake, |deadline| self.note_timer(deadline));
             bump(&self.counters.wakeups_timer, fired as u64);
+            if TRACED {
+                // As in `wake_ready_fds`: the wakers wait in `wake_buf` while the sink runs.
+                *self.wake_buf.borrow_mut() = wake;
+                self.emit_noted(now);
+                wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
+            }
             self.call_wakers(wake);
             fired
         } else {

@@ -6,12 +6,11 @@
 //! returns `EMFILE`/`ENFILE` to the caller and never retries without a wait in between.
 
 use super::addr::sealed::FromKernel;
-use super::socket::{AcceptBackoff, Slot, Socket};
+use super::socket::{AcceptBackoff, Backoff, Slot, Socket};
 use super::stream::{sealed::FromSocket, StreamSocket};
 use crate::error::Error;
 use crate::executor::Handle;
 use crate::sys::Interest;
-use crate::timers::TimerKey;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -140,7 +139,7 @@ type Accepted<L> = Result<(<L as Listener>::Stream, <L as Listener>::Addr), Erro
 /// What the socket layer hands back: the new fd and the kernel's address for the peer.
 type RawAccepted = Result<(OwnedFd, Option<rustix::net::SocketAddrAny>), Error>;
 
-fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
+pub(super) fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accepted<L>> {
     match polled {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -156,9 +155,11 @@ fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accep
 /// address.
 ///
 /// When the process or the system is out of file descriptors (`EMFILE`/`ENFILE`, or the
-/// kernel is out of buffers), it does not fail: it waits 20 ms on a timer and tries again,
-/// so a server keeps its other connections and recovers by itself once fds are freed,
-/// without spinning. A connection reset before it was accepted is skipped.
+/// kernel is out of buffers), it does not fail: it waits on a timer and tries again, so a
+/// server keeps its other connections and recovers by itself once fds are freed, without
+/// spinning. The wait starts at 20 ms and doubles while the fds stay exhausted, up to 1 s
+/// (so a process stuck at its limit with thousands of connections stays idle, whatever the
+/// backend), and starts at 20 ms again after any accept that did not run out. A connection reset before it was accepted is skipped.
 ///
 /// Cancellation: safe. A connection is taken from the kernel's queue only inside the poll
 /// that returns it; a dropped `Accept` leaves pending connections queued.
@@ -180,7 +181,7 @@ fn finish<L: Listener>(socket: &Socket, polled: Poll<RawAccepted>) -> Poll<Accep
 pub struct Accept<'a, L: Listener> {
     listener: &'a L,
     token: u64,
-    backoff: Option<TimerKey>,
+    backoff: Backoff,
 }
 
 impl<'a, L: Listener> Accept<'a, L> {
@@ -188,7 +189,7 @@ impl<'a, L: Listener> Accept<'a, L> {
         Accept {
             listener,
             token: 0,
-            backoff: None,
+            backoff: Backoff::default(),
         }
     }
 }
@@ -197,7 +198,7 @@ impl<L: Listener> core::fmt::Debug for Accept<'_, L> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Accept")
             .field("socket", self.listener.socket())
-            .field("backing_off", &self.backoff.is_some())
+            .field("backing_off", &self.backoff.is_waiting())
             .finish()
     }
 }
@@ -217,8 +218,6 @@ impl<L: Listener> Drop for Accept<'_, L> {
     fn drop(&mut self) {
         let socket = self.listener.socket();
         socket.cancel(Interest::Readable, &mut self.token);
-        if let Some(key) = self.backoff.take() {
-            socket.handle().timer_cancel(key);
-        }
+        self.backoff.cancel(socket.handle());
     }
 }

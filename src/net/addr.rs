@@ -11,14 +11,23 @@ use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use rustix::net::SocketAddrUnix;
 
+/// The error for a `(host, port)` pair whose host is not an IP address.
+const BAD_HOST: Error = Error::new(
+    ErrorKind::InvalidInput,
+    "host is not an IP address such as 127.0.0.1 or ::1 (names need a resolver: \
+     open_connection or resolve)",
+);
+
 /// The error for text that is not `IP:PORT`.
 pub(crate) const BAD_ADDRESS: Error = Error::new(
     ErrorKind::InvalidInput,
     "address does not parse: expected IP:PORT such as 127.0.0.1:9527 or [::1]:9527",
 );
 
-/// Something that names one IP socket address: a `SocketAddr`, an `(IpAddr, port)` pair,
-/// or text such as `"127.0.0.1:9527"` or `"[::1]:0"`.
+/// Something that names one IP socket address: a `SocketAddr` (or `SocketAddrV4`/`V6`), an
+/// `(IpAddr, port)`, `(Ipv4Addr, port)` or `(Ipv6Addr, port)` pair, octets and a port
+/// (`([127, 0, 0, 1], 0)`), an IP as text and a port (`("::1", 0)`), or text such as
+/// `"127.0.0.1:9527"` or `"[::1]:0"`.
 ///
 /// ```
 /// use readyloop::net::ToSocketAddr;
@@ -102,14 +111,100 @@ impl ToSocketAddr for str {
         }
         let (host, port) = text.rsplit_once(':')?;
         let port = port.parse::<u16>().ok()?;
-        // A name has a letter in it; digits and dots alone are a malformed IPv4 address
-        // (which `getaddrinfo` would read in the old `inet_aton` forms, as 1.2.3 = 1.2.0.3).
-        let plain = host.bytes().any(|b| b.is_ascii_alphabetic())
-            && host.parse::<IpAddr>().is_err()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        plain.then_some((host, port))
+        is_host_name(host).then_some((host, port))
+    }
+}
+
+/// Whether `host` is a name for a resolver, not an IP address. A name has a letter in it;
+/// digits and dots alone are a malformed IPv4 address (which `getaddrinfo` would read in the
+/// old `inet_aton` forms, as 1.2.3 = 1.2.0.3).
+fn is_host_name(host: &str) -> bool {
+    host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host.parse::<IpAddr>().is_err()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `([127, 0, 0, 1], 9527)`: an IPv4 address as its four octets, and a port.
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// let addr = ([127, 0, 0, 1], 0).to_socket_addr().unwrap();
+/// assert_eq!(addr, "127.0.0.1:0".parse().unwrap());
+/// ```
+impl ToSocketAddr for ([u8; 4], u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::from(*self))
+    }
+}
+
+/// `([0, 0, 0, 0, 0, 0, 0, 1], 9527)`: an IPv6 address as eight 16-bit groups, and a port.
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// let addr = ([0u16, 0, 0, 0, 0, 0, 0, 1], 80).to_socket_addr().unwrap();
+/// assert_eq!(addr, "[::1]:80".parse().unwrap());
+/// ```
+impl ToSocketAddr for ([u16; 8], u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::from(*self))
+    }
+}
+
+/// `([0; 16], 9527)`: an IPv6 address as sixteen octets, and a port.
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// let mut octets = [0u8; 16];
+/// octets[15] = 1;
+/// assert_eq!((octets, 80).to_socket_addr().unwrap(), "[::1]:80".parse().unwrap());
+/// ```
+impl ToSocketAddr for ([u8; 16], u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(SocketAddr::from(*self))
+    }
+}
+
+/// `("127.0.0.1", 9527)` or `("::1", 9527)`: an IP address as text (no brackets), and a
+/// port. A host name (`("localhost", 80)`) is not an address: `to_socket_addr` says
+/// `InvalidInput`, and [`host_and_port`](ToSocketAddr::host_and_port) hands it to a
+/// resolver (as [`open_connection`](crate::net::open_connection) does).
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// assert_eq!(("127.0.0.1", 80).to_socket_addr().unwrap(), "127.0.0.1:80".parse().unwrap());
+/// assert_eq!(("::1", 80).to_socket_addr().unwrap(), "[::1]:80".parse().unwrap());
+/// assert!(("localhost", 80).to_socket_addr().is_err());
+/// assert_eq!(("localhost", 80).host_and_port(), Some(("localhost", 80)));
+/// ```
+impl ToSocketAddr for (&str, u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        let ip = self.0.trim().parse::<IpAddr>().map_err(|_| BAD_HOST)?;
+        Ok(SocketAddr::new(ip, self.1))
+    }
+
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        let host = self.0.trim();
+        is_host_name(host).then_some((host, self.1))
+    }
+}
+
+/// `(String, port)`: as `(&str, port)`.
+///
+/// ```
+/// use readyloop::net::ToSocketAddr;
+/// let host = String::from("127.0.0.1");
+/// assert_eq!((host, 80).to_socket_addr().unwrap().port(), 80);
+/// ```
+impl ToSocketAddr for (alloc::string::String, u16) {
+    fn to_socket_addr(&self) -> Result<SocketAddr, Error> {
+        (self.0.as_str(), self.1).to_socket_addr()
+    }
+
+    fn host_and_port(&self) -> Option<(&str, u16)> {
+        let host = self.0.trim();
+        is_host_name(host).then_some((host, self.1))
     }
 }
 

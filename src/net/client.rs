@@ -71,18 +71,3 @@ async fn connect_by_name(_: &Handle, _: &str, _: u16) -> Result<TcpStream, Error
          such as 127.0.0.1:80 or [::1]:80",
     ))
 }
-
-/// [`open_connection`] on the loop running this thread (`std`), as `asyncio.open_connection`
-/// needs no loop argument; `NoLoop` outside a running loop.
-///
-/// ```
-/// use readyloop::net::{open_connection_current, TcpListener};
-/// let lp = readyloop::Loop::new().unwrap();
-/// let listener = TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-/// let addr = listener.local_addr().unwrap();
-/// lp.block_on(async { open_connection_current(addr).await.unwrap() });
-/// ```
-#[cfg(feature = "std")]
-pub async fn open_connection_current(addr: impl ToSocketAddr) -> Result<TcpStream, Error> {
-    open_connection(&super::current_handle()?, addr).await
-}

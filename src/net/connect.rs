@@ -81,14 +81,14 @@ enum State {
 /// ```
 #[must_use = "a Connect does nothing unless awaited"]
 pub struct Connect<S: Connectable> {
-    handle: Result<Handle, Error>,
+    handle: Handle,
     addr: Result<S::Addr, Error>,
     state: State,
     retry_delay: Duration,
 }
 
 impl<S: Connectable> Connect<S> {
-    pub(crate) fn new(handle: Result<Handle, Error>, addr: Result<S::Addr, Error>) -> Self {
+    pub(crate) fn new(handle: Handle, addr: Result<S::Addr, Error>) -> Self {
         Connect {
             handle,
             addr,
@@ -115,17 +115,14 @@ impl<S: Connectable> Future for Connect<S> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let handle = match &this.handle {
-            Ok(h) => h,
-            Err(e) => return Poll::Ready(Err(*e)),
-        };
+        let handle = &this.handle;
         let addr = match &this.addr {
             Ok(a) => a,
             Err(e) => return Poll::Ready(Err(*e)),
         };
         let socket = match core::mem::replace(&mut this.state, State::Done) {
             State::Start => {
-                if let Err(e) = handle.check_running("connect") {
+                if let Err(e) = handle.check_running() {
                     return Poll::Ready(Err(e));
                 }
                 match S::open(addr) {

@@ -20,7 +20,6 @@ macro_rules! listener_methods {
         }
         $(#[$bind_doc:meta])* fn bind;
         $(#[$bind_with_backlog_doc:meta])* fn bind_with_backlog;
-        $(#[$bind_current_doc:meta])* fn bind_current;
         $(#[$from_fd_doc:meta])* fn from_fd;
         $(#[$into_fd_doc:meta])* fn into_fd;
         $(#[$accept_doc:meta])* fn accept;
@@ -47,12 +46,6 @@ macro_rules! listener_methods {
                 let fd = $bound($param)?;
                 crate::sys::net::listen(fd.as_fd(), i32::try_from(backlog).unwrap_or(i32::MAX))?;
                 Ok(Self::wrap(handle, fd))
-            }
-
-            $(#[$bind_current_doc])*
-            #[cfg(feature = "std")]
-            pub fn bind_current($param: impl $to_addr) -> Result<$ty, crate::Error> {
-                Self::bind(&crate::net::current_handle()?, $param)
             }
 
             fn wrap(handle: &crate::Handle, fd: rustix::fd::OwnedFd) -> $ty {
@@ -132,5 +125,6 @@ macro_rules! listener_methods {
         }
 
         fd_traits!($ty);
+        incoming_method!($ty);
     };
 }

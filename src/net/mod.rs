@@ -84,9 +84,9 @@
 //!
 //! ## Handles
 //!
-//! Constructors take the [`Handle`](crate::Handle) of the loop the socket belongs to. With
-//! `std`, the `*_current` constructors use `Handle::current()` and
-//! return a `NoLoop` error outside a running loop.
+//! Constructors take the [`Handle`](crate::Handle) of the loop the socket belongs to; with
+//! `std`, pass `&Handle::current()` for the loop running this thread (the crate docs' API
+//! guide explains the one rule).
 //!
 //! This module never blocks the loop, never raises `SIGPIPE` (sends use `MSG_NOSIGNAL`),
 //! and never panics on bad input: a non-socket or blocking fd, an address that does not
@@ -100,16 +100,22 @@ mod datagram_methods;
 mod listener_methods;
 #[macro_use]
 mod stream_methods;
+#[macro_use]
+mod peek;
+#[macro_use]
+mod incoming;
 
 mod accept;
 mod addr;
 mod client;
 mod connect;
+mod connection;
 mod datagram_io;
 mod echo;
 mod line_reader;
 mod output_buffer;
 mod protocol;
+mod server;
 pub(crate) mod socket;
 pub(crate) mod stream;
 mod stream_io;
@@ -124,13 +130,14 @@ mod unix_stream;
 pub use accept::{Accept, Listener};
 pub use addr::{ToSocketAddr, ToUnixAddr, UnixSocketAddr};
 pub use client::open_connection;
-#[cfg(feature = "std")]
-pub use client::open_connection_current;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
+pub use incoming::Incoming;
 pub use line_reader::{LineReader, Lines, DEFAULT_MAX_LINE};
-pub use protocol::{create_server, Protocol, Server};
+pub use peek::{Peek, PeekFrom};
+pub use protocol::Protocol;
+pub use server::{create_server, Server};
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
 pub use tcp_listener::TcpListener;
@@ -179,13 +186,3 @@ pub enum Shutdown {
 /// assert!(readyloop::net::DEFAULT_BACKLOG >= 128);
 /// ```
 pub const DEFAULT_BACKLOG: u32 = 1024;
-
-/// The loop of this thread for the `*_current` constructors, or `NoLoop`.
-#[cfg(feature = "std")]
-pub(crate) fn current_handle() -> Result<crate::Handle, crate::Error> {
-    crate::Handle::try_current().ok_or(crate::Error::new(
-        crate::ErrorKind::NoLoop,
-        "no readyloop loop is running on this thread: call this inside Loop::block_on or a \
-         task spawned on a Loop, or use the constructor that takes a Handle",
-    ))
-}

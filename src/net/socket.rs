@@ -25,10 +25,51 @@ use rustix::io::Errno;
 use rustix::net::addr::SocketAddrArg;
 use rustix::net::SocketAddrAny;
 
-/// How long accept waits before retrying after the process or system ran out of fds (or
-/// kernel memory). Waiting for readability instead would spin: the pending connection keeps
-/// the listener readable while every accept fails.
+/// How long accept first waits before retrying after the process or system ran out of fds
+/// (or kernel memory). Waiting for readability instead would spin: the pending connection
+/// keeps the listener readable while every accept fails.
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// The longest accept back-off. Each retry that runs out of fds again doubles the wait up
+/// to this (Go's `net/http` server does the same, 5 ms to 1 s): a process stuck at its fd
+/// limit with thousands of connections wakes at most once a second, and a poll(2) over
+/// every fd costs milliseconds each time (63 % of a CPU at 20 ms with 19,000 fds).
+pub(crate) const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// An accept's back-off when out of fds: the timer while waiting, and how long the next
+/// wait is. Every accept that does not run out of fds resets it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Backoff {
+    /// The armed timer, while waiting.
+    key: Option<TimerKey>,
+    /// The next wait; zero until the first exhaustion (then [`ACCEPT_BACKOFF`]).
+    next: Duration,
+}
+
+impl Backoff {
+    /// Whether a back-off timer is armed (waiting).
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Disarms the timer, if any (call from the owner's `Drop`).
+    pub(crate) fn cancel(&mut self, handle: &Handle) {
+        if let Some(key) = self.key.take() {
+            handle.timer_cancel(key);
+        }
+    }
+
+    /// The wait to use now, doubling the next one (bounded).
+    fn grow(&mut self) -> Duration {
+        let now = if self.next.is_zero() {
+            ACCEPT_BACKOFF
+        } else {
+            self.next
+        };
+        self.next = (now * 2).min(ACCEPT_BACKOFF_MAX);
+        now
+    }
+}
 
 /// Whose wait an operation registers when it would block.
 #[derive(Debug)]
@@ -63,6 +104,18 @@ impl Socket {
         let Socket { registration, fd } = self;
         drop(registration);
         fd
+    }
+
+    /// Closes the socket abortively: `SO_LINGER` 0, then close (deregistered first, as on
+    /// drop). For TCP the kernel drops what is unsent and sends a reset; for a Unix stream
+    /// the option is accepted but changes nothing (see `UnixStream::abort`). The one
+    /// mechanism behind every abortive close in readyloop (the streams' `abort`,
+    /// `Transport::abort`, a connection ending on an error or cancelled).
+    pub(crate) fn abort(self) {
+        // If setting the option fails (it cannot on a valid socket), the close below is an
+        // orderly one: nothing better is possible, and the fd must be closed either way.
+        let _ = sys::set_linger(self.fd(), Some(Duration::ZERO));
+        drop(self);
     }
 
     /// The loop the socket is registered with.
@@ -153,6 +206,33 @@ impl Socket {
         self.io(cx, Interest::Readable, slot, || sys::recv_from(fd, buf))
     }
 
+    /// Copies up to `buf.len()` bytes from the front of the receive queue without taking
+    /// them (`MSG_PEEK`): the next receive gets them again. It never marks the socket
+    /// drained (the bytes are still there), so it cannot delay the receive that follows.
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, Error>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let fd = self.fd();
+        self.io(cx, Interest::Readable, slot, || sys::peek(fd, buf))
+    }
+
+    /// Like [`poll_peek`](Socket::poll_peek) with the sender's kernel address (datagrams).
+    pub(crate) fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
+        let fd = self.fd();
+        self.io(cx, Interest::Readable, slot, || sys::peek_from(fd, buf))
+    }
+
     /// Sends one datagram to `addr`.
     pub(crate) fn poll_send_to(
         &self,
@@ -166,21 +246,23 @@ impl Socket {
     }
 
     /// Accepts one connection. When the process or system is out of fds (or buffers), waits
-    /// [`ACCEPT_BACKOFF`] on the timer `backoff` and tries again, instead of returning an
-    /// error a server loop would retry at once (a spin) or die of.
+    /// on the timer in `backoff` and tries again, instead of returning an error a server
+    /// loop would retry at once (a spin) or die of. The wait starts at [`ACCEPT_BACKOFF`]
+    /// and doubles while the fds stay exhausted, up to [`ACCEPT_BACKOFF_MAX`]; any other
+    /// outcome resets it.
     pub(crate) fn poll_accept(
         &self,
         cx: &mut Context<'_>,
         slot: Slot<'_>,
-        backoff: &mut Option<TimerKey>,
+        backoff: &mut Backoff,
     ) -> Poll<Result<(OwnedFd, Option<SocketAddrAny>), Error>> {
         let handle = self.handle();
-        if let Some(key) = *backoff {
+        if let Some(key) = backoff.key {
             if handle.timer_is_armed(key) {
                 handle.timer_update(key, cx.waker());
                 return Poll::Pending;
             }
-            *backoff = None;
+            backoff.key = None;
         }
         let fd = self.fd();
         let accepted = self.io(cx, Interest::Readable, slot, || loop {
@@ -192,11 +274,15 @@ impl Socket {
         });
         match accepted {
             Poll::Ready(Err(e)) if is_exhaustion(&e) => {
-                let deadline = handle.now() + ACCEPT_BACKOFF;
-                *backoff = Some(handle.timer_insert(deadline.as_nanos(), cx.waker()));
+                let deadline = handle.now() + backoff.grow();
+                backoff.key = Some(handle.timer_insert(deadline.as_nanos(), cx.waker()));
                 Poll::Pending
             }
-            other => other,
+            // Pending (EAGAIN) too: fds were there, so the next exhaustion starts afresh.
+            other => {
+                backoff.next = Duration::ZERO;
+                other
+            }
         }
     }
 
@@ -220,13 +306,8 @@ impl Socket {
             crate::net::Shutdown::Write => sys::Shutdown::Write,
             crate::net::Shutdown::Both => sys::Shutdown::Both,
         };
-        sys::shutdown(self.fd(), how).map_err(|e| match e {
-            Errno::NOTCONN => Error::new(
-                ErrorKind::InvalidInput,
-                "shutdown: the socket is not connected",
-            ),
-            e => Error::from_errno(e),
-        })
+        // ENOTCONN keeps its number: futures-io's `poll_close` callers match `NotConnected`.
+        sys::shutdown(self.fd(), how).map_err(Error::from_errno)
     }
 
     /// The pending socket error (`SO_ERROR`), if any, clearing it.
@@ -245,34 +326,33 @@ fn is_exhaustion(e: &Error) -> bool {
         || matches!(e.errno(), Some(Errno::NOBUFS) | Some(Errno::NOMEM))
 }
 
-/// The timer a listener's own `poll_accept` backs off on; cancelled when the listener drops.
+/// The back-off a listener's own `poll_accept` uses; its timer is cancelled when the
+/// listener drops.
 #[derive(Debug)]
 pub struct AcceptBackoff {
     handle: Handle,
-    key: Cell<Option<TimerKey>>,
+    state: Cell<Backoff>,
 }
 
 impl AcceptBackoff {
     pub(crate) fn new(handle: &Handle) -> Self {
         AcceptBackoff {
             handle: handle.clone(),
-            key: Cell::new(None),
+            state: Cell::new(Backoff::default()),
         }
     }
 
-    /// Runs `f` with the backoff timer, storing back what it leaves.
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Option<TimerKey>) -> T) -> T {
-        let mut key = self.key.take();
-        let out = f(&mut key);
-        self.key.set(key);
+    /// Runs `f` with the back-off, storing back what it leaves.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Backoff) -> T) -> T {
+        let mut state = self.state.take();
+        let out = f(&mut state);
+        self.state.set(state);
         out
     }
 }
 
 impl Drop for AcceptBackoff {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.handle.timer_cancel(key);
-        }
+        self.state.get_mut().cancel(&self.handle);
     }
 }

@@ -185,6 +185,7 @@ macro_rules! stream_methods {
         }
 
         fd_traits!($ty);
+        peek_stream_methods!($ty, $setup);
 
         impl crate::net::stream::sealed::HasSocket for $ty {
             fn socket(&self) -> &crate::net::socket::Socket {

@@ -73,18 +73,6 @@ listener_methods! {
     /// ```
     fn bind_with_backlog;
 
-    /// [`bind`](Self::bind) on the loop running this thread (`std`); `NoLoop` outside one.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// lp.block_on(async {
-    ///     let l = readyloop::net::TcpListener::bind_current("127.0.0.1:0").unwrap();
-    ///     assert!(l.local_addr().is_ok());
-    /// });
-    /// assert!(readyloop::net::TcpListener::bind_current("127.0.0.1:0").is_err());
-    /// ```
-    fn bind_current;
-
     /// Adopts a listening TCP socket made elsewhere (say, inherited from a supervisor).
     /// It must be a TCP stream socket, already listening, and non-blocking; otherwise the
     /// error says which (`NotASocket`, `InvalidInput`, `Blocking`) and the fd is closed.

@@ -32,6 +32,22 @@ use rustix::io::Errno;
 ///     assert_eq!(&buf[..n], b"Hello");
 /// });
 /// ```
+///
+/// ## Closing: when the peer sees an end (FIN) and when a reset (RST)
+///
+/// - **Dropping** the stream closes it in order: the kernel sends what is still queued, then
+///   a FIN, and the peer reads the bytes followed by a clean end of stream (0). The one
+///   exception is the kernel's: if bytes the peer sent are still unread here, the close
+///   sends a reset instead. A task that is cancelled (aborted, or its loop dropped) drops
+///   the streams it holds, so this is an orderly close too.
+/// - [`abort`](Self::abort) closes it with a reset: unsent bytes are thrown away and the
+///   peer, once it has read what already reached it, gets `ConnectionReset`.
+///
+/// A clean end tells the peer "that was everything". When a connection ends because of an
+/// error (a failed send) or a deadline (a shutdown's grace period) the reply is cut short,
+/// and a clean end would make the peer take a truncated reply for a complete one: call
+/// `abort` there. Shutting down the writing half ([`shutdown`](Self::shutdown)) sends the
+/// FIN at once, whatever happens to the stream later.
 #[derive(Debug)]
 pub struct TcpStream {
     /// The connected socket and its registration.
@@ -64,21 +80,7 @@ impl TcpStream {
     /// assert_eq!(stream.peer_addr().unwrap(), addr);
     /// ```
     pub fn connect(handle: &Handle, addr: impl ToSocketAddr) -> Connect<TcpStream> {
-        Connect::new(Ok(handle.clone()), addr.to_socket_addr())
-    }
-
-    /// [`connect`](Self::connect) on the loop running this thread (`std`); the future
-    /// fails with `NoLoop` outside one.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let l = readyloop::net::TcpListener::bind(&lp.handle(), "127.0.0.1:0").unwrap();
-    /// let addr = l.local_addr().unwrap();
-    /// lp.block_on(async { readyloop::net::TcpStream::connect_current(addr).await.unwrap() });
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn connect_current(addr: impl ToSocketAddr) -> Connect<TcpStream> {
-        Connect::new(super::current_handle(), addr.to_socket_addr())
+        Connect::new(handle.clone(), addr.to_socket_addr())
     }
 
     /// Adopts a connected TCP socket made elsewhere. It must be a TCP stream socket in
@@ -169,6 +171,38 @@ impl TcpStream {
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> Result<(), Error> {
         Ok(sys::set_linger(self.socket.fd(), linger)?)
+    }
+
+    /// Closes the connection abortively: `SO_LINGER` 0, then close. Whatever is still unsent
+    /// here is dropped and the kernel sends a reset: the peer may read what had already
+    /// reached it, then its receive fails with `ConnectionReset` instead of reading a clean
+    /// end. Use it when the connection ends because of an error or a deadline, so the peer
+    /// cannot mistake a cut reply for a complete one; drop the stream for an orderly close.
+    /// See [Closing](Self#closing-when-the-peer-sees-an-end-fin-and-when-a-reset-rst).
+    ///
+    /// ```
+    /// use readyloop::net::{TcpListener, TcpStream};
+    /// use readyloop::ErrorKind;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let l = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    /// lp.block_on(async {
+    ///     let client = TcpStream::connect(&h, l.local_addr().unwrap()).await.unwrap();
+    ///     let (server, _) = l.accept().await.unwrap();
+    ///     server.send_all(b"half a rep").await.unwrap();
+    ///     server.abort(); // a failed step: the peer must not see a clean end
+    ///     let mut buf = [0u8; 64];
+    ///     let err = loop {
+    ///         match client.recv(&mut buf).await {
+    ///             Ok(n) => assert!(n > 0, "a clean end after a cut reply"),
+    ///             Err(e) => break e,
+    ///         }
+    ///     };
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    /// });
+    /// ```
+    pub fn abort(self) {
+        self.socket.abort();
     }
 }
 

@@ -1,5 +1,5 @@
-//! `Transport`: the handle a [`Protocol`](super::Protocol) writes through (asyncio's
-//! `Transport`), and `Connection`, the task that drives one accepted TCP stream for its
+//! `Transport`: the handle a [`Protocol`](super::Protocol)(super::Protocol) writes through (asyncio's
+//! `Transport`); `Connection` (in `connection.rs`) is the task that drives one accepted TCP stream for its
 //! protocol (asyncio's `_SelectorSocketTransport`: read, call `data_received`, flush the
 //! write buffer, report the end).
 //!
@@ -21,25 +21,25 @@
 //! The callbacks run on the connection's task, never inside `write` or `close`: a pause
 //! caused by a `write` in `data_received` is delivered right after `data_received` returns.
 //!
-//! This module never blocks, never drops a byte it accepted (except on `abort`, which says
-//! so), never reads while paused, and calls `connection_lost` exactly once per connection
-//! that saw `connection_made`.
+//! ## How a connection ends
+//!
+//! `close` (or the peer's EOF) ends it in order: everything buffered is sent, then a FIN.
+//! Every other end is abortive (a reset, through `TcpStream::abort`): `abort`, a send or
+//! receive error, and the connection task being cancelled (its loop dropped, say at a
+//! server's shutdown). A peer must never read a clean end after a cut reply.
+//!
+//! This module never blocks, never drops a byte it accepted (except on an abortive end,
+//! which resets the peer), never reads while paused, and calls `connection_lost` exactly
+//! once per connection that saw `connection_made`.
 
 use super::output_buffer::{Flow, OutputBuffer};
-use super::protocol::Protocol;
-use super::socket::Slot;
 use super::stream::sealed::HasSocket;
 use super::tcp_stream::TcpStream;
 use crate::error::{Error, ErrorKind};
 use alloc::rc::Rc;
-use alloc::vec;
-use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
-use core::future::Future;
 use core::net::SocketAddr;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-use core::time::Duration;
+use core::task::Waker;
 use rustix::io::Errno;
 
 /// How much one read may take from the socket (the read buffer is allocated once per
@@ -54,7 +54,7 @@ const CLOSED: Error = Error::new(
 
 /// Where a transport is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     /// Reading and writing.
     Open,
     /// `close` was called (or EOF with `eof_received` false): flushing, then closing.
@@ -67,29 +67,29 @@ enum State {
 
 /// What the protocol's `Transport` handles and the connection task share.
 #[derive(Debug)]
-struct Shared {
+pub(super) struct Shared {
     /// The socket; taken out (and so closed) when the connection ends or is aborted.
-    stream: RefCell<Option<TcpStream>>,
+    pub(super) stream: RefCell<Option<TcpStream>>,
     /// The bytes accepted by `write` and not yet sent.
-    out: RefCell<OutputBuffer>,
+    pub(super) out: RefCell<OutputBuffer>,
     /// The peer's address, known since accept.
-    peer: SocketAddr,
+    pub(super) peer: SocketAddr,
     /// Where the transport is in its life.
-    state: Cell<State>,
+    pub(super) state: Cell<State>,
     /// A send error `write` met; the connection task reports it through `connection_lost`.
-    error: Cell<Option<Error>>,
+    pub(super) error: Cell<Option<Error>>,
     /// Whether the protocol asked to stop reading (`pause_reading`).
-    reading_paused: Cell<bool>,
+    pub(super) reading_paused: Cell<bool>,
     /// Whether a protocol callback is running (the task re-checks everything after each, so
     /// calls made inside one need no wake).
-    in_callback: Cell<bool>,
+    pub(super) in_callback: Cell<bool>,
     /// The connection task's waker, for calls made from other tasks.
-    waker: RefCell<Option<Waker>>,
+    pub(super) waker: RefCell<Option<Waker>>,
 }
 
 impl Shared {
     /// Wakes the connection task, unless it is the one calling (it re-checks anyway).
-    fn wake(&self) {
+    pub(super) fn wake(&self) {
         if self.in_callback.get() {
             return;
         }
@@ -100,7 +100,7 @@ impl Shared {
     }
 }
 
-/// The handle a [`Protocol`] keeps to write to its connection (asyncio's `Transport`).
+/// The handle a [`Protocol`](super::Protocol) keeps to write to its connection (asyncio's `Transport`).
 /// Cheap to clone (a reference count); every clone is the same connection.
 ///
 /// ## Flow control
@@ -113,14 +113,23 @@ impl Shared {
 ///
 /// - the transport stops reading the socket, so `data_received` is not called (a protocol
 ///   that only answers what it receives, like an echo, needs to do nothing);
-/// - the protocol's [`pause_writing`](Protocol::pause_writing) is called (later
-///   [`resume_writing`](Protocol::resume_writing)), for protocols that produce on their own.
+/// - the protocol's [`pause_writing`](super::Protocol::pause_writing) is called (later
+///   [`resume_writing`](super::Protocol::resume_writing)), for protocols that produce on their own.
 ///
 /// Callbacks never run inside `write`: a pause caused by a `write` in `data_received` is
 /// delivered right after `data_received` returns. A `write` that would take the buffer
 /// past its hard limit (16 x high water: 1 MiB by default) fails, writing nothing, so the
 /// buffer stays bounded when the peer never reads; no accepted byte is ever dropped
 /// (except by [`abort`](Self::abort), which says so).
+///
+/// ## How the connection ends
+///
+/// [`close`](Self::close), or the peer's EOF, ends it in order: everything buffered is
+/// sent, then a FIN. Every other end resets the peer (the socket is closed with
+/// [`TcpStream::abort`](super::TcpStream::abort)): [`abort`](Self::abort), a failed send or
+/// receive, and the connection's task being cancelled (its loop dropped, as when a server
+/// shuts down with connections still open). So the peer never reads a clean end after a
+/// reply that was cut short.
 ///
 /// ```
 /// use readyloop::net::{create_server, Protocol, Transport};
@@ -146,7 +155,7 @@ impl Shared {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Transport {
-    shared: Rc<Shared>,
+    pub(super) shared: Rc<Shared>,
 }
 
 impl Transport {
@@ -239,7 +248,7 @@ impl Transport {
     }
 
     /// Closes the connection now: the buffer is discarded and the socket is closed with
-    /// `SO_LINGER` 0, so the peer sees a reset (`ConnectionReset`) rather than an orderly
+    /// [`TcpStream::abort`](super::TcpStream::abort) (`SO_LINGER` 0), so the peer sees a reset (`ConnectionReset`) rather than an orderly
     /// end. `connection_lost(None)` follows on the connection's task.
     ///
     /// ```
@@ -261,9 +270,11 @@ impl Transport {
         }
         s.state.set(State::Aborted);
         s.out.borrow_mut().clear();
-        if let Some(stream) = s.stream.borrow_mut().take() {
+        // Taken out before the close, so no borrow is held while the socket deregisters.
+        let stream = s.stream.borrow_mut().take();
+        if let Some(stream) = stream {
             // A reset, not a FIN: the peer must not mistake the cut for a complete reply.
-            let _ = stream.set_linger(Some(Duration::ZERO));
+            stream.abort();
         }
         s.wake();
     }
@@ -424,230 +435,5 @@ fn send_now(stream: &TcpStream, data: &[u8]) -> Result<usize, Error> {
             Err(Errno::AGAIN) => return Ok(0),
             Err(e) => return Err(Error::from_errno(e)),
         }
-    }
-}
-
-/// The task that drives one connection for its protocol. Public only inside a private
-/// module (the server spawns it).
-pub(crate) struct Connection<P: Protocol> {
-    /// The user's protocol.
-    protocol: P,
-    /// The handle given to the protocol.
-    transport: Transport,
-    /// Reused for every read: no allocation per chunk.
-    read_buf: Vec<u8>,
-    /// Whether `connection_made` has been called.
-    made: bool,
-    /// Whether the peer's EOF has been seen.
-    eof: bool,
-    /// Whether the protocol was last told `pause_writing` (and not yet `resume_writing`).
-    told_paused: bool,
-    /// Whether `connection_lost` has been called.
-    done: bool,
-    /// The server's count of open connections, decremented at the end.
-    open: Rc<Cell<usize>>,
-}
-
-// The protocol is only ever used through `&mut`, never pinned: moving the connection is fine.
-impl<P: Protocol> Unpin for Connection<P> {}
-
-impl<P: Protocol> Connection<P> {
-    /// A connection for `stream` from `peer`, counted in `open` until it ends.
-    pub(crate) fn new(
-        stream: TcpStream,
-        peer: SocketAddr,
-        protocol: P,
-        open: Rc<Cell<usize>>,
-    ) -> Self {
-        open.set(open.get() + 1);
-        let shared = Rc::new(Shared {
-            stream: RefCell::new(Some(stream)),
-            out: RefCell::new(OutputBuffer::new()),
-            peer,
-            state: Cell::new(State::Open),
-            error: Cell::new(None),
-            reading_paused: Cell::new(false),
-            in_callback: Cell::new(false),
-            waker: RefCell::new(None),
-        });
-        Connection {
-            protocol,
-            transport: Transport { shared },
-            read_buf: vec![0; READ_CHUNK],
-            made: false,
-            eof: false,
-            told_paused: false,
-            done: false,
-            open,
-        }
-    }
-
-    fn shared(&self) -> &Shared {
-        &self.transport.shared
-    }
-
-    /// Runs a protocol callback, marking that the task will re-check after it.
-    fn callback<T>(&mut self, f: impl FnOnce(&mut P, &Transport) -> T) -> T {
-        self.transport.shared.in_callback.set(true);
-        let out = f(&mut self.protocol, &self.transport);
-        self.transport.shared.in_callback.set(false);
-        out
-    }
-
-    /// Tells the protocol about a pause or resume it has not heard of yet. True if it
-    /// called the protocol (which may have written or closed: re-check).
-    fn sync_flow(&mut self) -> bool {
-        let paused = self.shared().out.borrow().is_paused();
-        if paused == self.told_paused || self.shared().state.get() != State::Open {
-            return false;
-        }
-        self.told_paused = paused;
-        if paused {
-            self.callback(|p, _| p.pause_writing());
-        } else {
-            self.callback(|p, _| p.resume_writing());
-        }
-        true
-    }
-
-    /// Sends buffered bytes until the buffer is empty or the kernel's is full.
-    fn flush(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        let shared = self.shared();
-        loop {
-            let mut out = shared.out.borrow_mut();
-            if out.is_empty() {
-                return Ok(());
-            }
-            let stream = shared.stream.borrow();
-            let Some(stream) = stream.as_ref() else {
-                return Ok(());
-            };
-            match stream.socket().poll_send(cx, Slot::Shared, out.front()) {
-                Poll::Ready(Ok(n)) => {
-                    out.consume(n);
-                }
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(()),
-            }
-        }
-    }
-
-    /// Whether the task should read the socket now.
-    fn wants_read(&self) -> bool {
-        !self.eof && self.transport.is_reading()
-    }
-
-    /// Ends the connection: closes the socket, drops the buffer, tells the protocol.
-    fn finish(&mut self, error: Option<Error>) -> Poll<()> {
-        let shared = self.shared();
-        shared.state.set(State::Closed);
-        shared.out.borrow_mut().clear();
-        drop(shared.stream.borrow_mut().take());
-        shared.waker.borrow_mut().take();
-        self.done = true;
-        self.open.set(self.open.get().saturating_sub(1));
-        self.callback(|p, _| p.connection_lost(error));
-        Poll::Ready(())
-    }
-}
-
-impl<P: Protocol> Future for Connection<P> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(());
-        }
-        {
-            let mut waker = this.shared().waker.borrow_mut();
-            match &*waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *waker = Some(cx.waker().clone()),
-            }
-        }
-        if !this.made {
-            this.made = true;
-            this.callback(|p, t| p.connection_made(t));
-        }
-        loop {
-            if this.sync_flow() {
-                continue;
-            }
-            if let Some(e) = this.shared().error.get() {
-                return this.finish(Some(e));
-            }
-            match this.shared().state.get() {
-                State::Aborted => return this.finish(None),
-                State::Closed => return Poll::Ready(()),
-                State::Open | State::Closing => {}
-            }
-            if let Err(e) = this.flush(cx) {
-                return this.finish(Some(e));
-            }
-            if this.sync_flow() {
-                continue;
-            }
-            if this.shared().state.get() == State::Closing && this.shared().out.borrow().is_empty()
-            {
-                return this.finish(None);
-            }
-            if !this.wants_read() {
-                return Poll::Pending;
-            }
-            let polled = {
-                let stream = this.transport.shared.stream.borrow();
-                match stream.as_ref() {
-                    Some(s) => s.socket().poll_recv(cx, Slot::Shared, &mut this.read_buf),
-                    None => return Poll::Pending,
-                }
-            };
-            match polled {
-                Poll::Ready(Ok(0)) => {
-                    this.eof = true;
-                    if !this.callback(|p, _| p.eof_received()) {
-                        this.transport.close();
-                    }
-                }
-                Poll::Ready(Ok(n)) => {
-                    let Connection {
-                        protocol,
-                        transport,
-                        read_buf,
-                        ..
-                    } = &mut *this;
-                    transport.shared.in_callback.set(true);
-                    protocol.data_received(&read_buf[..n]);
-                    transport.shared.in_callback.set(false);
-                }
-                Poll::Ready(Err(e)) => return this.finish(Some(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl<P: Protocol> Drop for Connection<P> {
-    fn drop(&mut self) {
-        // Cancelled (the task aborted or the loop dropped) after the protocol saw the
-        // connection: it still hears of the end, exactly once.
-        if self.done {
-            return;
-        }
-        if self.made {
-            let _ = self.finish(Some(Error::cancelled()));
-        } else {
-            self.open.set(self.open.get().saturating_sub(1));
-        }
-    }
-}
-
-impl<P: Protocol> core::fmt::Debug for Connection<P> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Connection")
-            .field("transport", &self.transport)
-            .field("eof", &self.eof)
-            .field("done", &self.done)
-            .finish()
     }
 }

@@ -52,17 +52,6 @@ impl UdpSocket {
         Ok(Self::wrap(handle, fd))
     }
 
-    /// [`bind`](Self::bind) on the loop running this thread (`std`); `NoLoop` outside one.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// lp.block_on(async { readyloop::net::UdpSocket::bind_current("127.0.0.1:0").unwrap() });
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn bind_current(addr: impl ToSocketAddr) -> Result<UdpSocket, Error> {
-        Self::bind(&super::current_handle()?, addr)
-    }
-
     /// Sets the default peer: `send`/`recv` then talk to it, and datagrams from other
     /// addresses are dropped by the kernel. (Immediate for UDP: nothing is sent.)
     ///
@@ -107,6 +96,17 @@ impl UdpSocket {
         self.socket.poll_send_to(cx, Slot::Shared, buf, &addr)
     }
 }
+
+peek_datagram_methods!(
+    UdpSocket,
+    SocketAddr,
+    "# let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();\n\
+     # let a = readyloop::net::UdpSocket::bind(&h, \"127.0.0.1:0\").unwrap();\n\
+     # let b = readyloop::net::UdpSocket::bind(&h, \"127.0.0.1:0\").unwrap();\n\
+     # a.connect(b.local_addr().unwrap()).unwrap();\n\
+     # b.connect(a.local_addr().unwrap()).unwrap();\n\
+     # lp.block_on(async {"
+);
 
 datagram_methods! {
     UdpSocket {

@@ -135,6 +135,14 @@ impl UnixDatagram {
     }
 }
 
+peek_datagram_methods!(
+    UnixDatagram,
+    UnixSocketAddr,
+    "# let lp = readyloop::Loop::new().unwrap(); let h = lp.handle();\n\
+     # let (a, b) = readyloop::net::UnixDatagram::pair(&h).unwrap();\n\
+     # lp.block_on(async {"
+);
+
 datagram_methods! {
     UnixDatagram {
         addr: UnixSocketAddr,

@@ -69,16 +69,6 @@ listener_methods! {
     /// ```
     fn bind_with_backlog;
 
-    /// [`bind`](Self::bind) on the loop running this thread (`std`); `NoLoop` outside one.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let name = format!("readyloop-doc-c-{}", std::process::id());
-    /// let addr = readyloop::net::UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-    /// lp.block_on(async { readyloop::net::UnixListener::bind_current(&addr).unwrap() });
-    /// ```
-    fn bind_current;
-
     /// Adopts a listening Unix stream socket made elsewhere; it must be listening and
     /// non-blocking (`NotASocket`, `InvalidInput`, `Blocking` otherwise; the fd is then
     /// closed).

@@ -25,6 +25,16 @@ use rustix::io::Errno;
 ///     assert_eq!(&buf, b"over the pair");
 /// });
 /// ```
+///
+/// ## Closing: what the peer sees
+///
+/// A Unix stream has no reset on the wire. Dropping the stream closes it; the peer then
+/// reads what was sent followed by a clean end of stream (0), unless bytes the peer sent
+/// are still unread here: then the peer's next receive fails with `ConnectionReset`.
+/// [`abort`](Self::abort) is the same close (the kernel ignores `SO_LINGER` for Unix
+/// sockets), so **a Unix stream cannot tell its peer that a reply was cut** when nothing
+/// is left unread. A protocol over Unix streams that must tell a cut reply from a
+/// complete one has to say so itself (a length prefix, or a final marker).
 #[derive(Debug)]
 pub struct UnixStream {
     /// The connected socket and its registration.
@@ -55,23 +65,7 @@ impl UnixStream {
     /// assert_eq!(s.peer_addr().unwrap(), addr);
     /// ```
     pub fn connect(handle: &Handle, path: impl ToUnixAddr) -> Connect<UnixStream> {
-        Connect::new(Ok(handle.clone()), path.to_unix_addr())
-    }
-
-    /// [`connect`](Self::connect) on the loop running this thread (`std`); the future
-    /// fails with `NoLoop` outside one.
-    ///
-    /// ```
-    /// use readyloop::net::{UnixListener, UnixSocketAddr, UnixStream};
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let name = format!("readyloop-doc-usc-{}", std::process::id());
-    /// let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-    /// let _l = UnixListener::bind(&lp.handle(), &addr).unwrap();
-    /// lp.block_on(async { UnixStream::connect_current(&addr).await.unwrap() });
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn connect_current(path: impl ToUnixAddr) -> Connect<UnixStream> {
-        Connect::new(super::current_handle(), path.to_unix_addr())
+        Connect::new(handle.clone(), path.to_unix_addr())
     }
 
     /// A connected pair (`socketpair`), both registered with the loop behind `handle`.
@@ -101,6 +95,28 @@ impl UnixStream {
     pub fn from_fd(handle: &Handle, fd: OwnedFd) -> Result<UnixStream, Error> {
         sys::check_adopted(fd.as_fd(), Family::Unix, Kind::Stream)?;
         Ok(UnixStream::from_socket(Socket::new(handle, fd)))
+    }
+
+    /// Closes the stream the way [`TcpStream::abort`](super::TcpStream::abort) does (one
+    /// mechanism for both: `SO_LINGER` 0, then close), for code written for any stream.
+    /// For a Unix stream that is an ordinary close: the peer sees `ConnectionReset` only if
+    /// bytes it sent are still unread here, and otherwise a clean end of stream, which a
+    /// Unix stream cannot avoid. See [Closing](Self#closing-what-the-peer-sees).
+    ///
+    /// ```
+    /// use readyloop::ErrorKind;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let (a, b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+    /// lp.block_on(async {
+    ///     b.send_all(b"never read").await.unwrap();
+    ///     a.abort(); // unread bytes here: the peer sees a reset
+    ///     let mut buf = [0u8; 16];
+    ///     let err = b.recv(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    /// });
+    /// ```
+    pub fn abort(self) {
+        self.socket.abort();
     }
 
     /// The peer's address (unnamed for most clients and for pairs).

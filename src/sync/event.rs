@@ -140,7 +140,7 @@ impl Event {
 /// use readyloop::sync::{Event, EventWait};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let ev = Event::new();
-/// lp.spawn({ let ev = ev.clone(); async move { ev.set() } });
+/// lp.handle().spawn({ let ev = ev.clone(); async move { ev.set() } });
 /// let wait: EventWait = ev.wait();
 /// lp.block_on(wait);
 /// assert!(ev.is_set());
@@ -157,9 +157,11 @@ impl Future for EventWait {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut i = this.event.inner.borrow_mut();
         match this.key {
-            Some(key) => match i.waiters.poll(key, cx.waker()) {
+            Some(key) => match i.waiters.poll(key, cx.waker(), &mut retired) {
                 Some(_) => {
                     this.key = None;
                     Poll::Ready(())
@@ -179,7 +181,14 @@ impl Drop for EventWait {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Every waiter is notified by `set`; nothing to pass on.
-            let _ = self.event.inner.borrow_mut().waiters.remove(key);
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
+            let _ = self
+                .event
+                .inner
+                .borrow_mut()
+                .waiters
+                .remove(key, &mut retired);
         }
     }
 }

@@ -246,9 +246,11 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut s = this.mutex.state.borrow_mut();
         match this.key {
-            Some(key) => match s.waiters.poll(key, cx.waker()) {
+            Some(key) => match s.waiters.poll(key, cx.waker(), &mut retired) {
                 // The lock was handed to us (it stayed locked on the way).
                 Some(_) => this.key = None,
                 None => return Poll::Pending,
@@ -268,8 +270,10 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut s = self.mutex.state.borrow_mut();
-            match s.waiters.remove(key) {
+            match s.waiters.remove(key, &mut retired) {
                 // The lock was handed to us and never used: pass it on.
                 Some(_) => s.unlock(),
                 None => None,

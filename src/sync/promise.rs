@@ -195,7 +195,7 @@ fn add_callback<T, E>(shared: &Shared<T, E>, callback: impl FnOnce(&Outcome<T, E
 /// use readyloop::sync::{promise, Promise};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let (p, f): (Promise<u32, ()>, _) = promise();
-/// lp.spawn(async move { p.set_result(42).unwrap() });
+/// lp.handle().spawn(async move { p.set_result(42).unwrap() });
 /// assert_eq!(lp.block_on(f), Ok(42));
 /// ```
 pub struct Promise<T, E> {
@@ -317,7 +317,7 @@ impl<T, E> Drop for Promise<T, E> {
 /// use readyloop::sync::promise;
 /// let lp = readyloop::Loop::new().unwrap();
 /// let (p, f) = promise::<&str, ()>();
-/// let waiters: Vec<_> = (0..3).map(|_| lp.spawn(f.clone())).collect();
+/// let waiters: Vec<_> = (0..3).map(|_| lp.handle().spawn(f.clone())).collect();
 /// p.set_result("for everyone").unwrap();
 /// for w in waiters {
 ///     assert_eq!(lp.block_on(w).unwrap(), Ok("for everyone"));
@@ -403,16 +403,18 @@ impl<T: Clone, E: Clone> Future for SharedFuture<T, E> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut s = this.shared.borrow_mut();
         if let Some(outcome) = s.outcome.clone() {
             if let Some(key) = this.key.take() {
-                let _ = s.waiters.remove(key);
+                let _ = s.waiters.remove(key, &mut retired);
             }
             return Poll::Ready((*outcome).clone());
         }
         match this.key {
             Some(key) => {
-                let _ = s.waiters.poll(key, cx.waker());
+                let _ = s.waiters.poll(key, cx.waker(), &mut retired);
             }
             None => this.key = Some(s.waiters.push(cx.waker())),
         }
@@ -424,7 +426,9 @@ impl<T, E> Drop for SharedFuture<T, E> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Every waiter is notified at once; nothing to pass on.
-            let _ = self.shared.borrow_mut().waiters.remove(key);
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
+            let _ = self.shared.borrow_mut().waiters.remove(key, &mut retired);
         }
     }
 }

@@ -473,9 +473,11 @@ impl<T> Future for Put<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let waker = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut i = this.queue.inner.borrow_mut();
             match this.key {
-                Some(key) => match i.putters.poll(key, cx.waker()) {
+                Some(key) => match i.putters.poll(key, cx.waker(), &mut retired) {
                     Some(_granted) => {
                         this.key = None;
                         i.reserved -= 1;
@@ -504,8 +506,10 @@ impl<T> Drop for Put<T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut i = self.queue.inner.borrow_mut();
-            match i.putters.remove(key) {
+            match i.putters.remove(key, &mut retired) {
                 // Room had been reserved for us: pass it to the next putter.
                 Some(_) => {
                     i.reserved -= 1;
@@ -524,7 +528,7 @@ impl<T> Drop for Put<T> {
 /// use readyloop::sync::{Get, Queue};
 /// let lp = readyloop::Loop::new().unwrap();
 /// let q = Queue::unbounded();
-/// lp.spawn({ let q = q.clone(); async move { q.put("item").await } });
+/// lp.handle().spawn({ let q = q.clone(); async move { q.put("item").await } });
 /// let get: Get<&str> = q.get();
 /// assert_eq!(lp.block_on(get), "item");
 /// ```
@@ -550,9 +554,11 @@ impl<T> Future for Get<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
         let (item, waker) = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut i = this.queue.inner.borrow_mut();
             let item = match this.key {
-                Some(key) => match i.getters.poll(key, cx.waker()) {
+                Some(key) => match i.getters.poll(key, cx.waker(), &mut retired) {
                     Some(item) => {
                         this.key = None;
                         i.handed -= 1;
@@ -579,8 +585,10 @@ impl<T> Drop for Get<T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut i = self.queue.inner.borrow_mut();
-            match i.getters.remove(key) {
+            match i.getters.remove(key, &mut retired) {
                 // We were handed an item but never took it: give it back.
                 Some(Some(item)) => {
                     i.handed -= 1;
@@ -600,7 +608,7 @@ impl<T> Drop for Get<T> {
 /// let lp = readyloop::Loop::new().unwrap();
 /// let q = Queue::unbounded();
 /// q.put_nowait(1).unwrap();
-/// lp.spawn({
+/// lp.handle().spawn({
 ///     let q = q.clone();
 ///     async move { let _item = q.get().await; q.task_done().unwrap(); }
 /// });
@@ -629,9 +637,11 @@ impl<T> Future for QueueJoin<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut i = this.queue.inner.borrow_mut();
         match this.key {
-            Some(key) => match i.joiners.poll(key, cx.waker()) {
+            Some(key) => match i.joiners.poll(key, cx.waker(), &mut retired) {
                 Some(_) => {
                     this.key = None;
                     Poll::Ready(())
@@ -651,7 +661,14 @@ impl<T> Drop for QueueJoin<T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // A joiner's notification carries nothing; nobody else needs it passed on.
-            let _ = self.queue.inner.borrow_mut().joiners.remove(key);
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
+            let _ = self
+                .queue
+                .inner
+                .borrow_mut()
+                .joiners
+                .remove(key, &mut retired);
         }
     }
 }

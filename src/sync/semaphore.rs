@@ -230,9 +230,11 @@ impl Future for Acquire {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
         let this = &mut *self;
+        // Declared before the borrow, so a waker put here drops after it.
+        let mut retired = None;
         let mut i = this.semaphore.inner.borrow_mut();
         match this.key {
-            Some(key) => match i.waiters.poll(key, cx.waker()) {
+            Some(key) => match i.waiters.poll(key, cx.waker(), &mut retired) {
                 Some(_) => this.key = None,
                 None => return Poll::Pending,
             },
@@ -252,8 +254,10 @@ impl Drop for Acquire {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
+            // Declared before the borrow, so a waker put here drops after it.
+            let mut retired = None;
             let mut i = self.semaphore.inner.borrow_mut();
-            match i.waiters.remove(key) {
+            match i.waiters.remove(key, &mut retired) {
                 // A permit was handed to us and never used: pass it on.
                 Some(_) => i.release(),
                 None => None,

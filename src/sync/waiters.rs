@@ -164,13 +164,13 @@ impl<P> WaitList<P> {
         self.waiting -= 1;
     }
 
-    /// Returns a slot to the free list.
-    fn release(&mut self, index: u32) -> Option<P> {
+    /// Returns a slot to the free list; its waker (if still there) goes to `retired`.
+    fn release(&mut self, index: u32, retired: &mut Option<Waker>) -> Option<P> {
         let free = self.free;
         let node = &mut self.nodes[index as usize];
         node.state = State::Vacant;
         node.generation = node.generation.wrapping_add(1);
-        node.waker = None;
+        *retired = node.waker.take();
         node.next = free;
         node.prev = NIL;
         self.free = index;
@@ -179,14 +179,24 @@ impl<P> WaitList<P> {
 
     /// The owner's poll: `Some(payload)` (and the node is freed) if it was notified;
     /// otherwise its waker is refreshed and `None` is returned.
-    pub(crate) fn poll(&mut self, key: WaitKey, waker: &Waker) -> Option<Option<P>> {
+    ///
+    /// A waker this replaces goes to `retired`, and so do the ones `remove` takes out: the
+    /// caller declares `retired` before it borrows the list's `RefCell`, so it is dropped
+    /// after that borrow ends (a waker's `Drop` is user code, which may use the same
+    /// primitive).
+    pub(crate) fn poll(
+        &mut self,
+        key: WaitKey,
+        waker: &Waker,
+        retired: &mut Option<Waker>,
+    ) -> Option<Option<P>> {
         let node = self.node(key);
         match node.state {
-            State::Notified => Some(self.release(key.index)),
+            State::Notified => Some(self.release(key.index, retired)),
             _ => {
                 match &node.waker {
                     Some(w) if w.will_wake(waker) => {}
-                    _ => node.waker = Some(waker.clone()),
+                    _ => *retired = node.waker.replace(waker.clone()),
                 }
                 None
             }
@@ -194,15 +204,20 @@ impl<P> WaitList<P> {
     }
 
     /// The owner leaves (it was dropped). Returns `Some(payload)` if it had already been
-    /// notified: the caller must pass that notification on, or it is lost.
-    pub(crate) fn remove(&mut self, key: WaitKey) -> Option<Option<P>> {
+    /// notified: the caller must pass that notification on, or it is lost. The waker goes to
+    /// `retired` (see `poll`).
+    pub(crate) fn remove(
+        &mut self,
+        key: WaitKey,
+        retired: &mut Option<Waker>,
+    ) -> Option<Option<P>> {
         let state = self.node(key).state;
         if state == State::Waiting {
             self.unlink(key.index);
-            self.release(key.index);
+            self.release(key.index, retired);
             None
         } else {
-            Some(self.release(key.index))
+            Some(self.release(key.index, retired))
         }
     }
 
@@ -253,16 +268,16 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert!(list.notify_one(7).is_ok());
         // `a` got 7; dropping `a` gives it back to whoever removes it.
-        assert_eq!(list.remove(a), Some(Some(7)));
-        assert_eq!(list.poll(b, w), None);
+        assert_eq!(list.remove(a, &mut None), Some(Some(7)));
+        assert_eq!(list.poll(b, w, &mut None), None);
         assert!(list.notify_one(8).is_ok());
-        assert_eq!(list.poll(b, w), Some(Some(8)));
+        assert_eq!(list.poll(b, w, &mut None), Some(Some(8)));
         assert!(list.is_empty());
         assert!(matches!(list.notify_one(9), Err(9)));
         // Slots are reused: no growth in steady state.
         let c = list.push(w);
         assert_eq!(list.nodes.len(), 2);
-        assert_eq!(list.remove(c), None);
+        assert_eq!(list.remove(c, &mut None), None);
     }
 
     #[test]
@@ -274,8 +289,8 @@ mod tests {
         let late = list.push(w);
         assert!(list.notify_before(mark, ()).is_some());
         assert!(list.notify_before(mark, ()).is_none());
-        assert_eq!(list.poll(a, w), Some(Some(())));
-        assert_eq!(list.poll(late, w), None);
-        assert_eq!(list.remove(late), None);
+        assert_eq!(list.poll(a, w, &mut None), Some(Some(())));
+        assert_eq!(list.poll(late, w, &mut None), None);
+        assert_eq!(list.remove(late, &mut None), None);
     }
 }

@@ -14,6 +14,8 @@ pub(crate) mod notifier;
 pub(crate) mod process;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;
+#[cfg(feature = "systemd")]
+pub(crate) mod systemd;
 pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;
@@ -26,7 +28,8 @@ pub use rustix::fd::RawFd;
 /// let lp = Loop::new().unwrap();
 /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
-/// let reg = Registration::new(&lp.handle(), a.as_raw_fd());
+/// // SAFETY: the fd is open and outlives the registration (dropped first).
+/// let reg = unsafe { Registration::new(&lp.handle(), a.as_raw_fd()) };
 /// // An empty socket buffer has room: the wait for Writable ends on the first turn.
 /// lp.block_on(core::future::poll_fn(|cx| reg.poll_ready(cx, Interest::Writable))).unwrap();
 /// ```
@@ -54,7 +57,7 @@ impl Interest {
 
 /// What the kernel reported for one file descriptor after a wait.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Readiness {
+pub(crate) struct FdStatus {
     pub(crate) readable: bool,
     pub(crate) writable: bool,
     /// `POLLERR` or `POLLHUP`: both sides are woken and the next syscall says what happened.

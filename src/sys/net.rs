@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use core::net::SocketAddr;
-use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{
     addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
@@ -124,6 +124,19 @@ pub(crate) fn recv_from(
     rustix::net::recvfrom(fd, buf, RecvFlags::empty()).map(|(n, _, addr)| (n, addr))
 }
 
+/// `recv(2)` with `MSG_PEEK`: the bytes stay queued.
+pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    rustix::net::recv(fd, buf, RecvFlags::PEEK).map(|(n, _)| n)
+}
+
+/// `recvfrom(2)` with `MSG_PEEK`: the byte count and the sender; the datagram stays queued.
+pub(crate) fn peek_from(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> Result<(usize, Option<SocketAddrAny>), Errno> {
+    rustix::net::recvfrom(fd, buf, RecvFlags::PEEK).map(|(n, _, addr)| (n, addr))
+}
+
 /// `sendto(2)` with `MSG_NOSIGNAL`.
 pub(crate) fn send_to(
     fd: BorrowedFd<'_>,
@@ -228,7 +241,7 @@ pub(crate) fn check_adopted(fd: BorrowedFd<'_>, family: Family, kind: Kind) -> R
             },
         ));
     }
-    if !super::fd::is_nonblocking(fd.as_raw_fd())? {
+    if !super::fd::is_nonblocking(fd)? {
         return Err(Error::new(
             ErrorKind::Blocking,
             "from_fd: the socket is in blocking mode; a blocking socket would stall the whole \

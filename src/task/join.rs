@@ -1,5 +1,6 @@
 //! `JoinHandle`: awaits a spawned task's output, or aborts it.
 
+pub use super::join_error::JoinError;
 use super::raw::TaskRef;
 use alloc::sync::Arc;
 use core::fmt;
@@ -7,105 +8,6 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-
-/// Why a task produced no output.
-///
-/// ```
-/// use readyloop::{JoinError, Loop};
-/// let lp = Loop::new().unwrap();
-/// let task = lp.spawn(core::future::pending::<()>());
-/// task.abort();
-/// let err: JoinError = lp.block_on(task).unwrap_err();
-/// assert!(err.is_cancelled());
-/// ```
-#[non_exhaustive]
-pub enum JoinError {
-    /// The task was aborted, or its loop was dropped before it finished.
-    Cancelled,
-    /// The task panicked (with `std`); the payload is what `panic!` was given.
-    #[cfg(feature = "std")]
-    Panicked(alloc::boxed::Box<dyn core::any::Any + Send + 'static>),
-}
-
-impl JoinError {
-    #[cfg(feature = "std")]
-    pub(crate) fn panicked(
-        payload: alloc::boxed::Box<dyn core::any::Any + Send + 'static>,
-    ) -> Self {
-        JoinError::Panicked(payload)
-    }
-
-    /// True if the task was cancelled.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(core::future::pending::<()>());
-    /// task.abort();
-    /// assert!(lp.block_on(task).unwrap_err().is_cancelled());
-    /// ```
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
-    }
-
-    /// True if the task panicked.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { panic!("boom") });
-    /// let err = lp.block_on(task).unwrap_err();
-    /// assert!(err.is_panic());
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        !self.is_cancelled()
-    }
-
-    /// The panic message, when the payload was a string.
-    ///
-    /// ```
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { panic!("lost the {}", "thread") });
-    /// let err = lp.block_on(task).unwrap_err();
-    /// assert_eq!(err.panic_message(), Some("lost the thread"));
-    /// ```
-    pub fn panic_message(&self) -> Option<&str> {
-        match self {
-            JoinError::Cancelled => None,
-            #[cfg(feature = "std")]
-            JoinError::Panicked(p) => p.downcast_ref::<&'static str>().copied().or_else(|| {
-                p.downcast_ref::<alloc::string::String>()
-                    .map(|s| s.as_str())
-            }),
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("Cancelled"),
-            #[cfg(feature = "std")]
-            JoinError::Panicked(_) => write!(f, "Panicked({:?})", self.panic_message()),
-        }
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.panic_message() {
-            _ if self.is_cancelled() => f.write_str("task was cancelled"),
-            Some(m) => write!(f, "task panicked: {m}"),
-            None => f.write_str("task panicked"),
-        }
-    }
-}
-
-impl core::error::Error for JoinError {}
-
-impl From<JoinError> for crate::Error {
-    fn from(_: JoinError) -> Self {
-        crate::Error::cancelled()
-    }
-}
 
 /// Awaits the output of a task started with [`Handle::spawn`](crate::Handle::spawn)
 /// (`asyncio.create_task` returns the same idea: a Task you can await or cancel).
@@ -166,7 +68,7 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let task = lp.spawn(async { 1 });
+    /// let task = lp.handle().spawn(async { 1 });
     /// assert!(!task.is_finished());
     /// lp.block_on(readyloop::yield_now());
     /// assert!(task.is_finished());
@@ -179,7 +81,7 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
-    /// let (a, b) = (lp.spawn(async {}), lp.spawn(async {}));
+    /// let (a, b) = (lp.handle().spawn(async {}), lp.handle().spawn(async {}));
     /// assert_ne!(a.id(), b.id());
     /// ```
     pub fn id(&self) -> u64 {
@@ -223,35 +125,31 @@ impl<T> Future for JoinHandle<T> {
             }
             return out;
         }
-        #[cfg(feature = "std")]
         check_loop_running(task);
-        let local = task.local();
-        match &mut local.join_waker {
-            Some(w) if crate::task::same_waker(w, cx.waker()) => {}
-            slot => {
-                *slot = Some(crate::task::local_clone(
-                    cx.waker(),
-                    Arc::as_ptr(task.shared()),
-                ))
+        // The stored waker is moved out and back, never borrowed in place: cloning the new
+        // one and dropping the old one may run user code that re-enters the loop and reads
+        // this task (a report), so each happens while the slot holds a whole value.
+        let stored = task.take_join_waker();
+        let replaced = match stored {
+            Some(w) if crate::task::same_waker(&w, cx.waker()) => task.replace_join_waker(Some(w)),
+            old => {
+                let new = crate::task::local_clone(cx.waker(), Arc::as_ptr(task.shared()));
+                let empty = task.replace_join_waker(Some(new));
+                drop(empty);
+                old
             }
-        }
+        };
+        drop(replaced);
         Poll::Pending
     }
 }
 
 /// Panics if `task`'s loop is not the one running on this thread: the task cannot make
-/// progress then, and awaiting it (from another runtime, or another loop) would hang.
-#[cfg(feature = "std")]
+/// progress then, and awaiting it (from another runtime, or another loop) would hang. The
+/// loop tells its `Shared` when it runs, so this layer never asks the executor.
 fn check_loop_running(task: &TaskRef) {
-    let running = crate::Handle::try_current()
-        .is_some_and(|h| alloc::sync::Arc::ptr_eq(&h.core.shared, task.shared()));
-    if !running {
-        panic!(
-            "readyloop: a JoinHandle was awaited while its task's loop is not running on this \
-             thread, so the task could never finish: await it inside that loop's \
-             Loop::block_on (or one of its tasks); to get a result to another runtime, send \
-             it over a channel"
-        );
+    if !task.shared().is_running_here() {
+        panic!("{} (JoinHandle)", crate::error::LOOP_NOT_RUNNING);
     }
 }
 
@@ -261,7 +159,7 @@ impl<T> Drop for JoinHandle<T> {
             self.abort();
         }
         self.task.set_join_gone();
-        let join_waker = self.task.local().join_waker.take();
+        let join_waker = self.task.take_join_waker();
         drop(join_waker);
         if self.task.is_complete() {
             self.task.drop_stage();

@@ -6,7 +6,7 @@
 //! the loop's thread (completion, abort, the `JoinHandle`, or the loop's own drop), so a
 //! release on another thread frees plain memory only.
 
-use super::join::JoinError;
+use super::join_error::JoinError;
 use super::shared::Shared;
 use super::state::{ABORT, CAUSE_SHIFT, COMPLETE, FLAGS, JOIN_GONE, NAMED, SCHEDULED};
 use alloc::boxed::Box;
@@ -43,15 +43,20 @@ pub(crate) struct Header {
     /// The task's number, unique within its loop, for traces and reports.
     pub(crate) id: u64,
     /// Touched only on the loop's thread.
-    local: UnsafeCell<Local>,
+    local: Local,
 }
 
 /// The loop-thread-only part of a header.
-pub(crate) struct Local {
+///
+/// Plain `Cell`s, never borrowed: a value is moved in or out whole, so no reference into it
+/// is live while user code runs (a waker's `Drop` or `wake` may re-enter the loop and read
+/// this same task's state, as a stuck-task report does). A waker taken out is dropped or
+/// woken by the caller after the slot holds its new value.
+struct Local {
     /// Woken when the task completes.
-    pub(crate) join_waker: Option<Waker>,
+    join_waker: Cell<Option<Waker>>,
     /// When it was last polled (loop clock, ns), for stuck-task reports.
-    pub(crate) polled_at: u64,
+    polled_at: Cell<u64>,
 }
 
 // The header's size is what every task pays; keep it from growing unnoticed.
@@ -117,10 +122,10 @@ impl TaskRef {
                 shared,
                 vtable: &VTableFor::<F>::VTABLE,
                 id,
-                local: UnsafeCell::new(Local {
-                    join_waker: None,
-                    polled_at: 0,
-                }),
+                local: Local {
+                    join_waker: Cell::new(None),
+                    polled_at: Cell::new(0),
+                },
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -200,15 +205,25 @@ impl TaskRef {
         self.state() & COMPLETE != 0
     }
 
-    /// The loop-thread-only part of the header.
-    ///
-    /// Callers are on the loop's thread (TaskRef is `!Send`) and do not hold the result
-    /// across a call that could reach this task's `local` again.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) fn local(&self) -> &mut Local {
-        // SAFETY: `local` is only reached through `TaskRef`s, which never leave the loop's
-        // thread, and each use is a short access that does not overlap another.
-        unsafe { &mut *self.header().local.get() }
+    /// Takes the waker to call when the task completes (the caller wakes or drops it).
+    pub(crate) fn take_join_waker(&self) -> Option<Waker> {
+        self.header().local.join_waker.take()
+    }
+
+    /// Stores the waker to call when the task completes; returns the one it replaces, for
+    /// the caller to drop once nothing of the task's state is borrowed.
+    pub(crate) fn replace_join_waker(&self, waker: Option<Waker>) -> Option<Waker> {
+        self.header().local.join_waker.replace(waker)
+    }
+
+    /// When the task was last polled (loop clock, ns).
+    pub(crate) fn polled_at(&self) -> u64 {
+        self.header().local.polled_at.get()
+    }
+
+    /// Records the start of a poll (loop clock, ns).
+    pub(crate) fn set_polled_at(&self, now: u64) {
+        self.header().local.polled_at.set(now);
     }
 
     /// Queues the task as a wake would (used by spawn and abort).
@@ -397,6 +412,17 @@ pub(crate) fn wake_local(waker: Waker) -> Result<Option<TaskRef>, Waker> {
     Ok(claim_taking(ptr))
 }
 
+/// Whether `waker` wakes a task of the loop whose `Shared` is `owner` (its clone runs no
+/// user code).
+pub(super) fn is_own(waker: &Waker, owner: *const Shared) -> bool {
+    // SAFETY: a task waker's data is a live header (the waker holds a reference).
+    is_task_waker(waker)
+        && core::ptr::eq(
+            Arc::as_ptr(&unsafe { &*(waker.data() as *const Header) }.shared),
+            owner,
+        )
+}
+
 /// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
 /// a task of the loop whose `Shared` is `owner`.
 pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
@@ -473,9 +499,11 @@ fn stage<F: Future>(ptr: NonNull<Header>) -> *mut Stage<F> {
 }
 
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bool> {
-    // SAFETY: loop thread only; no other borrow of the stage is live during a poll.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    let Stage::Running(future) = stage else {
+    let stage = stage::<F>(ptr);
+    // SAFETY: loop thread only; no other reference to the stage is live during a poll (the
+    // future can reach its own task only through its JoinHandle, which touches the stage
+    // only once the task is COMPLETE).
+    let Stage::Running(future) = (unsafe { &mut *stage }) else {
         return Poll::Ready(false);
     };
     // SAFETY: the future lives in a heap cell that is never moved until it is dropped.
@@ -485,9 +513,69 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<bo
         Ok(Poll::Ready(output)) => Ok(output),
         Err(error) => Err(error),
     };
-    let panicked = result.is_err();
-    *stage = Stage::Finished(result);
+    // SAFETY: the future's pinned borrow ended with its poll; the stage holds it still.
+    let dropped = unsafe { drop_future_in_place::<F>(ptr) };
+    let (panicked, result) = match dropped {
+        Ok(()) => (result.is_err(), result),
+        // Its `Drop` panicked: the task panicked after all (the output goes).
+        Err(error) => {
+            let _ = drop_catching(result);
+            (true, Err(error))
+        }
+    };
+    // SAFETY: the stage holds no value now (its future was dropped in place).
+    unsafe { core::ptr::write(stage, Stage::Finished(result)) };
     Poll::Ready(panicked)
+}
+
+/// Drops the future the stage holds, in place (it is pinned: it must not move before its
+/// `Drop`), through a raw pointer, so no reference into the stage is held by the loop while
+/// that user code runs. Afterwards the stage holds no value: the caller writes one. With
+/// `std`, a panic in the future's `Drop` is caught and returned.
+///
+/// # Safety
+/// Loop thread only; the stage is `Running`; no reference into it is live; the task is
+/// not COMPLETE (so nothing reads the stage until the caller has written it again).
+unsafe fn drop_future_in_place<F: Future>(ptr: NonNull<Header>) -> Result<(), JoinError> {
+    let stage = stage::<F>(ptr);
+    run_catching(|| {
+        // Should the `Drop` unwind (and no `catch_unwind` stop it: without `std`), the stage
+        // must not still look `Running`, or the loop's own drop would drop it again.
+        let vacated = Vacated(stage);
+        // SAFETY: the caller's contract: the stage is a live, pinned `Running` value that is
+        // never used again before the caller overwrites it.
+        unsafe { core::ptr::drop_in_place(stage) };
+        core::mem::forget(vacated);
+    })
+}
+
+/// Marks a stage `Consumed` if dropped, which only an unwinding `Drop` of its future does
+/// (see `drop_future_in_place`).
+struct Vacated<F: Future>(*mut Stage<F>);
+
+impl<F: Future> Drop for Vacated<F> {
+    fn drop(&mut self) {
+        // SAFETY: the stage's value was being dropped and is never used again; writing over
+        // it drops nothing.
+        unsafe { core::ptr::write(self.0, Stage::Consumed) };
+    }
+}
+
+/// Runs `f`; with `std`, a panic in it is caught and returned.
+#[cfg(feature = "std")]
+fn run_catching(f: impl FnOnce()) -> Result<(), JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(JoinError::panicked)
+}
+
+#[cfg(not(feature = "std"))]
+fn run_catching(f: impl FnOnce()) -> Result<(), JoinError> {
+    f();
+    Ok(())
+}
+
+/// Drops `value`, catching a panic in its `Drop` (see `run_catching`).
+fn drop_catching<T>(value: T) -> Result<(), JoinError> {
+    run_catching(move || drop(value))
 }
 
 #[cfg(feature = "std")]
@@ -507,28 +595,68 @@ fn catch_panic<F: Future>(
     Ok(future.poll(cx))
 }
 
+/// Whether the stage still holds the future.
+///
+/// # Safety
+/// Loop thread only; no reference into the stage is live.
+unsafe fn is_running<F: Future>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the caller's contract. (A unique borrow, as a poll takes: the future may be
+    // self-referential, and a shared one would retag the references it holds.)
+    matches!(unsafe { &mut *stage::<F>(ptr) }, Stage::Running(_))
+}
+
+/// Moves the output or nothing the stage holds out (never a future: that is pinned),
+/// leaving `with` in its place: the caller drops it (an output's `Drop` is user code) with
+/// no reference into the stage live.
+///
+/// # Safety
+/// Loop thread only; the stage is not `Running`; no reference into it is live.
+unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, with: Stage<F>) -> Stage<F> {
+    // SAFETY: the caller's contract; `stage` points into the live task cell.
+    unsafe { core::ptr::replace(stage::<F>(ptr), with) }
+}
+
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only, not during a poll of this task.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    if let Stage::Running(_) = stage {
-        *stage = Stage::Consumed; // drops the future in place first
-        *stage = Stage::Finished(Err(JoinError::Cancelled));
+    // SAFETY: loop thread only, not during a poll of this task, and not COMPLETE (the
+    // loop cancels only unfinished tasks).
+    if unsafe { is_running::<F>(ptr) } {
+        // SAFETY: as above.
+        let dropped = unsafe { drop_future_in_place::<F>(ptr) };
+        let output = match dropped {
+            Ok(()) => Err(JoinError::Cancelled),
+            Err(error) => Err(error),
+        };
+        // SAFETY: the stage holds no value now.
+        unsafe { core::ptr::write(stage::<F>(ptr), Stage::Finished(output)) };
     }
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
-    // SAFETY: loop thread only; `out` has the type the caller promised.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    let out = unsafe { &mut *(out as *mut Poll<Result<F::Output, JoinError>>) };
-    if let Stage::Finished(result) = core::mem::replace(stage, Stage::Consumed) {
-        *out = Poll::Ready(result);
+    // SAFETY: loop thread only; called for a COMPLETE task, whose stage is not `Running`.
+    let taken = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
+    if let Stage::Finished(result) = taken {
+        let out = out as *mut Poll<Result<F::Output, JoinError>>;
+        // SAFETY: `out` points to a live `Poll<Result<F::Output, JoinError>>` (the caller's
+        // promise), borrowed mutably by the caller for this call.
+        unsafe { *out = Poll::Ready(result) };
     }
 }
 
 unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: loop thread only.
-    let stage = unsafe { &mut *stage::<F>(ptr) };
-    *stage = Stage::Consumed;
+    // SAFETY: loop thread only; nothing borrows the stage.
+    if unsafe { is_running::<F>(ptr) } {
+        // Not reached today (the stage is dropped only once the task is COMPLETE), but a
+        // future must be dropped where it is pinned.
+        // SAFETY: as above.
+        let _ = unsafe { drop_future_in_place::<F>(ptr) };
+        // SAFETY: the stage holds no value now.
+        unsafe { core::ptr::write(stage::<F>(ptr), Stage::Consumed) };
+        return;
+    }
+    // SAFETY: as above; the stage is not `Running`. The old output is dropped after the
+    // stage is `Consumed`.
+    let old = unsafe { replace_stage::<F>(ptr, Stage::Consumed) };
+    drop(old);
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {

@@ -40,8 +40,17 @@ pub(crate) struct Shared {
     parked: AtomicBool,
     /// True once a waker wrote the notifier and the loop has not drained it yet.
     notified: AtomicBool,
-    /// The future given to `block_on` was woken (it is not a spawned task).
+    /// The future given to `block_on` was woken (it is not a spawned task). Starts clear:
+    /// `block_on` sets it itself before its first poll, and outside `block_on` it means
+    /// nothing (`run_forever` clears it every turn, so a stale wake cannot make waits
+    /// non-blocking).
     main_woken: AtomicBool,
+    /// `stop()` was called (from the loop's thread or, through a `Stopper`, any other) and
+    /// `run_forever` has not yet returned for it.
+    stop: AtomicBool,
+    /// The loop is inside `run_forever` (written only by the loop's thread): only then does
+    /// a stop request count as work that keeps a wait from blocking.
+    forever: AtomicBool,
     /// Wakers (and clock holds) that another thread could use to wake the loop (module
     /// docs): while there are none, a wait leaves the notifier out.
     escaped: AtomicUsize,
@@ -59,7 +68,15 @@ pub(crate) struct Shared {
     loop_thread: AtomicI32,
     /// While tracing: the cause recorded by the wake that set `main_woken`.
     main_cause: AtomicU64,
+    /// The loop is the innermost one running on its thread (set by the executor when
+    /// `block_on`/`run_forever` enter and leave): a `JoinHandle` polled while this is false
+    /// could never see its task finish. Read and written only on the loop's thread.
+    running_here: AtomicBool,
 }
+
+/// The code a wake from another thread records (an encoded `trace::WakeCause::CrossThread`;
+/// the tracer checks at compile time that its encoding agrees).
+pub(crate) const CROSS_THREAD_CAUSE: u64 = 3 << 56;
 
 /// The marker stored in `head` after the loop is dropped: pushes fail from then on.
 fn closed() -> *mut Header {
@@ -72,7 +89,9 @@ impl Shared {
             head: AtomicPtr::new(ptr::null_mut()),
             parked: AtomicBool::new(false),
             notified: AtomicBool::new(false),
-            main_woken: AtomicBool::new(true),
+            main_woken: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            forever: AtomicBool::new(false),
             escaped: AtomicUsize::new(0),
             notifications: AtomicU64::new(0),
             notifier,
@@ -80,6 +99,7 @@ impl Shared {
             cause: AtomicU64::new(0),
             loop_thread: AtomicI32::new(0),
             main_cause: AtomicU64::new(0),
+            running_here: AtomicBool::new(false),
         }
     }
 
@@ -170,10 +190,34 @@ impl Shared {
         Park::Block { notifier }
     }
 
-    /// Whether a task or the main future is queued (SeqCst: read after `escaped`).
+    /// Whether a task or the main future is queued, or `run_forever` must return (SeqCst:
+    /// read after `escaped` and `parked`).
     fn has_work(&self) -> bool {
         let head = self.head.load(SeqCst);
-        (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst)
+        (!head.is_null() && head != closed()) || self.main_woken.load(SeqCst) || self.stop_due()
+    }
+
+    /// Asks `run_forever` to return at the end of its current turn (any thread). Like a
+    /// wake: the flag is stored before `parked` is read, and `park` reads the flag after
+    /// storing `parked`, so either the loop sees the request or this writes the notifier.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, SeqCst);
+        self.notify_if_parked();
+    }
+
+    /// Whether `run_forever` is running and a stop was asked for: the turn must not block.
+    pub(crate) fn stop_due(&self) -> bool {
+        self.forever.load(Relaxed) && self.stop.load(SeqCst)
+    }
+
+    /// Takes a stop request (the loop's thread, at the end of a `run_forever` turn).
+    pub(crate) fn take_stop(&self) -> bool {
+        self.stop.swap(false, AcqRel)
+    }
+
+    /// Marks the loop inside `run_forever` or not (the loop's thread only).
+    pub(crate) fn set_forever(&self, on: bool) {
+        self.forever.store(on, SeqCst);
     }
 
     /// One more waker (or clock hold) that may wake the loop from another thread.
@@ -259,7 +303,7 @@ impl Shared {
         if here == self.loop_thread.load(Relaxed) {
             self.cause.load(Relaxed)
         } else {
-            crate::trace::tracer::ENCODED_CROSS_THREAD
+            CROSS_THREAD_CAUSE
         }
     }
 
@@ -267,6 +311,16 @@ impl Shared {
     /// previous one.
     pub(crate) fn set_cause(&self, code: u64) -> u64 {
         self.cause.swap(code, Relaxed)
+    }
+
+    /// Marks the loop as the one running on its thread now (or no longer).
+    pub(crate) fn set_running_here(&self, running: bool) {
+        self.running_here.store(running, Relaxed);
+    }
+
+    /// True while the loop is the innermost one running on its thread.
+    pub(crate) fn is_running_here(&self) -> bool {
+        self.running_here.load(Relaxed)
     }
 
     /// Records the calling thread as the loop's thread.
@@ -326,6 +380,11 @@ pub(super) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> 
     unsafe { Arc::increment_strong_count(owner) };
     // SAFETY: as above.
     Some(unsafe { Waker::from_raw(RawWaker::new(waker.data(), &MAIN_LOCAL)) })
+}
+
+/// Whether `waker` is a main waker of the loop whose `Shared` is `owner`.
+pub(super) fn is_own(waker: &Waker, owner: *const Shared) -> bool {
+    is_main_waker(waker) && waker.data() == owner as *const ()
 }
 
 /// Whether `a` and `b` are both main wakers of the same loop.

@@ -4,7 +4,7 @@
 //! events (a waker only knows a task's number), so the writers take a lookup that a sink
 //! fills from `Spawned` events. This module only formats; it never allocates.
 
-use super::{TraceEvent, Wait, WakeCause};
+use super::{PendingOn, TraceEvent, WakeCause};
 use crate::time::Instant;
 use core::fmt::{self, Write};
 use core::time::Duration;
@@ -32,11 +32,11 @@ impl fmt::Display for TaskLabel<'_> {
     }
 }
 
-impl fmt::Display for Wait {
+impl fmt::Display for PendingOn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Wait::Fd { fd, interest } => write!(f, "{} on fd {fd}", interest.name()),
-            Wait::Timer { due_in, .. } => write!(f, "timer due in {}", Secs(due_in)),
+            PendingOn::Fd { fd, interest } => write!(f, "{} on fd {fd}", interest.name()),
+            PendingOn::Timer { due_in, .. } => write!(f, "timer due in {}", Secs(due_in)),
         }
     }
 }
@@ -148,14 +148,14 @@ fn json_str(f: &mut dyn Write, s: &str) -> fmt::Result {
     f.write_char('"')
 }
 
-fn json_wait(f: &mut dyn Write, w: &Wait) -> fmt::Result {
+fn json_wait(f: &mut dyn Write, w: &PendingOn) -> fmt::Result {
     match *w {
-        Wait::Fd { fd, interest } => write!(
+        PendingOn::Fd { fd, interest } => write!(
             f,
             r#"{{"kind":"fd","fd":{fd},"interest":"{}"}}"#,
             interest.name()
         ),
-        Wait::Timer { deadline, due_in } => write!(
+        PendingOn::Timer { deadline, due_in } => write!(
             f,
             r#"{{"kind":"timer","deadline_ns":{},"due_in_ns":{}}}"#,
             deadline.as_nanos(),

@@ -45,7 +45,7 @@ pub(crate) mod tracer;
 pub use sinks::{JsonLines, Lines};
 
 use crate::sys::backend::BackendKind;
-pub use crate::sys::backend::IoEvents;
+pub use crate::sys::backend::Readiness;
 use crate::sys::{Interest, RawFd};
 use crate::time::Instant;
 use core::time::Duration;
@@ -53,8 +53,8 @@ use core::time::Duration;
 /// Why a task was queued to run.
 ///
 /// ```
-/// use readyloop::trace::{IoEvents, WakeCause};
-/// let cause = WakeCause::Fd { fd: 7, revents: IoEvents::IN };
+/// use readyloop::trace::{Readiness, WakeCause};
+/// let cause = WakeCause::Fd { fd: 7, revents: Readiness::IN };
 /// assert_eq!(cause.to_string(), "fd 7 (IN)");
 /// assert_eq!(WakeCause::CrossThread.to_string(), "another thread");
 /// ```
@@ -66,7 +66,7 @@ pub enum WakeCause {
         /// The fd.
         fd: RawFd,
         /// What the wait returned for it.
-        revents: IoEvents,
+        revents: Readiness,
     },
     /// A timer the task waited on reached its deadline.
     Timer,
@@ -86,14 +86,14 @@ pub enum WakeCause {
 /// One thing a pending task filed with the loop: an fd wait or a timer.
 ///
 /// ```
-/// use readyloop::trace::Wait;
+/// use readyloop::trace::PendingOn;
 /// use readyloop::Interest;
-/// let wait = Wait::Fd { fd: 5, interest: Interest::Readable };
+/// let wait = PendingOn::Fd { fd: 5, interest: Interest::Readable };
 /// assert_eq!(wait.to_string(), "READABLE on fd 5");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Wait {
+pub enum PendingOn {
     /// Waiting until `fd` is ready for `interest`.
     Fd {
         /// The fd.
@@ -156,7 +156,7 @@ pub enum TraceEvent<'a> {
         /// The task.
         task: u64,
         /// The fds and timers it waits on.
-        waits: &'a [Wait],
+        waits: &'a [PendingOn],
     },
     /// The task's future returned its output.
     Completed {
@@ -178,7 +178,7 @@ pub enum TraceEvent<'a> {
         /// The system call.
         backend: BackendKind,
         /// Each fd with the events asked for (the loop's notifier included).
-        fds: &'a [(RawFd, IoEvents)],
+        fds: &'a [(RawFd, Readiness)],
         /// `None`: block until an fd is ready.
         timeout: Option<Duration>,
     },
@@ -196,7 +196,7 @@ pub enum TraceEvent<'a> {
         /// The fd.
         fd: RawFd,
         /// What the kernel returned.
-        revents: IoEvents,
+        revents: Readiness,
         /// How many waiters it woke (0 for the loop's notifier).
         woken: usize,
     },
@@ -222,8 +222,11 @@ pub enum TraceEvent<'a> {
 /// Where trace events go. Implemented for every `FnMut(Instant, &TraceEvent)` closure.
 ///
 /// `at` is the loop clock when the event happened (virtual time with a virtual clock). A sink
-/// runs on the loop's thread in the middle of a turn: it must not block for long, and events
-/// it causes itself (by calling into the loop) are dropped rather than re-entering it.
+/// runs on the loop's thread in the middle of a turn: it must not block for long. It may call
+/// into the loop (`Handle::try_current()` with `std`, then `stats`,
+/// `pending_report`, `spawn`): no table of the loop is borrowed while it runs, and events it
+/// causes itself are dropped rather than re-entering it. A sink that panics propagates the
+/// panic out of `block_on`; the loop stays usable (see [`Loop::block_on`](crate::Loop::block_on)).
 ///
 /// ```
 /// use readyloop::trace::{TraceEvent, TraceSink};

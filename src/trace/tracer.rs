@@ -4,7 +4,8 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
-use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
+use super::{PendingOn, Readiness, TraceEvent, TraceSink, WakeCause};
+use crate::sys::backend::ReadyFd;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -16,11 +17,16 @@ pub(crate) struct Tracer {
     /// Where events go. Borrowed for each event; an event the sink causes itself is dropped.
     sink: RefCell<Box<dyn TraceSink>>,
     /// What the task being polled filed with the loop during this poll.
-    pub(crate) waits: RefCell<Vec<Wait>>,
+    pub(crate) waits: RefCell<Vec<PendingOn>>,
     /// The cause of each waker in the loop's wake buffer, in the same order.
     pub(crate) causes: RefCell<Vec<u64>>,
     /// The fd set of the coming wait.
-    pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
+    pub(crate) fds: RefCell<Vec<(RawFd, Readiness)>>,
+    /// The fds a dispatch reported (with how many wakers each released) and the deadlines
+    /// of the timers that fired: noted while the reactor or the timers are borrowed, handed
+    /// to the sink after (the sink is user code and may re-enter the loop).
+    pub(crate) ready: RefCell<Vec<(ReadyFd, usize)>>,
+    pub(crate) fired: RefCell<Vec<u64>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -36,6 +42,8 @@ impl Tracer {
             waits: RefCell::new(Vec::new()),
             causes: RefCell::new(Vec::new()),
             fds: RefCell::new(Vec::new()),
+            ready: RefCell::new(Vec::new()),
+            fired: RefCell::new(Vec::new()),
         }
     }
 
@@ -75,6 +83,8 @@ pub(crate) fn encode(cause: WakeCause) -> u64 {
 
 /// The code a wake from another thread records.
 pub(crate) const ENCODED_CROSS_THREAD: u64 = CROSS_THREAD << KIND_SHIFT;
+// The task layer records this code without knowing the encoding (it sits below the tracer).
+const _: () = assert!(ENCODED_CROSS_THREAD == crate::task::CROSS_THREAD_CAUSE);
 
 /// Unpacks [`encode`].
 pub(crate) fn decode(code: u64) -> WakeCause {
@@ -82,7 +92,7 @@ pub(crate) fn decode(code: u64) -> WakeCause {
     match code >> KIND_SHIFT {
         FD => WakeCause::Fd {
             fd: (payload >> 16) as u32 as RawFd,
-            revents: IoEvents::from_bits_truncate(payload as u16),
+            revents: Readiness::from_bits_truncate(payload as u16),
         },
         TIMER => WakeCause::Timer,
         CROSS_THREAD => WakeCause::CrossThread,
@@ -103,7 +113,7 @@ mod tests {
             WakeCause::Other,
             WakeCause::Fd {
                 fd: 1023,
-                revents: IoEvents::IN | IoEvents::HUP,
+                revents: Readiness::IN | Readiness::HUP,
             },
             WakeCause::Timer,
             WakeCause::CrossThread,

@@ -46,7 +46,7 @@
 //! It never reports an fd that no task waits on, and never blocks longer than the loop
 //! asked.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::{clock, RawFd};
 use alloc::vec::Vec;
@@ -142,21 +142,29 @@ fn flags(wanted: Wanted) -> EventFlags {
     f
 }
 
-fn revents_of(flags: EventFlags) -> IoEvents {
-    const MAP: [(EventFlags, IoEvents); 5] = [
-        (EventFlags::IN, IoEvents::IN),
-        (EventFlags::PRI, IoEvents::PRI),
-        (EventFlags::OUT, IoEvents::OUT),
-        (EventFlags::ERR, IoEvents::ERR),
-        (EventFlags::HUP, IoEvents::HUP),
+fn revents_of(flags: EventFlags) -> Readiness {
+    const MAP: [(EventFlags, Readiness); 5] = [
+        (EventFlags::IN, Readiness::IN),
+        (EventFlags::PRI, Readiness::PRI),
+        (EventFlags::OUT, Readiness::OUT),
+        (EventFlags::ERR, Readiness::ERR),
+        (EventFlags::HUP, Readiness::HUP),
     ];
     MAP.iter()
         .filter(|(e, _)| flags.contains(*e))
-        .fold(IoEvents::EMPTY, |acc, (_, bits)| acc | *bits)
+        .fold(Readiness::EMPTY, |acc, (_, bits)| acc | *bits)
 }
 
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: only passed to epoll_ctl, which answers EBADF for an fd that is not open.
+/// Borrows a registered fd number for one `epoll_ctl`.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// for one call into the kernel; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+unsafe fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: the caller's promise (above); epoll_ctl answers EBADF for a closed number.
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
@@ -188,7 +196,8 @@ impl EpollBackend {
         let data = EventData::new_u64(fd as u64);
         epoll::add(
             &self.epoll,
-            borrow(fd),
+            // SAFETY: a number this backend was asked to watch (see `borrow`).
+            unsafe { borrow(fd) },
             data,
             EventFlags::IN | notifier_mode(),
         )?;
@@ -217,15 +226,17 @@ impl EpollBackend {
         if index >= self.known.len() {
             self.known.resize(index + 1, false);
         }
+        // SAFETY: a number this backend was asked to watch (see `borrow`).
+        let borrowed = unsafe { borrow(fd) };
         let first = if self.known[index] {
-            epoll::modify(&self.epoll, borrow(fd), data, flags(wanted))
+            epoll::modify(&self.epoll, borrowed, data, flags(wanted))
         } else {
-            epoll::add(&self.epoll, borrow(fd), data, flags(wanted))
+            epoll::add(&self.epoll, borrowed, data, flags(wanted))
         };
         let result = match first {
             // The number was closed and reopened: the kernel forgot the old file.
-            Err(Errno::NOENT) => epoll::add(&self.epoll, borrow(fd), data, flags(wanted)),
-            Err(Errno::EXIST) => epoll::modify(&self.epoll, borrow(fd), data, flags(wanted)),
+            Err(Errno::NOENT) => epoll::add(&self.epoll, borrowed, data, flags(wanted)),
+            Err(Errno::EXIST) => epoll::modify(&self.epoll, borrowed, data, flags(wanted)),
             other => other,
         };
         match result {
@@ -263,7 +274,8 @@ impl EpollBackend {
             if slot != NO_SLOT {
                 let entry = self.entries[slot as usize];
                 if entry.in_kernel && kept(entry.wanted) {
-                    let _ = epoll::delete(&self.epoll, borrow(fd));
+                    // SAFETY: a number this backend was asked to watch (see `borrow`).
+                    let _ = epoll::delete(&self.epoll, unsafe { borrow(fd) });
                     self.known[index] = false;
                 }
                 self.remove(index, slot as usize);
@@ -324,7 +336,7 @@ impl EpollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
     ) -> Result<(), Error> {
         let mut timeout = timeout_ns;
         if self.always_ready > 0 {
@@ -361,16 +373,16 @@ impl EpollBackend {
             if !entry.permanent && !kept(entry.wanted) {
                 entry.armed = false;
             }
-            events.push(Event {
+            events.push(ReadyFd {
                 fd,
                 revents: revents_of(event.flags),
             });
         }
         if self.always_ready > 0 {
             for entry in self.entries.iter().filter(|e| !e.in_kernel) {
-                events.push(Event {
+                events.push(ReadyFd {
                     fd: entry.fd,
-                    revents: IoEvents::wanted(entry.wanted),
+                    revents: Readiness::wanted(entry.wanted),
                 });
             }
         }
@@ -397,7 +409,7 @@ impl EpollBackend {
     }
 
     /// Reports registered fds that were closed under their waiters as `NVAL` (module docs).
-    fn sweep_if_due(&mut self, events: &mut Vec<Event>) {
+    fn sweep_if_due(&mut self, events: &mut Vec<ReadyFd>) {
         let now = self.now;
         if now < self.next_check || now < self.last_sweep + FIRST_CHECK_NS {
             return;
@@ -410,11 +422,17 @@ impl EpollBackend {
             }
             if entry.check_at <= now {
                 let data = EventData::new_u64(entry.fd as u64);
-                let check = epoll::modify(&self.epoll, borrow(entry.fd), data, flags(entry.wanted));
+                // SAFETY: a number this backend was asked to watch (see `borrow`).
+                let check = epoll::modify(
+                    &self.epoll,
+                    unsafe { borrow(entry.fd) },
+                    data,
+                    flags(entry.wanted),
+                );
                 if let Err(Errno::BADF | Errno::NOENT) = check {
-                    events.push(Event {
+                    events.push(ReadyFd {
                         fd: entry.fd,
-                        revents: IoEvents::NVAL,
+                        revents: Readiness::NVAL,
                     });
                 }
                 entry.check_every = (entry.check_every * 2).min(LAST_CHECK_NS);
@@ -439,7 +457,7 @@ impl core::fmt::Debug for EpollBackend {
     }
 }
 
-impl super::Waiter for EpollBackend {
+impl super::OtherBackend for EpollBackend {
     fn kind(&self) -> super::BackendKind {
         super::BackendKind::Epoll
     }
@@ -449,7 +467,7 @@ impl super::Waiter for EpollBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         EpollBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
         EpollBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

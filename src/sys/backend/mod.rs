@@ -2,7 +2,7 @@
 //!
 //! A backend keeps the set of (fd, interest) pairs the reactor asked for and waits on it
 //! with a nanosecond timeout, reporting each ready fd once per wait as poll(2)-style
-//! [`IoEvents`]. It knows nothing of tasks. Three are offered and behave the same to the
+//! [`Readiness`]. It knows nothing of tasks. Three are offered and behave the same to the
 //! layers above:
 //!
 //! - `poll.rs`: poll(2) through `ppoll`, the default;
@@ -21,7 +21,7 @@ mod poll;
 #[cfg(feature = "select")]
 mod select;
 
-use super::{Interest, RawFd, Readiness};
+use super::{FdStatus, Interest, RawFd};
 use crate::error::Error;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -102,120 +102,120 @@ impl core::fmt::Display for BackendKind {
 /// runs (select's read, write and except sets map to `IN`, `OUT` and `PRI`).
 ///
 /// ```
-/// use readyloop::trace::IoEvents;
-/// let ev = IoEvents::IN | IoEvents::HUP;
-/// assert!(ev.contains(IoEvents::IN) && !ev.contains(IoEvents::OUT));
+/// use readyloop::trace::Readiness;
+/// let ev = Readiness::IN | Readiness::HUP;
+/// assert!(ev.contains(Readiness::IN) && !ev.contains(Readiness::OUT));
 /// assert_eq!(ev.to_string(), "IN|HUP");
-/// assert_eq!(IoEvents::EMPTY.to_string(), "-");
+/// assert_eq!(Readiness::EMPTY.to_string(), "-");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct IoEvents(u16);
+pub struct Readiness(u16);
 
-impl IoEvents {
+impl Readiness {
     /// No bits.
-    pub const EMPTY: IoEvents = IoEvents(0);
+    pub const EMPTY: Readiness = Readiness(0);
     /// Readable (`POLLIN`).
-    pub const IN: IoEvents = IoEvents(0x001);
+    pub const IN: Readiness = Readiness(0x001);
     /// Urgent data (`POLLPRI`; select's except set).
-    pub const PRI: IoEvents = IoEvents(0x002);
+    pub const PRI: Readiness = Readiness(0x002);
     /// Writable (`POLLOUT`).
-    pub const OUT: IoEvents = IoEvents(0x004);
+    pub const OUT: Readiness = Readiness(0x004);
     /// An error is pending (`POLLERR`).
-    pub const ERR: IoEvents = IoEvents(0x008);
+    pub const ERR: Readiness = Readiness(0x008);
     /// The peer hung up (`POLLHUP`).
-    pub const HUP: IoEvents = IoEvents(0x010);
+    pub const HUP: Readiness = Readiness(0x010);
     /// The fd is not open (`POLLNVAL`).
-    pub const NVAL: IoEvents = IoEvents(0x020);
+    pub const NVAL: Readiness = Readiness(0x020);
 
-    const NAMES: [(IoEvents, &'static str); 6] = [
-        (IoEvents::IN, "IN"),
-        (IoEvents::PRI, "PRI"),
-        (IoEvents::OUT, "OUT"),
-        (IoEvents::ERR, "ERR"),
-        (IoEvents::HUP, "HUP"),
-        (IoEvents::NVAL, "NVAL"),
+    const NAMES: [(Readiness, &'static str); 6] = [
+        (Readiness::IN, "IN"),
+        (Readiness::PRI, "PRI"),
+        (Readiness::OUT, "OUT"),
+        (Readiness::ERR, "ERR"),
+        (Readiness::HUP, "HUP"),
+        (Readiness::NVAL, "NVAL"),
     ];
 
     /// The raw bits (poll(2)'s values).
     ///
     /// ```
-    /// assert_eq!(readyloop::trace::IoEvents::OUT.bits(), 0x004);
+    /// assert_eq!(readyloop::trace::Readiness::OUT.bits(), 0x004);
     /// ```
     pub const fn bits(self) -> u16 {
         self.0
     }
 
     /// Keeps the known bits of `bits`.
-    pub(crate) const fn from_bits_truncate(bits: u16) -> IoEvents {
-        IoEvents(bits & 0x3f)
+    pub(crate) const fn from_bits_truncate(bits: u16) -> Readiness {
+        Readiness(bits & 0x3f)
     }
 
     /// True if every bit of `other` is set.
     ///
     /// ```
-    /// use readyloop::trace::IoEvents;
-    /// assert!((IoEvents::IN | IoEvents::OUT).contains(IoEvents::OUT));
+    /// use readyloop::trace::Readiness;
+    /// assert!((Readiness::IN | Readiness::OUT).contains(Readiness::OUT));
     /// ```
-    pub const fn contains(self, other: IoEvents) -> bool {
+    pub const fn contains(self, other: Readiness) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// True if any bit of `other` is set.
     ///
     /// ```
-    /// use readyloop::trace::IoEvents;
-    /// assert!(IoEvents::HUP.intersects(IoEvents::ERR | IoEvents::HUP));
+    /// use readyloop::trace::Readiness;
+    /// assert!(Readiness::HUP.intersects(Readiness::ERR | Readiness::HUP));
     /// ```
-    pub const fn intersects(self, other: IoEvents) -> bool {
+    pub const fn intersects(self, other: Readiness) -> bool {
         self.0 & other.0 != 0
     }
 
     /// True if no bit is set.
     ///
     /// ```
-    /// assert!(readyloop::trace::IoEvents::EMPTY.is_empty());
+    /// assert!(readyloop::trace::Readiness::EMPTY.is_empty());
     /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// The events asked for an interest set.
-    pub(crate) fn wanted(wanted: Wanted) -> IoEvents {
-        let mut e = IoEvents::EMPTY;
+    pub(crate) fn wanted(wanted: Wanted) -> Readiness {
+        let mut e = Readiness::EMPTY;
         if wanted.read {
-            e = e | IoEvents::IN;
+            e = e | Readiness::IN;
         }
         if wanted.write {
-            e = e | IoEvents::OUT;
+            e = e | Readiness::OUT;
         }
         e
     }
 
     /// What the reactor does with these bits.
-    pub(crate) fn readiness(self) -> Readiness {
-        Readiness {
-            readable: self.intersects(IoEvents::IN | IoEvents::PRI),
-            writable: self.contains(IoEvents::OUT),
-            error_or_hangup: self.intersects(IoEvents::ERR | IoEvents::HUP),
-            invalid: self.contains(IoEvents::NVAL),
+    pub(crate) fn fd_status(self) -> FdStatus {
+        FdStatus {
+            readable: self.intersects(Readiness::IN | Readiness::PRI),
+            writable: self.contains(Readiness::OUT),
+            error_or_hangup: self.intersects(Readiness::ERR | Readiness::HUP),
+            invalid: self.contains(Readiness::NVAL),
         }
     }
 }
 
-impl core::ops::BitOr for IoEvents {
-    type Output = IoEvents;
-    fn bitor(self, rhs: IoEvents) -> IoEvents {
-        IoEvents(self.0 | rhs.0)
+impl core::ops::BitOr for Readiness {
+    type Output = Readiness;
+    fn bitor(self, rhs: Readiness) -> Readiness {
+        Readiness(self.0 | rhs.0)
     }
 }
 
-impl core::fmt::Display for IoEvents {
+impl core::fmt::Display for Readiness {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if self.is_empty() {
             return f.write_str("-");
         }
         let mut first = true;
-        for (bit, name) in IoEvents::NAMES {
+        for (bit, name) in Readiness::NAMES {
             if self.contains(bit) {
                 if !first {
                     f.write_str("|")?;
@@ -230,9 +230,9 @@ impl core::fmt::Display for IoEvents {
 
 /// One ready fd reported by a wait.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Event {
+pub(crate) struct ReadyFd {
     pub(crate) fd: RawFd,
-    pub(crate) revents: IoEvents,
+    pub(crate) revents: Readiness,
 }
 
 /// The interest currently registered for one fd.
@@ -267,11 +267,11 @@ impl Wanted {
 /// A backend other than poll, reached through a vtable: the vtable (and so the backend's
 /// code) is linked only into programs that can ask for that backend, with
 /// [`Builder::backend`](crate::Builder::backend) or `READYLOOP_BACKEND` at build time.
-pub(crate) trait Waiter: core::fmt::Debug {
+pub(crate) trait OtherBackend: core::fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error>;
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error>;
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
@@ -288,7 +288,7 @@ pub(crate) trait Waiter: core::fmt::Debug {
 pub(crate) enum Backend {
     Poll(poll::PollBackend),
     #[cfg_attr(not(any(feature = "select", feature = "epoll")), allow(dead_code))]
-    Other(Box<dyn Waiter>),
+    Other(Box<dyn OtherBackend>),
 }
 
 impl Backend {
@@ -351,7 +351,7 @@ impl Backend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<(), Error> {
         match self {
@@ -408,8 +408,15 @@ pub(crate) fn timespec(nanos: u64) -> rustix::event::Timespec {
 #[cfg(feature = "select")]
 /// Whether `fd` names an open file (`fcntl(F_GETFD)` succeeds). select uses it to find fds
 /// closed under their waiters, which poll(2) reports itself as `POLLNVAL`.
-pub(crate) fn is_open(fd: RawFd) -> bool {
-    // SAFETY: the number is only passed to fcntl, which answers EBADF if it is not open.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// for one call into the kernel; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+pub(crate) unsafe fn is_open(fd: RawFd) -> bool {
+    // SAFETY: the caller's promise (above); fcntl answers EBADF if the number is closed.
     let borrowed = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     rustix::io::fcntl_getfd(borrowed).is_ok()
 }

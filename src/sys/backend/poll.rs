@@ -7,7 +7,7 @@
 //! swap-remove never moves it), so a wait that does not need it passes the array from the
 //! second entry on.
 
-use super::{timespec, Event, IoEvents, Wanted};
+use super::{timespec, Readiness, ReadyFd, Wanted};
 use crate::error::Error;
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -38,33 +38,41 @@ fn flags(wanted: Wanted) -> PollFlags {
     f
 }
 
-fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
-    // SAFETY: poll(2) only reads the number; an fd closed while registered is reported as
-    // POLLNVAL (never undefined behaviour), and the reactor then drops the entry.
+/// The poll(2) entry for a registered fd number.
+///
+/// # Safety
+/// `fd` must be a number the reactor was given for a registration whose owner keeps it
+/// open while it is registered (the contract of `Registration::new`, a readyloop socket
+/// that owns its fd, or a leaf holding a `BorrowedFd` across its wait). The borrow lasts
+/// until the entry is replaced or removed; should an owner break that promise, the kernel answers
+/// for a closed number (EBADF, POLLNVAL) and the reactor reports it to the waiters.
+unsafe fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
+    // SAFETY: the caller's promise (above); poll(2) only reads the number, and reports one
+    // closed while registered as POLLNVAL, after which the reactor drops the entry.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     PollFd::from_borrowed_fd(borrowed, flags(wanted))
 }
 
-/// poll(2)'s own bits, as readyloop's `IoEvents`: `IoEvents` uses poll's values, so this is
+/// poll(2)'s own bits, as readyloop's `Readiness`: `Readiness` uses poll's values, so this is
 /// a mask (checked below at compile time), not a bit-by-bit translation.
 // (`bits()` is u16 on rustix's linux_raw backend and c_short on its libc one.)
 #[allow(clippy::unnecessary_cast)]
-fn revents_of(flags: PollFlags) -> IoEvents {
-    IoEvents::from_bits_truncate(flags.bits() as u16)
+fn revents_of(flags: PollFlags) -> Readiness {
+    Readiness::from_bits_truncate(flags.bits() as u16)
 }
 
 #[allow(clippy::unnecessary_cast)]
-const fn same(p: PollFlags, e: IoEvents) -> bool {
+const fn same(p: PollFlags, e: Readiness) -> bool {
     p.bits() as u16 == e.bits()
 }
 
 const _: () = assert!(
-    same(PollFlags::IN, IoEvents::IN)
-        && same(PollFlags::PRI, IoEvents::PRI)
-        && same(PollFlags::OUT, IoEvents::OUT)
-        && same(PollFlags::ERR, IoEvents::ERR)
-        && same(PollFlags::HUP, IoEvents::HUP)
-        && same(PollFlags::NVAL, IoEvents::NVAL)
+    same(PollFlags::IN, Readiness::IN)
+        && same(PollFlags::PRI, Readiness::PRI)
+        && same(PollFlags::OUT, Readiness::OUT)
+        && same(PollFlags::ERR, Readiness::ERR)
+        && same(PollFlags::HUP, Readiness::HUP)
+        && same(PollFlags::NVAL, Readiness::NVAL)
 );
 
 impl PollBackend {
@@ -105,9 +113,11 @@ impl PollBackend {
             (NO_SLOT, true) => {}
             (NO_SLOT, false) => {
                 self.slot_of[index] = self.fds.len() as u32;
-                self.fds.push(entry(fd, wanted));
+                // SAFETY: a number the reactor registered (see `entry`).
+                self.fds.push(unsafe { entry(fd, wanted) });
             }
-            (slot, false) => self.fds[slot as usize] = entry(fd, wanted),
+            // SAFETY: a number the reactor registered (see `entry`).
+            (slot, false) => self.fds[slot as usize] = unsafe { entry(fd, wanted) },
             (slot, true) => {
                 self.fds.swap_remove(slot as usize);
                 if let Some(moved) = self.fds.get(slot as usize) {
@@ -124,7 +134,7 @@ impl PollBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<(), Error> {
         let ts = timeout_ns.map(timespec);
@@ -144,7 +154,7 @@ impl PollBackend {
                 continue;
             }
             ready -= 1;
-            events.push(Event {
+            events.push(ReadyFd {
                 fd: rustix::fd::AsRawFd::as_raw_fd(&rustix::fd::AsFd::as_fd(pfd)),
                 revents: revents_of(revents),
             });

@@ -11,7 +11,7 @@
 //! those as `NVAL`, so the reactor drops them and their waiters get `ErrorKind::Closed`,
 //! exactly as with poll(2). It never hands the kernel a set shorter than its `nfds`.
 
-use super::{is_open, timespec, Event, IoEvents, Wanted};
+use super::{is_open, timespec, Readiness, ReadyFd, Wanted};
 use crate::error::{Error, ErrorKind};
 use crate::sys::RawFd;
 use alloc::vec::Vec;
@@ -33,7 +33,7 @@ pub(crate) struct SelectBackend {
     write: Vec<FdSetElement>,
     except: Vec<FdSetElement>,
     /// Per-fd bits while the answer is read back (no allocation once grown).
-    scratch: Vec<IoEvents>,
+    scratch: Vec<Readiness>,
 }
 
 impl SelectBackend {
@@ -112,7 +112,7 @@ impl SelectBackend {
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
-        events: &mut Vec<Event>,
+        events: &mut Vec<ReadyFd>,
     ) -> Result<(), Error> {
         let nfds = self.fill_sets();
         let ts = timeout_ns.map(timespec);
@@ -143,14 +143,14 @@ impl SelectBackend {
     }
 
     /// Turns the sets the kernel returned into one event per ready fd, in interest order.
-    fn collect(&mut self, events: &mut Vec<Event>) {
+    fn collect(&mut self, events: &mut Vec<ReadyFd>) {
         let bits = &mut self.scratch;
         bits.clear();
-        bits.resize(self.slot_of.len(), IoEvents::EMPTY);
+        bits.resize(self.slot_of.len(), Readiness::EMPTY);
         for (set, bit) in [
-            (&self.read, IoEvents::IN),
-            (&self.write, IoEvents::OUT),
-            (&self.except, IoEvents::PRI),
+            (&self.read, Readiness::IN),
+            (&self.write, Readiness::OUT),
+            (&self.except, Readiness::PRI),
         ] {
             for fd in FdSetIter::new(set) {
                 if let Some(b) = bits.get_mut(fd as usize) {
@@ -161,18 +161,19 @@ impl SelectBackend {
         for &(fd, _) in &self.interest {
             let revents = bits[fd as usize];
             if !revents.is_empty() {
-                events.push(Event { fd, revents });
+                events.push(ReadyFd { fd, revents });
             }
         }
     }
 
     /// After EBADF: reports every registered fd that is no longer open as `NVAL`.
-    fn report_closed(&self, events: &mut Vec<Event>) {
+    fn report_closed(&self, events: &mut Vec<ReadyFd>) {
         for &(fd, _) in &self.interest {
-            if !is_open(fd) {
-                events.push(Event {
+            // SAFETY: a number the reactor registered (see `is_open`).
+            if !unsafe { is_open(fd) } {
+                events.push(ReadyFd {
                     fd,
-                    revents: IoEvents::NVAL,
+                    revents: Readiness::NVAL,
                 });
             }
         }
@@ -191,7 +192,7 @@ impl core::fmt::Debug for SelectBackend {
     }
 }
 
-impl super::Waiter for SelectBackend {
+impl super::OtherBackend for SelectBackend {
     fn kind(&self) -> super::BackendKind {
         super::BackendKind::Select
     }
@@ -209,7 +210,7 @@ impl super::Waiter for SelectBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         SelectBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<Event>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
         SelectBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

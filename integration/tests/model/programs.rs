@@ -9,6 +9,14 @@ pub(crate) const HORIZON_MS: u8 = 10;
 pub(crate) enum Step {
     /// `Sleep::until(base + ms)`.
     Sleep(u8),
+    /// `Sleep::until(base + first)`, which the same task (a second future it polls, as a
+    /// `select` or `join` would) moves with `Sleep::reset` to `base + to` at `base + at`
+    /// while the first future waits on it, unless it fired first.
+    Reset {
+        first: u8,
+        at: u8,
+        to: u8,
+    },
     Yield,
     /// Read one byte from a fresh pipe that a driver thread writes at `base + at`.
     Pipe {
@@ -81,6 +89,7 @@ pub(crate) fn grid() -> impl Strategy<Value = u8> {
 pub(crate) fn leaf_step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => grid().prop_map(Step::Sleep),
+        2 => (grid(), grid(), grid()).prop_map(|(first, at, to)| Step::Reset { first, at, to }),
         1 => Just(Step::Yield),
         2 => (grid(), any::<bool>()).prop_map(|(at, blocking)| Step::Pipe { at, blocking }),
         2 => (grid(), any::<bool>()).prop_map(|(at, by_ref)| Step::Remote { at, by_ref }),

@@ -1,7 +1,8 @@
 //! Model-based property tests of the scheduler.
 //!
 //! proptest makes random programs: tasks that sleep until explicit deadlines on a 1 ms grid
-//! (so equal deadlines really tie), yield, read a byte from a pipe that another thread writes
+//! (so equal deadlines really tie), move a deadline (`Sleep::reset`) while a poll waits on
+//! it, yield, read a byte from a pipe that another thread writes
 //! later, wait for a flag that another thread sets and then wakes, spawn children (awaited,
 //! detached or abort-on-drop), and wait forever (only in tasks that get aborted). Top-level
 //! handles are awaited, dropped at once, dropped later, aborted, or dropped with
@@ -27,7 +28,7 @@
 //! the default is small.
 
 use proptest::prelude::*;
-use readyloop::{Instant, JoinHandle, Loop, Sleep};
+use readyloop::{Instant, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::os::fd::OwnedFd;
@@ -76,6 +77,19 @@ fn resolve(steps: &[Step], me: usize, base: Instant, prog: &Program, b: &mut Bui
                 Op::Sleep {
                     id: b.sleeps.len() - 1,
                     deadline,
+                }
+            }
+            Step::Reset { first, at, to } => {
+                let grid = |ms: &u8| base + Duration::from_millis(u64::from(*ms));
+                b.sleeps.push(SleepRecord {
+                    deadline: grid(first).as_nanos(),
+                    ..SleepRecord::default()
+                });
+                Op::Reset {
+                    id: b.sleeps.len() - 1,
+                    first: grid(first),
+                    at: grid(at),
+                    to: grid(to),
                 }
             }
             Step::Yield => Op::Yield,
@@ -263,7 +277,10 @@ fn run(prog: &Program) -> Result<(), String> {
         let late = timed.split_off(timed.partition_point(|t| t.0 < end));
         let mut aborted = Vec::new();
         for (at, id, fate, handle) in timed {
-            Sleep::until(&world.handle, base + Duration::from_millis(u64::from(at))).await;
+            world
+                .handle
+                .sleep_until(base + Duration::from_millis(u64::from(at)))
+                .await;
             match fate {
                 Fate::AbortAt(_) => {
                     let seq = world.next_seq();
@@ -281,7 +298,10 @@ fn run(prog: &Program) -> Result<(), String> {
         }
         if let Some(end) = prog.drop_loop_at {
             // Leave the rest running; the loop is dropped right after this returns.
-            Sleep::until(&world.handle, base + Duration::from_millis(u64::from(end))).await;
+            world
+                .handle
+                .sleep_until(base + Duration::from_millis(u64::from(end)))
+                .await;
             for (_, id, fate, handle) in late {
                 if let Fate::AbortOnDropAt(_) = fate {
                     let seq = world.next_seq();
@@ -371,6 +391,16 @@ fn a_fixed_program_with_ties_aborts_and_forever_waits() {
                 steps: vec![
                     Step::Sleep(3),
                     Step::Sleep(3),
+                    Step::Reset {
+                        first: 9,
+                        at: 4,
+                        to: 5,
+                    },
+                    Step::Reset {
+                        first: 5,
+                        at: 6,
+                        to: 9,
+                    },
                     Step::Pipe {
                         at: 2,
                         blocking: false,
@@ -413,7 +443,16 @@ fn a_fixed_program_with_ties_aborts_and_forever_waits() {
                 fate: Fate::AbortOnDropAt(4),
             },
             TaskSpec {
-                steps: vec![Step::Yield, Step::Sleep(0), Step::Sleep(3)],
+                steps: vec![
+                    Step::Yield,
+                    Step::Sleep(0),
+                    Step::Reset {
+                        first: 8,
+                        at: 1,
+                        to: 0,
+                    },
+                    Step::Sleep(3),
+                ],
                 fate: Fate::DetachAt(2),
             },
         ],

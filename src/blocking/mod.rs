@@ -15,11 +15,12 @@
 //! their current job. This module must never block the loop's thread: the only lock the
 //! loop takes is held for a push or a pop.
 
+pub(crate) mod pool;
+
 use crate::error::{Error, ErrorKind};
 use crate::executor::Handle;
 use crate::task::JoinError;
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -27,173 +28,10 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
-use core::time::Duration;
+use pool::{lock, Job};
+pub use pool::{IDLE_TIMEOUT, MAX_THREADS};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-
-/// The most helper threads one loop's pool runs at once.
-///
-/// ```
-/// // Eight jobs of 20 ms on at most MAX_THREADS (4) threads: at least two rounds.
-/// use core::time::Duration;
-/// let lp = readyloop::Loop::new().unwrap();
-/// let h = lp.handle();
-/// let start = std::time::Instant::now();
-/// let jobs: Vec<_> = (0..8)
-///     .map(|_| h.spawn_blocking(|| std::thread::sleep(Duration::from_millis(20))))
-///     .collect();
-/// for job in jobs {
-///     lp.block_on(job).unwrap();
-/// }
-/// assert_eq!(readyloop::blocking::MAX_THREADS, 4);
-/// assert!(start.elapsed() >= Duration::from_millis(40));
-/// ```
-pub const MAX_THREADS: usize = 4;
-
-/// How long a helper thread waits for a job before it exits.
-///
-/// ```
-/// assert!(readyloop::blocking::IDLE_TIMEOUT >= core::time::Duration::from_secs(1));
-/// ```
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
-
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
-/// Locks, ignoring poisoning: jobs run outside every lock and catch their own panics, so a
-/// poisoned lock can only mean a panic between two plain field updates.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// One loop's helper threads and their job queue.
-#[derive(Debug)]
-pub(crate) struct Pool {
-    shared: Arc<PoolShared>,
-}
-
-#[derive(Debug)]
-struct PoolShared {
-    state: Mutex<PoolState>,
-    /// Signalled when a job is queued for an idle thread, or at shutdown.
-    work: Condvar,
-}
-
-struct PoolState {
-    /// Jobs not yet started, oldest first.
-    queue: VecDeque<Job>,
-    /// Threads alive.
-    threads: usize,
-    /// Threads waiting for a job.
-    idle: usize,
-    /// Signals sent to idle threads and not yet consumed (so two jobs queued back to back
-    /// never count the same idle thread twice).
-    signals: usize,
-    /// The loop is gone: run nothing more.
-    shutdown: bool,
-}
-
-impl fmt::Debug for PoolState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolState")
-            .field("queued", &self.queue.len())
-            .field("threads", &self.threads)
-            .field("idle", &self.idle)
-            .finish()
-    }
-}
-
-impl Pool {
-    pub(crate) fn new() -> Pool {
-        Pool {
-            shared: Arc::new(PoolShared {
-                state: Mutex::new(PoolState {
-                    queue: VecDeque::new(),
-                    threads: 0,
-                    idle: 0,
-                    signals: 0,
-                    shutdown: false,
-                }),
-                work: Condvar::new(),
-            }),
-        }
-    }
-
-    /// Queues `job`, waking an idle thread or starting a new one if none is idle.
-    fn submit(&self, job: Job) {
-        let mut st = lock(&self.shared.state);
-        st.queue.push_back(job);
-        if st.idle > st.signals {
-            st.signals += 1;
-            self.shared.work.notify_one();
-            return;
-        }
-        if st.threads >= MAX_THREADS {
-            return; // a busy thread takes it when it finishes
-        }
-        st.threads += 1;
-        drop(st);
-        let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("readyloop-pool".into())
-            .spawn(move || worker(shared));
-        if spawned.is_err() {
-            let orphans = {
-                let mut st = lock(&self.shared.state);
-                st.threads -= 1;
-                if st.threads == 0 {
-                    core::mem::take(&mut st.queue)
-                } else {
-                    VecDeque::new()
-                }
-            };
-            // Nobody will run these: dropping them tells their futures (Cancelled).
-            drop(orphans);
-        }
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let orphans = {
-            let mut st = lock(&self.shared.state);
-            st.shutdown = true;
-            core::mem::take(&mut st.queue)
-        };
-        self.shared.work.notify_all();
-        drop(orphans);
-    }
-}
-
-/// A helper thread: runs queued jobs until the pool shuts down or it idles too long.
-fn worker(shared: Arc<PoolShared>) {
-    let mut st = lock(&shared.state);
-    loop {
-        if let Some(job) = st.queue.pop_front() {
-            drop(st);
-            job();
-            st = lock(&shared.state);
-            continue;
-        }
-        if st.shutdown {
-            break;
-        }
-        st.idle += 1;
-        let (guard, wait) = shared
-            .work
-            .wait_timeout(st, IDLE_TIMEOUT)
-            .unwrap_or_else(PoisonError::into_inner);
-        st = guard;
-        st.idle -= 1;
-        if st.signals > 0 {
-            st.signals -= 1;
-            continue;
-        }
-        if wait.timed_out() && st.queue.is_empty() {
-            break;
-        }
-    }
-    st.threads -= 1;
-}
+use std::sync::Mutex;
 
 /// Where a job leaves its result for the future.
 struct Slot<T> {
@@ -240,7 +78,7 @@ impl<T> Drop for Completion<T> {
     }
 }
 
-/// The future of [`spawn_blocking`]: the closure's value, or `JoinError::Panicked` if it
+/// The future of [`Handle::spawn_blocking`]: the closure's value, or `JoinError::Panicked` if it
 /// panicked, or `JoinError::Cancelled` if it never ran (the loop was dropped first, or no
 /// helper thread could be started).
 ///
@@ -318,13 +156,13 @@ impl Handle {
             completion.finish(Some(result));
             drop(hold);
         });
-        self.core.blocking.get_or_init(Pool::new).submit(job);
+        self.core.blocking.get_or_init(pool::Pool::new).submit(job);
         Blocking { slot }
     }
 
     /// Looks up `host` (a name or an IP address) for `port` without blocking the loop: the
     /// system resolver (`getaddrinfo`, through `std::net::ToSocketAddrs`) runs on a helper
-    /// thread. An IP address is parsed on the spot, with no thread. See [`resolve`].
+    /// thread. An IP address is parsed on the spot, with no thread. See [`resolve`](crate::resolve).
     ///
     /// ```
     /// let lp = readyloop::Loop::new().unwrap();
@@ -333,49 +171,8 @@ impl Handle {
     /// assert_eq!(addrs, vec!["127.0.0.1:80".parse().unwrap()]);
     /// ```
     pub fn resolve(&self, host: &str, port: u16) -> Resolve {
-        Resolve::new(Some(self.clone()), host, port)
+        Resolve::new(self.clone(), host, port)
     }
-}
-
-/// Runs `work` on a helper thread of the loop running this thread; see
-/// [`Handle::spawn_blocking`].
-///
-/// # Panics
-/// Outside a running loop (see [`Handle::current`]).
-///
-/// ```
-/// let lp = readyloop::Loop::new().unwrap();
-/// let out = lp.block_on(async {
-///     readyloop::spawn_blocking(|| std::thread::current().name().map(String::from)).await
-/// });
-/// assert_eq!(out.unwrap().as_deref(), Some("readyloop-pool"));
-/// ```
-pub fn spawn_blocking<F, T>(work: F) -> Blocking<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    Handle::current().spawn_blocking(work)
-}
-
-/// Looks up `host` for `port` on the loop that polls the future (seed 003's
-/// `loop.getaddrinfo`): every address the system resolver gives, in its order.
-///
-/// `host` may be a name (`"localhost"`), an IPv4 or IPv6 address, or an IPv6 address in
-/// brackets (`"[::1]"`). An empty or malformed host, or a name the resolver does not know,
-/// gives an [`Error`], never a panic. The loop is found at the first poll, so this may be
-/// made before `block_on`. The lookup itself cannot be cancelled (it finishes on its helper
-/// thread); wrap it in [`timeout`](crate::timeout) to stop waiting for it.
-///
-/// ```
-/// let lp = readyloop::Loop::new().unwrap();
-/// let addrs = lp.block_on(readyloop::resolve("localhost", 8080)).unwrap();
-/// assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
-/// let bad = lp.block_on(readyloop::resolve("", 80));
-/// assert_eq!(bad.unwrap_err().kind(), readyloop::ErrorKind::InvalidInput);
-/// ```
-pub fn resolve(host: &str, port: u16) -> Resolve {
-    Resolve::new(None, host, port)
 }
 
 enum ResolveState {
@@ -383,7 +180,7 @@ enum ResolveState {
     Ready(Result<Vec<SocketAddr>, Error>),
     /// Waiting for the first poll to start the lookup.
     Start {
-        handle: Option<Handle>,
+        handle: Handle,
         host: String,
         port: u16,
     },
@@ -393,7 +190,7 @@ enum ResolveState {
     Done,
 }
 
-/// The future of [`resolve`] and [`Handle::resolve`].
+/// The future of [`Handle::resolve`].
 ///
 /// ```
 /// use readyloop::{blocking::Resolve, Loop};
@@ -434,7 +231,7 @@ const LOOKUP_LOST: Error = Error::new(
 );
 
 impl Resolve {
-    fn new(handle: Option<Handle>, host: &str, port: u16) -> Resolve {
+    fn new(handle: Handle, host: &str, port: u16) -> Resolve {
         let literal = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
@@ -480,7 +277,6 @@ impl Future for Resolve {
                     return Poll::Ready(r);
                 }
                 ResolveState::Start { handle, host, port } => {
-                    let handle = handle.take().unwrap_or_else(Handle::current);
                     let (host, port) = (core::mem::take(host), *port);
                     let job = handle.spawn_blocking(move || {
                         (host.as_str(), port)

@@ -3,8 +3,9 @@
 //! while a readyloop ticker keeps running. The answers come back on tokio's oneshot channels,
 //! ordinary futures that wake the readyloop task from the tokio thread. Takes ~0.3 s.
 //!
-//! Run: `cargo run --example tokio_bridge` (tokio is a dev-dependency; `#[readyloop::main]`
-//! comes with the `macros` feature, on for the crate's own examples).
+//! Run: `cargo run -p readyloop-integration --example tokio_bridge` (tokio is a
+//! dev-dependency of integration/, which turns on the `macros` feature for
+//! `#[readyloop::main]`).
 
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};

@@ -6,6 +6,7 @@ use readyloop::{net, Handle, JoinError, Loop};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 /// A tokio current-thread runtime serving requests on its own std thread: the "other
@@ -157,7 +158,7 @@ async fn a_helper_thread_runs_a_tokio_future_for_readyloop(handle: Handle) {
 /// Runs `f` as a readyloop task and returns its panic message.
 fn panic_message_on_readyloop<F: Future + 'static>(f: F) -> String {
     let lp = Loop::new().unwrap();
-    let task = lp.spawn(f);
+    let task = lp.handle().spawn(f);
     let start = Instant::now();
     let err = lp
         .block_on(task)

@@ -2,7 +2,7 @@
 //! read) and the instrumented futures that fill those records.
 
 use super::programs::ChildFate;
-use readyloop::{yield_now, AsyncRead, Handle, Instant, JoinHandle, Sleep};
+use readyloop::{yield_now, Handle, Instant, JoinHandle, ReadFd};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::os::fd::{AsFd, OwnedFd};
@@ -59,6 +59,12 @@ pub(crate) enum Op {
     Sleep {
         id: usize,
         deadline: Instant,
+    },
+    Reset {
+        id: usize,
+        first: Instant,
+        at: Instant,
+        to: Instant,
     },
     Yield,
     Pipe(usize),
@@ -241,6 +247,19 @@ impl Wake for SleepProbe {
 }
 
 pub(crate) async fn probed_sleep(world: Rc<World>, id: usize, deadline: Instant) {
+    probed_timer(world, id, deadline, None).await
+}
+
+/// A sleep until `deadline`; with `reset = Some((at, to))`, a second future of the same
+/// task moves it to `to` at `at` (`Sleep::reset`) unless it completed first, and then
+/// returns `Pending` without the sleep being polled again: only the timer, moved with the
+/// waker its last poll registered, can wake the task.
+pub(crate) async fn probed_timer(
+    world: Rc<World>,
+    id: usize,
+    deadline: Instant,
+    reset: Option<(Instant, Instant)>,
+) {
     let probe = Arc::new(SleepProbe {
         id,
         seq: world.seq.clone(),
@@ -249,7 +268,8 @@ pub(crate) async fn probed_sleep(world: Rc<World>, id: usize, deadline: Instant)
     });
     let waker = Waker::from(probe.clone());
     let _dropped = SleepDropped(&world, id);
-    let mut sleep = std::pin::pin!(Sleep::until(&world.handle, deadline));
+    let mut sleep = std::pin::pin!(world.handle.sleep_until(deadline));
+    let mut resetter = reset.map(|(at, to)| (Box::pin(world.handle.sleep_until(at)), to));
     poll_fn(|cx| {
         *probe.task.lock().unwrap() = Some(cx.waker().clone());
         let r = sleep.as_mut().poll(&mut Context::from_waker(&waker));
@@ -260,21 +280,28 @@ pub(crate) async fn probed_sleep(world: Rc<World>, id: usize, deadline: Instant)
                 if rec.armed_seq.is_none() {
                     rec.armed_seq = Some(world.seq.fetch_add(1, SeqCst));
                 }
-                Poll::Pending
             }
             Poll::Ready(()) => {
                 rec.completed = true;
                 let now = world.handle.now().as_nanos();
-                if now < deadline.as_nanos() {
+                let deadline = sleep.deadline().as_nanos();
+                if now < deadline {
                     drop(sleeps);
-                    world.error(format!(
-                        "sleep {id} completed {} ns early",
-                        deadline.as_nanos() - now
-                    ));
+                    world.error(format!("sleep {id} completed {} ns early", deadline - now));
                 }
-                Poll::Ready(())
+                return Poll::Ready(());
             }
         }
+        if let Some((at, to)) = resetter.as_mut() {
+            if at.as_mut().poll(cx).is_ready() {
+                sleep.as_mut().reset(*to);
+                // The record follows: the moved timer is armed again now, for `to`.
+                rec.deadline = to.as_nanos();
+                rec.armed_seq = Some(world.seq.fetch_add(1, SeqCst));
+                resetter = None;
+            }
+        }
+        Poll::Pending
     })
     .await;
     // The probe's task waker would otherwise keep the task alive through `sleep`'s slot
@@ -320,11 +347,14 @@ pub(crate) fn run_ops(
         for op in ops {
             match op {
                 Op::Sleep { id, deadline } => probed_sleep(world.clone(), id, deadline).await,
+                Op::Reset { id, first, at, to } => {
+                    probed_timer(world.clone(), id, first, Some((at, to))).await
+                }
                 Op::Yield => yield_now().await,
                 Op::Pipe(index) => {
                     let mut buf = [0u8; 2];
                     let fd = world.pipes[index].0.as_fd();
-                    match AsyncRead::new(&world.handle, fd, &mut buf).await {
+                    match ReadFd::new(&world.handle, fd, &mut buf).await {
                         Ok(1) if buf[0] == index as u8 => {}
                         other => world.error(format!(
                             "task {me}: pipe {index} read {other:?}, byte {}",
@@ -336,7 +366,7 @@ pub(crate) fn run_ops(
                 Op::Forever { pipe: true, index } => {
                     let mut buf = [0u8; 1];
                     let fd = world.forever_pipes[index].0.as_fd();
-                    let r = AsyncRead::new(&world.handle, fd, &mut buf).await;
+                    let r = ReadFd::new(&world.handle, fd, &mut buf).await;
                     world.error(format!("task {me}: a pipe nobody writes gave {r:?}"));
                 }
                 Op::Forever { pipe: false, .. } => std::future::pending::<()>().await,
