@@ -182,6 +182,9 @@ mod report;
 pub mod signal;
 mod stats;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod testing_guide;
 mod sys;
 mod task;
 mod time;

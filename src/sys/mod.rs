@@ -6,6 +6,8 @@
 pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod fd;
+#[cfg(feature = "testing")]
+pub(crate) mod faults;
 pub(crate) mod net;
 pub(crate) mod notifier;
 #[cfg(feature = "signal")]

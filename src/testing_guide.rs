@@ -1,0 +1,3 @@
+//! # Testing with readyloop
+//!
+//! (Chapter being written.)
