@@ -182,11 +182,11 @@ mod report;
 pub mod signal;
 mod stats;
 pub mod sync;
+mod sys;
+mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod testing_guide;
-mod sys;
-mod task;
 mod time;
 mod timers;
 pub mod trace;

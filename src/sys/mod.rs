@@ -5,9 +5,9 @@
 
 pub(crate) mod backend;
 pub(crate) mod clock;
-pub(crate) mod fd;
 #[cfg(feature = "testing")]
 pub(crate) mod faults;
+pub(crate) mod fd;
 pub(crate) mod net;
 pub(crate) mod notifier;
 #[cfg(feature = "signal")]

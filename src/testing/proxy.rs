@@ -264,7 +264,9 @@ impl FaultProxy {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("readyloop-fault-proxy".into())
-                .spawn(move || accept_loop(listener, upstream, to_server, to_client, seed, shared))?
+                .spawn(move || {
+                    accept_loop(listener, upstream, to_server, to_client, seed, shared)
+                })?
         };
         Ok(FaultProxy {
             addr,
@@ -357,8 +359,24 @@ fn accept_loop(
             }
         }
         let [client, server] = ends;
-        let started = pump(&client, &server, to_server.clone(), conn_seed, true, &shared)
-            .and_then(|()| pump(&server, &client, to_client.clone(), !conn_seed, false, &shared));
+        let started = pump(
+            &client,
+            &server,
+            to_server.clone(),
+            conn_seed,
+            true,
+            &shared,
+        )
+        .and_then(|()| {
+            pump(
+                &server,
+                &client,
+                to_client.clone(),
+                !conn_seed,
+                false,
+                &shared,
+            )
+        });
         if started.is_err() {
             let _ = client.shutdown(Shutdown::Both);
             let _ = server.shutdown(Shutdown::Both);
@@ -394,7 +412,10 @@ fn pump(
                         return;
                     }
                     Ok(n) => {
-                        if tx.send(Piece::Data(Instant::now(), buf[..n].to_vec())).is_err() {
+                        if tx
+                            .send(Piece::Data(Instant::now(), buf[..n].to_vec()))
+                            .is_err()
+                        {
                             return;
                         }
                     }
