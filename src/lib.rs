@@ -209,6 +209,7 @@ pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
+pub use sys::describe::{FdKind, FdObject, TcpState};
 pub use sys::{Interest, RawFd};
 pub use task::{JoinError, JoinHandle};
 pub use time::Instant;

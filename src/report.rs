@@ -11,6 +11,7 @@
 //! its deadline passes: the report, ready to fail a test with. Building a report allocates;
 //! nothing here runs unless asked, and it never changes the loop's state or calls a waker.
 
+use crate::sys::describe::FdObject;
 use crate::sys::{Interest, RawFd};
 use crate::time::Instant;
 use crate::trace::format::TaskLabel;
@@ -37,10 +38,11 @@ use core::time::Duration;
 /// assert!(matches!(task.waits[0], WaitReport::Fd { interest: Interest::Readable, .. }));
 /// assert!(task.waits[0].to_string().starts_with("READABLE on fd "));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WaitReport {
     /// Waiting until `fd` is ready for `interest`.
+    #[non_exhaustive]
     Fd {
         /// The fd.
         fd: RawFd,
@@ -48,6 +50,8 @@ pub enum WaitReport {
         interest: Interest,
         /// How long it has waited so far.
         waited: Duration,
+        /// What the fd is, as the kernel said when the report was made.
+        object: FdObject,
     },
     /// Waiting for a timer.
     Timer {
@@ -171,7 +175,13 @@ impl fmt::Display for WaitReport {
                 fd,
                 interest,
                 waited,
-            } => write!(f, "{} on fd {fd} for {}", interest.name(), Millis(waited)),
+                ref object,
+            } => write!(
+                f,
+                "{} on fd {fd} ({object}) for {}",
+                interest.name(),
+                Millis(waited)
+            ),
             WaitReport::Timer { due_in, .. } => write!(f, "on timer due in {}", Millis(due_in)),
         }
     }

@@ -79,6 +79,7 @@ impl Core {
                     fd,
                     interest,
                     waited: since(waiter.since),
+                    object: crate::sys::describe::describe_registered(fd),
                 };
                 file(&waiter.waker, wait);
             });
