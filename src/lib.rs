@@ -206,7 +206,7 @@ pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
 pub use executor::{Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
-pub use report::{Report, Stuck, TaskReport, WaitReport};
+pub use report::{Report, Stuck, TaskReport, TimerKind, TimerOrigin, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
 pub use sys::describe::{FdKind, FdObject, TcpState};

@@ -571,7 +571,12 @@ impl Handle {
     }
 
     #[inline]
-    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+    pub(crate) fn timer_insert(
+        &self,
+        deadline: u64,
+        waker: &Waker,
+        origin: Option<crate::report::TimerOrigin>,
+    ) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);
         // Made and dropped outside the timers' borrow (see `wait_io`).
@@ -580,7 +585,7 @@ impl Handle {
             .core
             .timers
             .borrow_mut()
-            .insert(deadline, &mut waker, now);
+            .insert(deadline, &mut waker, now, origin);
         drop(waker);
         key
     }

@@ -484,7 +484,7 @@ impl<'a> Deadline<'a> {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
         let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
-        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now, None);
         drop(waker);
         Deadline {
             core,

@@ -85,7 +85,7 @@ impl Core {
             });
         self.timers
             .borrow()
-            .for_each(&mut |key, deadline, armed_at, waker| {
+            .for_each(&mut |key, deadline, armed_at, waker, origin| {
                 if Some(key) == skip {
                     return;
                 }
@@ -93,6 +93,7 @@ impl Core {
                     deadline: Instant(deadline),
                     due_in: Duration::from_nanos(deadline.saturating_sub(now)),
                     waited: since(armed_at),
+                    origin,
                 };
                 file(waker, wait);
             });
