@@ -204,6 +204,8 @@ pub use current::{
 };
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
+#[cfg(feature = "std")]
+pub use executor::HogReport;
 pub use executor::{Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, TimerKind, TimerOrigin, WaitReport};

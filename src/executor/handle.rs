@@ -83,6 +83,9 @@ pub(crate) struct Core {
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
+    /// The hog watchdog (`Builder::hog_watchdog`), set once when the loop is built.
+    #[cfg(feature = "std")]
+    pub(crate) watchdog: core::cell::OnceCell<super::watchdog::Watchdog>,
 }
 
 impl Core {
@@ -97,6 +100,10 @@ impl Core {
             task.cancel();
             task.set_complete();
             return;
+        }
+        #[cfg(feature = "std")]
+        if let (Some(w), Some(n)) = (self.watchdog.get(), name.as_deref()) {
+            w.name(task.id(), Some(n));
         }
         let alive = {
             let mut tasks = self.tasks.borrow_mut();
@@ -189,6 +196,8 @@ impl Handle {
                 turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
+                #[cfg(feature = "std")]
+                watchdog: core::cell::OnceCell::new(),
             }),
         })
     }

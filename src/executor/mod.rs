@@ -22,11 +22,15 @@ mod loop_clock;
 mod report;
 mod stopper;
 mod turn;
+#[cfg(feature = "std")]
+mod watchdog;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
 pub use stopper::Stopper;
+#[cfg(feature = "std")]
+pub use watchdog::HogReport;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -78,6 +82,9 @@ pub struct Builder {
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
     virtual_clock: bool,
+    /// The hog watchdog's threshold and sink, if asked for.
+    #[cfg(feature = "std")]
+    hog_watchdog: Option<(core::time::Duration, watchdog::HogSink)>,
 }
 
 impl core::fmt::Debug for Builder {
@@ -88,11 +95,22 @@ impl core::fmt::Debug for Builder {
             .field("timer_spin_ns", &self.timer_spin_ns)
             .field("trace", &self.trace.is_some())
             .field("virtual_clock", &self.virtual_clock)
+            .field("hog_watchdog", &self.hog_watchdog_threshold())
             .finish()
     }
 }
 
 impl Builder {
+    #[cfg(feature = "std")]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        self.hog_watchdog.as_ref().map(|(t, _)| *t)
+    }
+
+    #[cfg(not(feature = "std"))]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        None
+    }
+
     /// Which system call the loop waits with (default: [`BackendKind::default_kind`]).
     ///
     /// ```
@@ -203,6 +221,48 @@ impl Builder {
         self
     }
 
+    /// Starts a hog watchdog (`std`): a thread that prints to stderr a [`HogReport`]
+    /// naming any task whose poll has run longer than `threshold` without yielding (a
+    /// blocking call, a long computation), once per such poll. The loop pays a clock read
+    /// and two atomic stores per poll while it is on; `#[readyloop::test]` turns it on with
+    /// a 1 s threshold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = readyloop::Loop::builder().hog_watchdog(Duration::from_secs(1)).build().unwrap();
+    /// lp.block_on(async {}); // a quick poll: no report
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog(self, threshold: core::time::Duration) -> Self {
+        self.hog_watchdog_with(threshold, |report| std::eprintln!("{report}"))
+    }
+
+    /// Like [`hog_watchdog`](Self::hog_watchdog), handing each report to `sink` (on the
+    /// watchdog's thread) instead of printing it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// let hogs = Arc::new(AtomicU32::new(0));
+    /// let seen = hogs.clone();
+    /// let lp = readyloop::Loop::builder()
+    ///     .hog_watchdog_with(Duration::from_millis(20), move |_| { seen.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()
+    ///     .unwrap();
+    /// lp.block_on(async { std::thread::sleep(Duration::from_millis(200)) });
+    /// assert_eq!(hogs.load(Ordering::Relaxed), 1);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog_with(
+        mut self,
+        threshold: core::time::Duration,
+        sink: impl Fn(&HogReport) + Send + Sync + 'static,
+    ) -> Self {
+        self.hog_watchdog = Some((threshold, Box::new(sink)));
+        self
+    }
+
     /// Builds the loop.
     ///
     /// ```
@@ -216,6 +276,13 @@ impl Builder {
         let backend = (self.make_backend)(self.backend)?;
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
+        #[cfg(feature = "std")]
+        if let Some((threshold, sink)) = self.hog_watchdog {
+            let _ = handle
+                .core
+                .watchdog
+                .set(watchdog::Watchdog::start(threshold, sink)?);
+        }
         Ok(Loop { handle })
     }
 }
@@ -247,6 +314,8 @@ impl Loop {
             timer_spin_ns: 0,
             trace: None,
             virtual_clock: false,
+            #[cfg(feature = "std")]
+            hog_watchdog: None,
         }
     }
 
