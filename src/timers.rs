@@ -67,6 +67,9 @@ impl Entry {
     }
 }
 
+/// What [`Timers::for_each`] calls: (key, deadline, since, waker, origin).
+pub(crate) type TimerVisitor<'a> = dyn FnMut(TimerKey, u64, u64, &Waker, Option<TimerOrigin>) + 'a;
+
 /// The deadline heap.
 #[derive(Debug)]
 pub(crate) struct Timers {
@@ -292,10 +295,7 @@ impl Timers {
     }
 
     /// Calls `f` with (key, deadline, since, waker, origin) for every armed timer.
-    pub(crate) fn for_each(
-        &self,
-        f: &mut dyn FnMut(TimerKey, u64, u64, &Waker, Option<TimerOrigin>),
-    ) {
+    pub(crate) fn for_each(&self, f: &mut TimerVisitor<'_>) {
         for (slot, s) in self.slots.iter().enumerate() {
             if let Some(w) = &s.waker {
                 let key = TimerKey {
@@ -325,12 +325,12 @@ mod tests {
         let w = &mut NewWaker::new(noop, core::ptr::null());
         let mut t = Timers::new();
         t.sequence = u32::MAX - 3;
-        let a = t.insert(50, w, 0);
-        let b = t.insert(10, w, 0);
-        let c = t.insert(50, w, 0);
+        let a = t.insert(50, w, 0, None);
+        let b = t.insert(10, w, 0, None);
+        let c = t.insert(50, w, 0, None);
         drop(t.cancel(b));
         // The next arming renumbers: the stale entry goes, a and c keep their order.
-        let d = t.insert(50, w, 0);
+        let d = t.insert(50, w, 0, None);
         assert_eq!(t.heap.len(), 3);
         assert!(t.sequence < 10);
         assert!(t.is_armed(a) && t.is_armed(c) && t.is_armed(d) && !t.is_armed(b));

@@ -60,7 +60,7 @@ fn tcp_listener_and_connected_socket() {
     assert_eq!(object.local, Some(local.to_string()));
     assert_eq!(object.peer, Some(server_addr.to_string()));
     assert!(object.queued_out.unwrap() > 0, "{object:?}");
-    assert!(text.contains(&format!("WRITABLE on fd")), "{text}");
+    assert!(text.contains("WRITABLE on fd"), "{text}");
     assert!(
         text.contains(&format!("TCP socket {local} -> {server_addr}")),
         "{text}"
