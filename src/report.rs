@@ -22,6 +22,17 @@ use core::panic::Location;
 use core::time::Duration;
 
 /// What armed a timer.
+///
+/// ```
+/// use readyloop::{TimerKind, WaitReport};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let _t = h.spawn({ let h = h.clone(); async move { h.interval(core::time::Duration::from_secs(9)).tick().await; h.sleep(core::time::Duration::from_secs(9)).await } });
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let WaitReport::Timer { origin: Some(o), .. } = report.tasks()[0].waits[0] else { panic!() };
+/// assert_eq!(o.kind, TimerKind::Sleep);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimerKind {

@@ -18,6 +18,18 @@ use rustix::fs::FileType;
 use rustix::net::{AddressFamily, SocketAddrAny, SocketAddrUnix, SocketType};
 
 /// What kind of OS object an fd is.
+///
+/// ```
+/// use readyloop::{FdKind, WaitReport};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let (a, _b) = readyloop::net::UnixStream::pair(&h).unwrap();
+/// let _t = h.spawn(async move { let mut buf = [0u8; 1]; a.recv(&mut buf).await });
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let WaitReport::Fd { object, .. } = &report.tasks()[0].waits[0] else { panic!() };
+/// assert_eq!(object.kind, FdKind::UnixStream);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FdKind {
@@ -107,7 +119,12 @@ pub struct FdObject {
     pub tcp_state: Option<TcpState>,
 }
 
-/// A TCP connection's state, as `TCP_INFO` gives it.
+/// A TCP connection's state, as `TCP_INFO` gives it (the kernel's `TCP_*` numbers).
+///
+/// ```
+/// assert_eq!(readyloop::TcpState(1).name(), "ESTABLISHED");
+/// assert_eq!(readyloop::TcpState(10).name(), "LISTEN");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpState(pub u8);
 

@@ -120,6 +120,17 @@ impl FaultRates {
 }
 
 /// One injected fault, as recorded in an injection's log.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// use readyloop::testing::{Fault, FaultRates, Injection};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (a, _b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+/// let faults = Injection::on(&a, 1, FaultRates::none().short_writes(1.0));
+/// assert!(lp.block_on(a.send(b"four")).unwrap() < 4);
+/// assert!(matches!(faults.log()[0], (0, Fault::ShortWrite { asked: 4, .. })));
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -150,6 +161,18 @@ pub enum Fault {
 }
 
 /// How many faults of each kind an injection has made, and how many calls it saw.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// use readyloop::testing::{FaultRates, Injection};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let (a, _b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+/// let faults = Injection::on(&a, 1, FaultRates::none().eintr(0.5));
+/// lp.block_on(a.send_all(b"retried on EINTR")).unwrap();
+/// let c = faults.counts();
+/// assert_eq!(c.send_calls, c.eintr + 1); // every EINTR retried, then one send took it all
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FaultCounts {

@@ -22,6 +22,12 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// How a direction ends early, after its byte budget.
+///
+/// ```
+/// use readyloop::testing::{Ending, Link};
+/// let cut = Link::new().end_after(1_000, Ending::Drop); // an orderly close after 1,000 bytes
+/// assert_ne!(cut, Link::new());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
     /// The receiving side sees end-of-stream (`shutdown(SHUT_WR)` toward it); the other
@@ -130,6 +136,14 @@ impl Link {
 }
 
 /// What one direction of a proxy has done, over all its connections.
+///
+/// ```
+/// use readyloop::testing::{FaultProxy, Link};
+/// let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let proxy = FaultProxy::start(server.local_addr().unwrap(), Link::new(), Link::new(), 0).unwrap();
+/// let to_server = proxy.counts().to_server;
+/// assert_eq!((to_server.bytes, to_server.writes, to_server.resets), (0, 0, 0));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LinkCounts {
@@ -152,6 +166,15 @@ pub struct LinkCounts {
 }
 
 /// Everything a proxy has done.
+///
+/// ```
+/// use readyloop::testing::{FaultProxy, Link};
+/// let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let proxy = FaultProxy::start(server.local_addr().unwrap(), Link::new(), Link::new(), 0).unwrap();
+/// let _client = std::net::TcpStream::connect(proxy.local_addr()).unwrap();
+/// let _ = server.accept().unwrap(); // the proxy's own connection upstream
+/// assert_eq!(proxy.counts().connections, 1);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProxyCounts {

@@ -8,6 +8,10 @@ use crate::sys::faults::SplitMix;
 use core::fmt;
 
 /// The environment variable a replayed run sets: `READYLOOP_FAULT_SEED=1234 cargo test NAME`.
+///
+/// ```
+/// assert_eq!(readyloop::testing::SEED_ENV, "READYLOOP_FAULT_SEED");
+/// ```
 pub const SEED_ENV: &str = "READYLOOP_FAULT_SEED";
 
 /// The seed every fault of a test is drawn from. Dropped while the thread panics (a failed
