@@ -72,6 +72,9 @@
 //!
 //! - [`api_guide`]: the rules the API follows (where a future finds its loop, what happens
 //!   outside one, why each name), read it first.
+//! - [`testing_guide`]: testing with readyloop: deadlines, faults inside the loop and on
+//!   the wire (feature `testing`), replay from one seed, reports that name the socket and
+//!   the line, the hog watchdog.
 //! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
 //! - The leaves: [`Sleep`], [`ReadFd`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
@@ -98,6 +101,7 @@
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
+//! | `testing` | no | `readyloop::testing`: a fault proxy, seeded syscall fault injection, `FaultSeed` (see [`testing_guide`]) |
 //!
 //! With `macros`, a test reads:
 //!
@@ -186,6 +190,8 @@ mod sys;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+// The chapter links into `testing`, which exists only with the feature.
+#[cfg_attr(not(feature = "testing"), allow(rustdoc::broken_intra_doc_links))]
 pub mod testing_guide;
 mod time;
 mod timers;
