@@ -226,8 +226,13 @@ fn drop_after_n_bytes() {
     assert_eq!(c.to_client.drops, 1);
 }
 
+/// Counts the process's fds and threads, so it runs alone in a child process (the other
+/// tests of this file open fds and threads in parallel): see the test below.
 #[test]
-fn dropping_the_proxy_ends_its_threads_and_fds() {
+#[ignore = "counts process-wide fds: run alone by dropping_the_proxy_ends_its_threads_and_fds"]
+fn proxy_fds_and_threads_alone() {
+    let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+    let threads_before = threads();
     let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
     let lp = Loop::new().unwrap();
     let addr = echo_server(&lp.handle());
@@ -247,4 +252,20 @@ fn dropping_the_proxy_ends_its_threads_and_fds() {
     // The loop's server side closes once it sees the end; give it a turn or two.
     lp.block_on(lp.handle().sleep(Duration::from_millis(20)));
     assert!(fds() <= before + 1, "fds before {before}, after {}", fds());
+    assert_eq!(threads(), threads_before, "the proxy's threads were joined");
+}
+
+#[test]
+fn dropping_the_proxy_ends_its_threads_and_fds() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "proxy_fds_and_threads_alone",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
 }
