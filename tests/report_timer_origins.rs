@@ -2,8 +2,12 @@
 //! the source line that made it, through `Handle`'s methods and the free functions alike.
 
 use readyloop::{Loop, TimerKind, WaitReport};
+use std::cell::Cell;
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(60);
 
 /// The origin of the one timer wait of task `id`, and the report's text.
 fn origin_of(lp: &Loop, id: u64) -> (TimerKind, u32, String) {
@@ -27,11 +31,8 @@ fn sleep_timeout_and_interval_name_their_line() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
 
-    let t = h.spawn({
-        let h = h.clone();
-        async move { h.sleep(Duration::from_secs(60)).await }
-    });
-    let line = line!() - 2;
+    let (line, sleep) = (line!(), h.sleep(LONG));
+    let t = h.spawn(sleep);
     let (kind, at, text) = origin_of(&lp, t.id());
     assert_eq!((kind, at), (TimerKind::Sleep, line));
     assert!(
@@ -39,14 +40,8 @@ fn sleep_timeout_and_interval_name_their_line() {
         "{text}"
     );
 
-    let t = h.spawn({
-        let h = h.clone();
-        async move {
-            h.timeout(Duration::from_secs(60), std::future::pending::<()>())
-                .await
-        }
-    });
-    let line = line!() - 2;
+    let (line, timeout) = (line!(), h.timeout(LONG, std::future::pending::<()>()));
+    let t = h.spawn(timeout);
     let (kind, at, text) = origin_of(&lp, t.id());
     assert_eq!((kind, at), (TimerKind::Timeout, line));
     assert!(
@@ -54,34 +49,29 @@ fn sleep_timeout_and_interval_name_their_line() {
         "{text}"
     );
 
-    let t = h.spawn({
-        let h = h.clone();
-        async move {
-            let mut every = h.interval(Duration::from_secs(60));
-            every.tick().await;
-            every.tick().await;
-        }
+    let (line, mut every) = (line!(), h.interval(LONG));
+    let t = h.spawn(async move {
+        every.tick().await;
+        every.tick().await;
     });
-    let line = line!() - 5;
     let (kind, at, _) = origin_of(&lp, t.id());
     assert_eq!((kind, at), (TimerKind::Interval, line));
 
     // Moving a sleep keeps its origin.
+    let (line, sleep) = (line!(), h.sleep(LONG));
     let t = h.spawn({
         let h = h.clone();
         async move {
-            let mut s = std::pin::pin!(h.sleep(Duration::from_secs(60)));
+            let mut s = std::pin::pin!(sleep);
             std::future::poll_fn(|cx| {
                 let _ = s.as_mut().poll(cx);
                 std::task::Poll::Ready(())
             })
             .await;
-            let far = h.now() + Duration::from_secs(120);
-            s.as_mut().reset(far);
+            s.as_mut().reset(h.now() + 2 * LONG);
             s.await
         }
     });
-    let line = line!() - 11;
     let (kind, at, _) = origin_of(&lp, t.id());
     assert_eq!((kind, at), (TimerKind::Sleep, line));
 }
@@ -90,20 +80,40 @@ fn sleep_timeout_and_interval_name_their_line() {
 fn free_functions_name_the_callers_line() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let t = h.spawn(async { readyloop::sleep(Duration::from_secs(60)).await });
-    let line = line!() - 1;
-    assert_eq!(origin_of(&lp, t.id()).1, line);
-    let t = h.spawn(async {
-        readyloop::timeout(Duration::from_secs(60), std::future::pending::<()>()).await
+    let line = Rc::new(Cell::new(0));
+
+    let t = h.spawn({
+        let line = line.clone();
+        async move {
+            let (at, sleep) = (line!(), readyloop::sleep(LONG));
+            line.set(at);
+            sleep.await
+        }
     });
-    let line = line!() - 1;
     let (kind, at, _) = origin_of(&lp, t.id());
-    assert_eq!((kind, at), (TimerKind::Timeout, line));
-    let t = h.spawn(async {
-        let mut every = readyloop::interval(Duration::from_secs(60));
-        every.tick().await;
-        every.tick().await;
+    assert_eq!((kind, at), (TimerKind::Sleep, line.get()));
+
+    let t = h.spawn({
+        let line = line.clone();
+        async move {
+            let never = std::future::pending::<()>();
+            let (at, timeout) = (line!(), readyloop::timeout(LONG, never));
+            line.set(at);
+            timeout.await
+        }
     });
-    let line = line!() - 4;
-    assert_eq!(origin_of(&lp, t.id()).1, line);
+    let (kind, at, _) = origin_of(&lp, t.id());
+    assert_eq!((kind, at), (TimerKind::Timeout, line.get()));
+
+    let t = h.spawn({
+        let line = line.clone();
+        async move {
+            let (at, mut every) = (line!(), readyloop::interval(LONG));
+            line.set(at);
+            every.tick().await;
+            every.tick().await;
+        }
+    });
+    let (kind, at, _) = origin_of(&lp, t.id());
+    assert_eq!((kind, at), (TimerKind::Interval, line.get()));
 }
