@@ -226,3 +226,50 @@ fn short_reads_catch_a_reader_that_assumes_whole_records() {
         assert_eq!(faults.counts().short_reads, 1);
     });
 }
+
+/// Run only by `a_failing_test_prints_its_seed_and_replays_from_the_env`, in a child.
+#[test]
+#[ignore = "fails on purpose: run by a_failing_test_prints_its_seed_and_replays_from_the_env"]
+fn fails_on_purpose_under_a_seed() {
+    let seed = FaultSeed::from_env();
+    let log = logged_exchange(seed.derive(30));
+    println!("LOG {log:?}");
+    panic!("on purpose");
+}
+
+/// A failing test prints its seed and the command that replays it; run with that seed, the
+/// same faults come again; a seed that is not a number fails loudly, naming the variable.
+#[test]
+fn a_failing_test_prints_its_seed_and_replays_from_the_env() {
+    let run = |seed: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "fails_on_purpose_under_a_seed",
+                "--nocapture",
+            ])
+            .env(readyloop::testing::SEED_ENV, seed)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let log = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("LOG "))
+            .map(str::to_owned)
+    };
+    let first = run("1234");
+    assert!(
+        first.contains("the test failed under fault seed 1234 (replay: READYLOOP_FAULT_SEED=1234)"),
+        "{first}"
+    );
+    let again = run("0x4d2"); // 1234 again, in hexadecimal
+    assert_eq!(log(&first), log(&again));
+    assert!(log(&first).unwrap().len() > 20);
+    assert_ne!(log(&first), log(&run("1235")));
+    let bad = run("twelve");
+    assert!(bad.contains("READYLOOP_FAULT_SEED is not a u64"), "{bad}");
+}
