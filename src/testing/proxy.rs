@@ -122,8 +122,8 @@ impl Link {
         self
     }
 
-    /// Forwards `after` bytes, then ends this direction as `how` says (what arrives later
-    /// is discarded).
+    /// Forwards `after` bytes, then ends this direction as `how` says (after a half-close,
+    /// what the sender still sends is read and discarded).
     ///
     /// ```
     /// use readyloop::testing::{Ending, Link};
@@ -489,7 +489,7 @@ impl Writer {
 
     fn run(mut self, rx: mpsc::Receiver<Piece>) {
         if self.try_end() {
-            return;
+            return self.discard(rx);
         }
         while let Ok(piece) = rx.recv() {
             let Piece::Data(arrived, data) = piece else {
@@ -506,7 +506,7 @@ impl Writer {
             let mut rest = &data[..];
             while !rest.is_empty() {
                 if self.try_end() {
-                    return;
+                    return self.discard(rx);
                 }
                 self.maybe_stall();
                 let mut n = self.chunk_size().min(rest.len());
@@ -534,8 +534,17 @@ impl Writer {
                 }
             }
             if self.try_end() {
-                return;
+                return self.discard(rx);
             }
+        }
+    }
+
+    /// After a half-close, reads on and discards what the sender still sends, so it is
+    /// never blocked on a full buffer; returns at its end of stream. After a reset or a
+    /// drop the reader has already ended.
+    fn discard(&self, rx: mpsc::Receiver<Piece>) {
+        if matches!(self.link.end, Some((_, Ending::HalfClose))) {
+            while let Ok(Piece::Data(..)) = rx.recv() {}
         }
     }
 
@@ -573,9 +582,6 @@ impl Writer {
             Ending::HalfClose => {
                 bump(&self.counts().half_closes, 1);
                 let _ = self.to.shutdown(Shutdown::Write);
-                // Keep reading (and discarding) so the sender is not blocked on a full
-                // buffer; the reader thread ends at the sender's own close.
-                let _ = self.from.shutdown(Shutdown::Read);
             }
             Ending::Reset => {
                 bump(&self.counts().resets, 1);
