@@ -39,7 +39,9 @@ pub struct Injection {
 }
 
 impl Injection {
-    /// Arms `rates` on one socket (any of readyloop's stream sockets, or its fd).
+    /// Arms `rates` on one socket (any of readyloop's stream sockets, or its fd). The
+    /// injection follows the fd number: drop it before the socket, or a socket that later
+    /// gets the same number inherits the faults.
     ///
     /// ```
     /// use readyloop::testing::{FaultRates, Injection};
