@@ -9,6 +9,10 @@ use crate::executor::{Handle, Loop};
 use core::future::Future;
 use core::time::Duration;
 
+/// How long a `#[readyloop::test]` task may run without yielding before the hog watchdog
+/// names it on stderr.
+pub const TEST_HOG_THRESHOLD: Duration = Duration::from_secs(1);
+
 /// Runs a test body on a fresh loop; panics if it has not finished after `timeout_ms`, with
 /// the loop's report of what every pending task waits for.
 ///
@@ -117,7 +121,9 @@ where
     Fut: Future,
 {
     // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
-    let lp = match builder.build() {
+    // The hog watchdog names a test task that blocks the loop (a blocking call, a long
+    // computation) while the test still runs, before its deadline's report.
+    let lp = match builder.hog_watchdog(TEST_HOG_THRESHOLD).build() {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
     };

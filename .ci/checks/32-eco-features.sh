@@ -5,7 +5,7 @@
 # and integration/'s dependency, turn the features on for tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for features in macros futures-io embedded-io-async "futures-io embedded-io-async signal"; do
+for features in macros futures-io embedded-io-async testing "futures-io embedded-io-async signal"; do
     echo "--- cargo build --lib --no-default-features --features '$features'"
     timeout 300 cargo build --lib --no-default-features --features "$features"
 done

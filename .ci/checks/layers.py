@@ -9,7 +9,7 @@ Layers, lowest first (a file may import its own layer and the ones below):
   2 reactor    reactor.rs, timers.rs, stats.rs, report.rs, trace/: the loop's tables
   3 executor   src/executor/, blocking/pool.rs: the Loop, its turn, Handle
   4 leaves     events/, async_fd.rs, registration.rs, net/, signal.rs, blocking/, compat/
-  5 combine    combinators/, sync/
+  5 combine    combinators/, sync/, testing/
   6 top        lib.rs, private.rs, current.rs: re-exports and the free functions
 A path is resolved through `pub use` re-exports to the file that defines the name, so a
 re-export in a mod.rs adds no edge of its own. Standard library only; no cargo needed.
@@ -30,7 +30,7 @@ LAYERS = [  # (layer, name, path prefixes relative to src/)
     (4, "leaves", ["events/", "async_fd.rs", "registration.rs", "net/", "signal.rs",
                    "blocking/", "blocking.rs", "compat/", "fs_watch.rs", "process/",
                    "systemd/"]),
-    (5, "combine", ["combinators/", "sync/"]),
+    (5, "combine", ["combinators/", "sync/", "testing/"]),
     (6, "top", ["lib.rs", "private.rs", "current.rs"]),
 ]
 

@@ -85,6 +85,9 @@ pub(crate) struct Core {
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
+    /// The hog watchdog (`Builder::hog_watchdog`), set once when the loop is built.
+    #[cfg(feature = "std")]
+    pub(crate) watchdog: core::cell::OnceCell<super::watchdog::Watchdog>,
 }
 
 impl Core {
@@ -99,6 +102,10 @@ impl Core {
             task.cancel();
             task.set_complete();
             return;
+        }
+        #[cfg(feature = "std")]
+        if let (Some(w), Some(n)) = (self.watchdog.get(), name.as_deref()) {
+            w.name(task.id(), Some(n));
         }
         let alive = {
             let mut tasks = self.tasks.borrow_mut();
@@ -192,6 +199,8 @@ impl Handle {
                 turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
+                #[cfg(feature = "std")]
+                watchdog: core::cell::OnceCell::new(),
             }),
         })
     }
@@ -574,7 +583,12 @@ impl Handle {
     }
 
     #[inline]
-    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+    pub(crate) fn timer_insert(
+        &self,
+        deadline: u64,
+        waker: &Waker,
+        origin: Option<crate::report::TimerOrigin>,
+    ) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);
         // Made and dropped outside the timers' borrow (see `wait_io`).
@@ -583,7 +597,7 @@ impl Handle {
             .core
             .timers
             .borrow_mut()
-            .insert(deadline, &mut waker, now);
+            .insert(deadline, &mut waker, now, origin);
         drop(waker);
         key
     }

@@ -103,6 +103,22 @@ impl Core {
     ) -> Poll<F::Output> {
         self.budget.set(BUDGET);
         self.main_polled_at.set(self.now.get());
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(0);
+            let result = self.poll_main_unwatched(future, cx);
+            w.end();
+            return result;
+        }
+        self.poll_main_unwatched(future, cx)
+    }
+
+    /// `poll_main` after the watchdog's bookkeeping.
+    fn poll_main_unwatched<F: Future>(
+        &self,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
         if !self.tracing() {
             return future.poll(cx);
         }

@@ -24,12 +24,16 @@ mod report;
 mod stopper;
 mod turn;
 mod virtual_time;
+#[cfg(feature = "std")]
+mod watchdog;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
 pub use stopper::Stopper;
 pub use virtual_time::Advance;
+#[cfg(feature = "std")]
+pub use watchdog::HogReport;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -83,6 +87,9 @@ pub struct Builder {
     virtual_clock: bool,
     virtual_clock_grace: Option<u64>,
     shuffle: Option<u64>,
+    /// The hog watchdog's threshold and sink, if asked for.
+    #[cfg(feature = "std")]
+    hog_watchdog: Option<(core::time::Duration, watchdog::HogSink)>,
 }
 
 impl core::fmt::Debug for Builder {
@@ -95,11 +102,22 @@ impl core::fmt::Debug for Builder {
             .field("virtual_clock", &self.virtual_clock)
             .field("virtual_clock_grace", &self.virtual_clock_grace)
             .field("shuffle", &self.shuffle)
+            .field("hog_watchdog", &self.hog_watchdog_threshold())
             .finish()
     }
 }
 
 impl Builder {
+    #[cfg(feature = "std")]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        self.hog_watchdog.as_ref().map(|(t, _)| *t)
+    }
+
+    #[cfg(not(feature = "std"))]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        None
+    }
+
     /// Which system call the loop waits with (default: [`BackendKind::default_kind`]).
     ///
     /// ```
@@ -275,6 +293,48 @@ impl Builder {
         self
     }
 
+    /// Starts a hog watchdog (`std`): a thread that prints to stderr a [`HogReport`]
+    /// naming any task whose poll has run longer than `threshold` without yielding (a
+    /// blocking call, a long computation), once per such poll. The loop pays a clock read
+    /// and two atomic stores per poll while it is on; `#[readyloop::test]` turns it on with
+    /// a 1 s threshold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = readyloop::Loop::builder().hog_watchdog(Duration::from_secs(1)).build().unwrap();
+    /// lp.block_on(async {}); // a quick poll: no report
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog(self, threshold: core::time::Duration) -> Self {
+        self.hog_watchdog_with(threshold, |report| std::eprintln!("{report}"))
+    }
+
+    /// Like [`hog_watchdog`](Self::hog_watchdog), handing each report to `sink` (on the
+    /// watchdog's thread) instead of printing it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// let hogs = Arc::new(AtomicU32::new(0));
+    /// let seen = hogs.clone();
+    /// let lp = readyloop::Loop::builder()
+    ///     .hog_watchdog_with(Duration::from_millis(20), move |_| { seen.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()
+    ///     .unwrap();
+    /// lp.block_on(async { std::thread::sleep(Duration::from_millis(200)) });
+    /// assert_eq!(hogs.load(Ordering::Relaxed), 1);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog_with(
+        mut self,
+        threshold: core::time::Duration,
+        sink: impl Fn(&HogReport) + Send + Sync + 'static,
+    ) -> Self {
+        self.hog_watchdog = Some((threshold, Box::new(sink)));
+        self
+    }
+
     /// Builds the loop.
     ///
     /// ```
@@ -293,6 +353,13 @@ impl Builder {
             .core
             .shuffle
             .set(self.shuffle.map(|seed| seed ^ 0x9e37_79b9_7f4a_7c15));
+        #[cfg(feature = "std")]
+        if let Some((threshold, sink)) = self.hog_watchdog {
+            let _ = handle
+                .core
+                .watchdog
+                .set(watchdog::Watchdog::start(threshold, sink)?);
+        }
         Ok(Loop { handle })
     }
 }
@@ -326,6 +393,8 @@ impl Loop {
             virtual_clock: false,
             virtual_clock_grace: None,
             shuffle: None,
+            #[cfg(feature = "std")]
+            hog_watchdog: None,
         }
     }
 
@@ -563,7 +632,7 @@ impl<'a> Deadline<'a> {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
         let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
-        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now, None);
         drop(waker);
         Deadline {
             core,

@@ -178,7 +178,18 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         self.budget.set(BUDGET);
         task.set_polled_at(self.now.get());
         self.begin_poll(task.id());
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(task.id());
+        }
         let result = task.poll();
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.end();
+            if result.is_ready() {
+                w.name(task.id(), None);
+            }
+        }
         if result.is_ready() {
             self.complete(&task);
         }

@@ -275,7 +275,7 @@ impl Socket {
         match accepted {
             Poll::Ready(Err(e)) if is_exhaustion(&e) => {
                 let deadline = handle.now() + backoff.grow();
-                backoff.key = Some(handle.timer_insert(deadline.as_nanos(), cx.waker()));
+                backoff.key = Some(handle.timer_insert(deadline.as_nanos(), cx.waker(), None));
                 Poll::Pending
             }
             // Pending (EAGAIN) too: fds were there, so the next exhaustion starts afresh.

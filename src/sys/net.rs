@@ -106,13 +106,21 @@ pub(crate) fn take_error(fd: BorrowedFd<'_>) -> Result<Result<(), Errno>, Errno>
     rustix::net::sockopt::socket_error(fd)
 }
 
-/// `recv(2)` without flags.
+/// `recv(2)` without flags (with feature `testing`, after asking `faults` whether to fail
+/// or shorten it).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    #[cfg(feature = "testing")]
+    let buf = {
+        let n = super::faults::before(fd, super::faults::Op::Recv, buf.len())?;
+        &mut buf[..n]
+    };
     rustix::net::recv(fd, buf, RecvFlags::empty()).map(|(n, _)| n)
 }
 
-/// `send(2)` with `MSG_NOSIGNAL`.
+/// `send(2)` with `MSG_NOSIGNAL` (with feature `testing`, after asking `faults`).
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    #[cfg(feature = "testing")]
+    let buf = &buf[..super::faults::before(fd, super::faults::Op::Send, buf.len())?];
     rustix::net::send(fd, buf, SendFlags::NOSIGNAL)
 }
 
@@ -205,6 +213,13 @@ pub(crate) fn set_linger(
     linger: Option<core::time::Duration>,
 ) -> Result<(), Errno> {
     rustix::net::sockopt::set_socket_linger(fd, linger)
+}
+
+/// `connect(2)` to `AF_UNSPEC`: dissolves a TCP connection, sending a reset if it was
+/// established (the fault proxy's reset, while other threads still hold the fd).
+#[cfg(feature = "testing")]
+pub(crate) fn disconnect(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    rustix::net::connect_unspec(fd)
 }
 
 /// Checks that an fd handed to readyloop is a socket of the expected family and type, in
