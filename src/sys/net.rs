@@ -7,12 +7,13 @@
 //! caller as it is.
 
 use crate::error::Error;
+use core::mem::MaybeUninit;
 use core::net::SocketAddr;
 use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use rustix::io::Errno;
+use rustix::io::{Errno, IoSlice};
 use rustix::net::{
-    addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
-    SocketFlags, SocketType,
+    addr::SocketAddrArg, AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrAny,
+    SocketAddrUnix, SocketFlags, SocketType,
 };
 
 pub(crate) use rustix::net::Shutdown;
@@ -114,6 +115,19 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
 /// `send(2)` with `MSG_NOSIGNAL`.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     rustix::net::send(fd, buf, SendFlags::NOSIGNAL)
+}
+
+/// `recv(2)` into memory that need not be initialised; returns the count of bytes the
+/// kernel wrote, which are initialised from then on.
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> Result<usize, Errno> {
+    rustix::net::recv(fd, buf, RecvFlags::empty()).map(|((filled, _), _)| filled.len())
+}
+
+/// `sendmsg(2)` of several buffers in one call (gather write) with `MSG_NOSIGNAL`: no
+/// ancillary data and no address, so it is `writev(2)` that cannot raise `SIGPIPE`.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let mut control = SendAncillaryBuffer::default();
+    rustix::net::sendmsg(fd, bufs, &mut control, SendFlags::NOSIGNAL)
 }
 
 /// `recvfrom(2)`: the byte count and the sender's address.
