@@ -131,9 +131,6 @@ pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
 pub use echo::echo;
 pub use line_reader::{LineReader, Lines, DEFAULT_MAX_LINE};
 pub use protocol::{create_server, Protocol, Server};
-/// The buffer type of [`StreamSocket::poll_send_vectored`]: `std::io::IoSlice` with `std`,
-/// rustix's layout-compatible copy without.
-pub use rustix::io::IoSlice;
 pub use stream::StreamSocket;
 pub use stream_io::{ReadToEnd, Recv, RecvExact, SendAll, SendOnce};
 pub use tcp_listener::TcpListener;

@@ -22,7 +22,7 @@ use core::mem::MaybeUninit;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::io::{Errno, IoSlice};
+use rustix::io::Errno;
 use rustix::net::addr::SocketAddrArg;
 use rustix::net::SocketAddrAny;
 
@@ -165,13 +165,14 @@ impl Socket {
         polled
     }
 
+    #[cfg(feature = "std")]
     /// Sends from several buffers in one `sendmsg` (a gather write), in order; returns the
     /// byte count, which may end inside any buffer.
     pub(crate) fn poll_send_vectored(
         &self,
         cx: &mut Context<'_>,
         slot: Slot<'_>,
-        bufs: &[IoSlice<'_>],
+        bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
         let len: usize = bufs.iter().map(|b| b.len()).sum();

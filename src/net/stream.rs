@@ -197,12 +197,13 @@ pub trait StreamSocket: sealed::HasSocket {
     /// Sends from several buffers in one system call (`sendmsg(2)` with `MSG_NOSIGNAL`, a
     /// `writev(2)` that cannot raise `SIGPIPE`), on the socket's own write wait: a header
     /// and a body leave together without being copied into one buffer. Resolves to the byte
-    /// count, which may end inside any buffer.
+    /// count, which may end inside any buffer. With `std` (the buffers are std's `IoSlice`).
     ///
     /// ```
     /// # let lp = readyloop::Loop::new().unwrap();
     /// # let (a, b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
-    /// use readyloop::net::{IoSlice, StreamSocket};
+    /// use readyloop::net::StreamSocket;
+    /// use std::io::IoSlice;
     /// let bufs = [IoSlice::new(b"head "), IoSlice::new(b"body")];
     /// let n = lp.block_on(core::future::poll_fn(|cx| a.poll_send_vectored(cx, &bufs)));
     /// assert_eq!(n.unwrap(), 9);
@@ -210,10 +211,11 @@ pub trait StreamSocket: sealed::HasSocket {
     /// lp.block_on(b.recv_exact(&mut got)).unwrap();
     /// assert_eq!(&got, b"head body");
     /// ```
+    #[cfg(feature = "std")]
     fn poll_send_vectored(
         &self,
         cx: &mut Context<'_>,
-        bufs: &[super::IoSlice<'_>],
+        bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<Result<usize, Error>> {
         self.socket()
             .poll_send_vectored(cx, super::socket::Slot::Shared, bufs)

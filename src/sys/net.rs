@@ -10,11 +10,13 @@ use crate::error::Error;
 use core::mem::MaybeUninit;
 use core::net::SocketAddr;
 use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use rustix::io::{Errno, IoSlice};
+use rustix::io::Errno;
 use rustix::net::{
-    addr::SocketAddrArg, AddressFamily, RecvFlags, SendAncillaryBuffer, SendFlags, SocketAddrAny,
-    SocketAddrUnix, SocketFlags, SocketType,
+    addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
+    SocketFlags, SocketType,
 };
+#[cfg(feature = "std")]
+use std::io::IoSlice;
 
 pub(crate) use rustix::net::Shutdown;
 
@@ -123,10 +125,12 @@ pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> Re
     rustix::net::recv(fd, buf, RecvFlags::empty()).map(|((filled, _), _)| filled.len())
 }
 
-/// `sendmsg(2)` of several buffers in one call (gather write) with `MSG_NOSIGNAL`: no
+/// `sendmsg(2)` of several buffers (`std` only: then rustix's `IoSlice` is std's, which the
+/// public API takes) in one call (gather write) with `MSG_NOSIGNAL`: no
 /// ancillary data and no address, so it is `writev(2)` that cannot raise `SIGPIPE`.
+#[cfg(feature = "std")]
 pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
-    let mut control = SendAncillaryBuffer::default();
+    let mut control = rustix::net::SendAncillaryBuffer::default();
     rustix::net::sendmsg(fd, bufs, &mut control, SendFlags::NOSIGNAL)
 }
 
