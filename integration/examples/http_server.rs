@@ -27,7 +27,9 @@ use std::time::Duration;
 type Body = BoxBody<Bytes, hyper::Error>;
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let body = Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed();
+    let body = Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed();
     Response::builder().status(status).body(body).unwrap()
 }
 
@@ -59,8 +61,14 @@ fn websocket(mut req: Request<Incoming>) -> Response<Body> {
     });
     let mut res = text(StatusCode::SWITCHING_PROTOCOLS, "");
     let headers = res.headers_mut();
-    headers.insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
-    headers.insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
+    headers.insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("upgrade"),
+    );
+    headers.insert(
+        header::UPGRADE,
+        header::HeaderValue::from_static("websocket"),
+    );
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept.parse().unwrap());
     res
 }
@@ -69,7 +77,10 @@ fn websocket(mut req: Request<Incoming>) -> Response<Body> {
 /// requests in flight and closes.
 async fn serve(stream: TcpStream, header_timeout: Duration, stopping: Event) {
     let mut builder = auto::Builder::new(Handle::current());
-    builder.http1().timer(HyperTimer).header_read_timeout(header_timeout);
+    builder
+        .http1()
+        .timer(HyperTimer)
+        .header_read_timeout(header_timeout);
     builder.http2().timer(HyperTimer);
     let conn = builder.serve_connection_with_upgrades(HyperIo::new(stream), service_fn(route));
     let mut conn = pin!(conn);

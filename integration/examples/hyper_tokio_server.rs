@@ -15,7 +15,9 @@ type Body = BoxBody<Bytes, hyper::Error>;
 
 async fn route(req: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
     let text = |status, body: &'static str| {
-        let body = Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed();
+        let body = Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed();
         Response::builder().status(status).body(body).unwrap()
     };
     Ok(match (req.method(), req.uri().path()) {
@@ -27,7 +29,9 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:8081".into());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr.as_str()).await?;
         println!("listening on {}", listener.local_addr()?);
@@ -42,7 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder.http1().timer(TokioTimer::new());
                 builder.http2().timer(TokioTimer::new());
-                let _ = builder.serve_connection(TokioIo::new(stream), service_fn(route)).await;
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), service_fn(route))
+                    .await;
             });
         }
     })

@@ -17,7 +17,11 @@ fn get_and_keep_alive() {
     let (status, body, stderr) = curl(&["-v", &url, &url, &url]);
     assert!(status.success(), "{stderr}");
     assert_eq!(body, b"hello from readyloop\n".repeat(3));
-    assert_eq!(stderr.matches("Re-using existing connection").count(), 2, "{stderr}");
+    assert_eq!(
+        stderr.matches("Re-using existing connection").count(),
+        2,
+        "{stderr}"
+    );
 }
 
 fn temp_file(name: &str, data: &[u8]) -> std::path::PathBuf {
@@ -56,7 +60,11 @@ fn chunked_upload_echoed() {
     std::fs::remove_file(&file).unwrap();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("Transfer-Encoding: chunked"), "{stderr}");
-    assert!(body == data, "the echoed body differs ({} bytes)", body.len());
+    assert!(
+        body == data,
+        "the echoed body differs ({} bytes)",
+        body.len()
+    );
 }
 
 #[test]
@@ -83,13 +91,17 @@ fn http2_prior_knowledge() {
 fn header_read_timeout_closes_a_slow_client() {
     let server = Server::start(&["--header-timeout", "0.3"]);
     let mut conn = TcpStream::connect(&server.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let start = Instant::now();
     conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap(); // never finishes its head
     let mut reply = Vec::new();
     let _ = conn.read_to_end(&mut reply); // EOF (or a 408) when hyper gives up
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(250), "closed after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed after {waited:?}"
+    );
     assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
     // The server still serves others.
     let (status, body, _) = curl(&[&server.url("/")]);
@@ -101,13 +113,17 @@ fn header_read_timeout_closes_a_slow_client() {
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let mut server = Server::start(&[]);
     let mut conn = TcpStream::connect(&server.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     conn.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
         .unwrap();
     std::thread::sleep(Duration::from_millis(200)); // the request is in flight
     server.terminate();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(server.child.try_wait().unwrap().is_none(), "exited mid-request");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited mid-request"
+    );
     conn.write_all(b"world").unwrap();
     let mut reply = Vec::new();
     conn.read_to_end(&mut reply).unwrap(); // graceful: the response, then close

@@ -15,10 +15,17 @@ pub fn example_path(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cmd.args(["build", "-q", "-p", "readyloop-integration", "--example", name])
-        .arg("--target-dir")
-        .arg(profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args([
+        "build",
+        "-q",
+        "-p",
+        "readyloop-integration",
+        "--example",
+        name,
+    ])
+    .arg("--target-dir")
+    .arg(profile_dir.parent().unwrap())
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir.file_name().unwrap() == "release" {
         cmd.arg("--release");
     }
@@ -106,5 +113,7 @@ pub fn curl(args: &[&str]) -> (ExitStatus, Vec<u8>, String) {
 
 /// `len` bytes no shorter period can match (a byte lost, doubled or moved shows).
 pub fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8 ^ (i / 251) as u8).collect()
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i / 251) as u8)
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! The I/O seam, both directions: [`HyperIo`] gives hyper a readyloop stream (hyper's
-//! `rt::Read`/`rt::Write`), and [`FuturesIo`] gives the futures-io world a hyper stream (an
-//! upgraded connection, for async-tungstenite or any futures-io protocol).
+//! `rt::Read`/`rt::Write`), and [`FuturesIo`] bridges futures-io and hyper both ways: a
+//! hyper stream (an upgraded connection) as futures-io, for async-tungstenite, and a
+//! futures-io stream (futures-rustls' `TlsStream`) as hyper's I/O, for HTTPS.
 //!
 //! `HyperIo` reads into hyper's uninitialised buffer (`poll_recv_uninit`: no zeroing) and
 //! writes hyper's head and body in one `sendmsg` (`poll_send_vectored`). It is `Send`
@@ -146,9 +147,12 @@ impl<T: StreamSocket + Unpin> ::hyper::rt::Write for HyperIo<T> {
     }
 }
 
-/// A hyper stream (`hyper::upgrade::Upgraded`, or any `hyper::rt::Read + Write`) as
-/// `futures_io::AsyncRead + AsyncWrite`, so futures-io protocols (async-tungstenite's
-/// WebSocket, futures-rustls) run over a connection hyper upgraded.
+/// The bridge between futures-io and hyper's I/O traits, both ways (as hyper-util's
+/// `TokioIo` is for tokio's): a hyper stream (`hyper::upgrade::Upgraded`, any
+/// `hyper::rt::Read + Write`) becomes `futures_io::AsyncRead + AsyncWrite`, so
+/// async-tungstenite runs over a connection hyper upgraded; and a futures-io stream
+/// (futures-rustls' `TlsStream` over a readyloop `TcpStream`) becomes hyper's I/O, for
+/// HTTPS. For a plain readyloop socket use [`HyperIo`], which reads without zeroing.
 ///
 /// With hyper, `FuturesIo::new(hyper::upgrade::on(req).await?)` is the upgraded
 /// connection as futures-io. Any `hyper::rt` stream works, a [`HyperIo`] among them:
@@ -239,5 +243,53 @@ impl<T: ::hyper::rt::Write + Unpin> futures_io::AsyncWrite for FuturesIo<T> {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: futures_io::AsyncRead + Unpin> ::hyper::rt::Read for FuturesIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ::hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // futures-io reads into initialised memory: zero the spare space (once; hyper's
+        // cursor remembers what is initialised).
+        let spare = buf.initialize_unfilled();
+        match futures_io::AsyncRead::poll_read(Pin::new(&mut self.inner), cx, spare) {
+            Poll::Ready(Ok(n)) => {
+                // SAFETY: the first `n` bytes of the spare space were initialised above (and
+                // now hold data); `n <= spare.len()` by `poll_read`'s contract.
+                unsafe { buf.advance(n) };
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: futures_io::AsyncWrite + Unpin> ::hyper::rt::Write for FuturesIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
     }
 }
