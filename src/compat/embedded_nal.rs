@@ -35,7 +35,7 @@ impl embedded_nal_async::TcpConnect for Handle {
     type Error = Error;
     type Connection<'a> = TcpStream;
 
-    async fn connect<'a>(&'a self, remote: SocketAddr) -> Result<TcpStream, Error> {
+    async fn connect(&self, remote: SocketAddr) -> Result<TcpStream, Error> {
         TcpStream::connect(self, remote).await
     }
 }
