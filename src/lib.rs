@@ -97,7 +97,7 @@
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
 //! | `embedded-nal-async` | no | `TcpConnect` (and `Dns` with `std`) for [`Handle`]: reqwless and other embedded clients, `no_std` |
-//! | `hyper` | no | [`hyper`](crate::hyper): hyper 1.x's I/O, executor and timer on readyloop (needs `std`) |
+//! | `hyper` | no | [`hyper`]: hyper 1.x's I/O, executor and timer on readyloop (needs `std`) |
 //!
 //! With `macros`, a test reads:
 //!
