@@ -109,6 +109,8 @@
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
 //! | `testing` | no | `readyloop::testing`: a fault proxy, seeded syscall fault injection, `FaultSeed` (see [`testing_guide`]) |
+//! | `embedded-nal-async` | no | `TcpConnect` (and `Dns` with `std`) for [`Handle`]: reqwless and other embedded clients, `no_std` |
+//! | `hyper` | no | [`hyper`]: hyper 1.x's I/O, executor and timer on readyloop (needs `std`) |
 //!
 //! With `macros`, a test reads:
 //!
@@ -217,6 +219,8 @@ pub use combinators::{
     gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
     Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
 };
+#[cfg(feature = "hyper")]
+pub use compat::hyper;
 #[cfg(feature = "std")]
 pub use current::{
     interval, resolve, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_at, wait,

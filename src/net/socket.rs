@@ -18,6 +18,7 @@ use crate::sys::net as sys;
 use crate::sys::Interest;
 use crate::timers::TimerKey;
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -188,6 +189,53 @@ impl Socket {
         let polled = self.io(cx, Interest::Writable, slot, || sys::send(fd, buf));
         if let Poll::Ready(Ok(n)) = polled {
             // A short send filled the send buffer: the next one waits for POLLOUT first.
+            if n < len {
+                self.registration.set_drained(Interest::Writable);
+            }
+        }
+        polled
+    }
+
+    /// [`poll_recv`](Self::poll_recv) into memory that need not be initialised: nothing is
+    /// zeroed first. On `Ok(n)` the first `n` bytes of `buf` are initialised.
+    pub(crate) fn poll_recv_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<Result<usize, Error>> {
+        let fd = self.fd();
+        let len = buf.len();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let polled = self.io(cx, Interest::Readable, slot, || sys::recv_uninit(fd, buf));
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 && n < len {
+                self.registration.set_drained(Interest::Readable);
+            }
+        }
+        polled
+    }
+
+    #[cfg(feature = "std")]
+    /// Sends from several buffers in one `sendmsg` (a gather write), in order; returns the
+    /// byte count, which may end inside any buffer.
+    pub(crate) fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<Result<usize, Error>> {
+        let fd = self.fd();
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let polled = self.io(cx, Interest::Writable, slot, || {
+            sys::send_vectored(fd, bufs)
+        });
+        if let Poll::Ready(Ok(n)) = polled {
             if n < len {
                 self.registration.set_drained(Interest::Writable);
             }

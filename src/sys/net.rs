@@ -7,6 +7,7 @@
 //! caller as it is.
 
 use crate::error::Error;
+use core::mem::MaybeUninit;
 use core::net::SocketAddr;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
@@ -14,6 +15,8 @@ use rustix::net::{
     addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
     SocketFlags, SocketType,
 };
+#[cfg(feature = "std")]
+use std::io::IoSlice;
 
 pub(crate) use rustix::net::Shutdown;
 
@@ -122,6 +125,21 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     #[cfg(feature = "testing")]
     let buf = &buf[..super::faults::before(fd, super::faults::Op::Send, buf.len())?];
     rustix::net::send(fd, buf, SendFlags::NOSIGNAL)
+}
+
+/// `recv(2)` into memory that need not be initialised; returns the count of bytes the
+/// kernel wrote, which are initialised from then on.
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> Result<usize, Errno> {
+    rustix::net::recv(fd, buf, RecvFlags::empty()).map(|((filled, _), _)| filled.len())
+}
+
+/// `sendmsg(2)` of several buffers (`std` only: then rustix's `IoSlice` is std's, which the
+/// public API takes) in one call (gather write) with `MSG_NOSIGNAL`: no
+/// ancillary data and no address, so it is `writev(2)` that cannot raise `SIGPIPE`.
+#[cfg(feature = "std")]
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let mut control = rustix::net::SendAncillaryBuffer::default();
+    rustix::net::sendmsg(fd, bufs, &mut control, SendFlags::NOSIGNAL)
 }
 
 /// `recvfrom(2)`: the byte count and the sender's address.
