@@ -56,6 +56,9 @@ pub(crate) struct Core {
     pub(crate) budget: Cell<u32>,
     /// `stop()` was called; `run_forever` returns at the end of this turn.
     pub(crate) stop: Cell<bool>,
+    /// The turn runs alone (`run_once`, `step`): a wait that nothing could ever end (no
+    /// fd, timer, queued work or waker on another thread) is skipped, not made forever.
+    pub(crate) single_turn: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,
     /// The loop was dropped; spawns are cancelled at once.
@@ -175,6 +178,7 @@ impl Handle {
                 now: Cell::new(clock::monotonic_nanos()),
                 budget: Cell::new(BUDGET),
                 stop: Cell::new(false),
+                single_turn: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
                 next_id: Cell::new(1),

@@ -166,6 +166,26 @@ impl Builder {
         self
     }
 
+    /// Lets [`Loop::step`] record turns: the loop runs the traced turn (the one
+    /// [`trace`](Builder::trace) selects) with no sink of its own, so a program that never
+    /// steps pays nothing. With a sink from `trace` as well, both see every event.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let turn = lp.step().unwrap();
+    /// assert_eq!(turn.turn, 1);
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn stepping(mut self) -> Self {
+        if self.trace.is_none() {
+            self.trace = Some(Box::new(
+                |_: crate::Instant, _: &crate::trace::TraceEvent<'_>| {},
+            ));
+        }
+        self.turn = Core::traced_turn;
+        self
+    }
+
     /// Traces every turn as readable lines on standard error (`std`).
     ///
     /// ```
@@ -338,6 +358,9 @@ impl Loop {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = limit.arm(core, &waker);
+        // A wake of this future that lands after its last poll must not outlive it: the
+        // flag would keep every later wait (run_forever, run_once, step) from blocking.
+        let _clear = ClearMainWoken(core);
         core.shared.take_main_woken();
         core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
@@ -377,7 +400,9 @@ impl Loop {
         core.stop.set(false);
     }
 
-    /// Runs exactly one turn (waiting at most until the nearest deadline).
+    /// Runs exactly one turn (waiting at most until the nearest deadline). A turn with nothing
+    /// left that could end its wait (no fd, timer, queued work, or waker held on another
+    /// thread) returns instead of blocking forever.
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
@@ -390,7 +415,59 @@ impl Loop {
     /// ```
     pub fn run_once(&self) {
         let _running = self.handle.enter();
-        self.handle.core.turn();
+        let core = &self.handle.core;
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+    }
+
+    /// Runs exactly one turn, as [`run_once`](Loop::run_once) does, and returns what it did:
+    /// the tasks taken to run and why, the tasks polled and what each then waits on, the
+    /// wait's fd set and timeout, how long it blocked and the `revents` it returned, and the
+    /// timers that fired. The record is made by the trace hooks (the turn's events, gathered),
+    /// so the loop must be built with [`Builder::stepping`] or [`Builder::trace`].
+    ///
+    /// As with `run_once`, a turn whose wait nothing could end (no fd, timer, queued work or
+    /// waker held on another thread) returns without waiting (`wait` is then `None`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built
+    /// without `stepping` or `trace` (or the `trace` feature is off); no turn is run.
+    ///
+    /// # Panics
+    /// If called while this loop is already running (from inside one of its tasks).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::trace::WakeCause;
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let h = lp.handle();
+    /// h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(5)).await } });
+    /// let first = lp.step().unwrap();
+    /// assert_eq!(first.polled, [1]); // the task ran and filed its timer,
+    /// assert!(first.wait.unwrap().timeout.is_some()); // the wait slept until its deadline
+    /// assert_eq!(first.timers_fired.len(), 1); // and the timer fired
+    /// let second = lp.step().unwrap();
+    /// assert_eq!(second.woken, [(1, WakeCause::Timer)]);
+    /// assert_eq!(second.completed, [1]);
+    /// assert!(readyloop::Loop::new().unwrap().step().is_err()); // not built to step
+    /// ```
+    pub fn step(&self) -> Result<crate::trace::TurnRecord, Error> {
+        let core = &self.handle.core;
+        let tracer =
+            match core.trace.as_deref() {
+                Some(tracer) if core.tracing() => tracer,
+                _ => return Err(Error::new(
+                    crate::ErrorKind::Unsupported,
+                    "Loop::step needs a loop built with Builder::stepping() or Builder::trace()",
+                )),
+            };
+        let _running = self.handle.enter();
+        tracer.start_step();
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+        Ok(tracer.take_step())
     }
 
     /// Makes `run_forever` return at the end of the current turn.
@@ -412,6 +489,15 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
+    }
+}
+
+/// Clears the `block_on` future's wake flag when `run_main` returns (or unwinds).
+struct ClearMainWoken<'a>(&'a Core);
+
+impl Drop for ClearMainWoken<'_> {
+    fn drop(&mut self) {
+        self.0.shared.take_main_woken();
     }
 }
 

@@ -213,11 +213,17 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         // Interest left over from the last dispatch is settled first, so the trace shows
         // the set exactly as the kernel gets it (the notifier too, whenever this backend
         // cannot leave it out).
-        let notifier = {
+        let (notifier, endless) = {
             let mut reactor = self.reactor.borrow_mut();
             reactor.flush_interest();
-            notifier || !reactor.backend.can_leave_out_notifier()
+            let endless = timeout.is_none() && !notifier && reactor.waiter_count() == 0;
+            (notifier || !reactor.backend.can_leave_out_notifier(), endless)
         };
+        if endless && self.single_turn.get() {
+            // Nothing could end this wait: a lone turn (`run_once`, `step`) returns instead.
+            self.shared.unpark();
+            return;
+        }
         self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout, notifier);

@@ -72,7 +72,8 @@ impl Shared {
             head: AtomicPtr::new(ptr::null_mut()),
             parked: AtomicBool::new(false),
             notified: AtomicBool::new(false),
-            main_woken: AtomicBool::new(true),
+            // No `block_on` future yet: a flag left set would make every wait non-blocking.
+            main_woken: AtomicBool::new(false),
             escaped: AtomicUsize::new(0),
             notifications: AtomicU64::new(0),
             notifier,

@@ -4,6 +4,7 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
+use super::step::TurnRecord;
 use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
 use crate::sys::RawFd;
 use crate::time::Instant;
@@ -21,6 +22,8 @@ pub(crate) struct Tracer {
     pub(crate) causes: RefCell<Vec<u64>>,
     /// The fd set of the coming wait.
     pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
+    /// The turn `Loop::step` is recording, if one is: every event goes here too.
+    step: RefCell<Option<TurnRecord>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -36,13 +39,29 @@ impl Tracer {
             waits: RefCell::new(Vec::new()),
             causes: RefCell::new(Vec::new()),
             fds: RefCell::new(Vec::new()),
+            step: RefCell::new(None),
         }
+    }
+
+    /// Starts recording the events of one turn (for `Loop::step`).
+    pub(crate) fn start_step(&self) {
+        *self.step.borrow_mut() = Some(TurnRecord::default());
+    }
+
+    /// Stops recording and returns what was recorded since `start_step`.
+    pub(crate) fn take_step(&self) -> TurnRecord {
+        self.step.borrow_mut().take().unwrap_or_default()
     }
 
     /// Hands one event to the sink (dropped if the sink is busy: it caused this event).
     #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
+        if let Ok(mut step) = self.step.try_borrow_mut() {
+            if let Some(record) = step.as_mut() {
+                record.absorb(event);
+            }
+        }
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
             sink.record(at, event);
         }
