@@ -78,7 +78,7 @@ fn step_waits_with_the_sleepers_timeout() {
     assert_eq!(h.stats().tasks_alive, 0);
 }
 
-/// An fd wait: the turn's fd set names the pipe, and the next turn's revents report it.
+/// An fd wait: the turn's fd set names the pipe, and the wait's revents report it.
 #[test]
 fn step_reports_the_fd_set_and_revents() {
     let lp = Loop::builder().stepping().build().unwrap();
@@ -94,29 +94,39 @@ fn step_reports_the_fd_set_and_revents() {
                 .map(|n| buf[..n].to_vec())
         }
     });
+    h.spawn({
+        let h = h.clone();
+        async move {
+            h.sleep(Duration::from_millis(20)).await;
+            std::io::Write::write_all(&mut &w, b"hi").unwrap();
+        }
+    });
+    // Turn 1: the reader files the pipe, the writer its timer; the wait ends at the timer.
     let first = lp.step().unwrap();
+    let reading = Wait::Fd {
+        fd: rfd,
+        interest: Interest::Readable,
+    };
     assert!(
-        first.pending.iter().any(|(_, w)| w.iter().any(|w| *w
-            == Wait::Fd {
-                fd: rfd,
-                interest: Interest::Readable
-            })),
+        first.pending.iter().any(|(_, w)| w.contains(&reading)),
         "{first}"
     );
-    // Nothing to do and the writer is on this thread: write before the next turn's wait.
-    std::io::Write::write_all(&mut &w, b"hi").unwrap();
+    let wait = first.wait.as_ref().unwrap();
+    assert!(wait.fds.iter().any(|&(fd, _)| fd == rfd), "{first}");
+    assert_eq!(first.timers_fired.len(), 1, "{first}");
+    // Turn 2: the writer writes; the wait returns the pipe readable at once.
     let second = lp.step().unwrap();
     let wait = second.wait.as_ref().unwrap();
-    assert!(wait.fds.iter().any(|&(fd, _)| fd == rfd), "{second}");
     assert!(
         wait.revents
             .iter()
             .any(|&(fd, _, woke)| fd == rfd && woke == 1),
         "{second}"
     );
+    // Turn 3: the reader runs, woken by its fd.
     let third = lp.step().unwrap();
     assert!(
-        matches!(third.woken[..], [(_, WakeCause::Fd { fd, .. })] if fd == rfd),
+        matches!(third.woken[..], [(1, WakeCause::Fd { fd, .. })] if fd == rfd),
         "{third}"
     );
     assert!(reader.is_finished());
@@ -147,4 +157,44 @@ fn step_and_a_trace_sink_see_the_same_turn() {
     // The spawn came before the turn; the turn's own events are the same in both.
     assert_eq!(lines.borrow()[1..], turn.lines[..]);
     assert_eq!(turn.completed, [1]);
+}
+
+/// examples/step.rs with `--auto` walks both programs turn by turn to the end.
+#[test]
+fn the_step_example_walks_sleepy_and_read_socket() {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("step");
+    for program in ["sleepy", "read_socket"] {
+        let out = std::process::Command::new(&example)
+            .args([program, "--auto"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {example:?}: {e} (cargo test builds examples)"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{program}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("--- turn 1 ---"), "{text}");
+        assert!(text.contains("wait poll(["), "{text}");
+        assert!(text.contains("timer fired"), "{text}");
+        assert!(text.contains("all tasks done after"), "{text}");
+        if program == "sleepy" {
+            assert!(text.contains("poll task 1 (coroutine 0)"), "{text}");
+            assert!(
+                text.contains("task 3 (coroutine 2) woken by its timer"),
+                "{text}"
+            );
+        } else {
+            assert!(text.contains("reader got 2048 B"), "{text}");
+            assert!(text.contains("revents IN"), "{text}");
+        }
+    }
 }

@@ -73,6 +73,8 @@ pub struct Builder {
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
+    /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
+    stepping: bool,
     virtual_clock: bool,
 }
 
@@ -183,6 +185,7 @@ impl Builder {
             ));
         }
         self.turn = Core::traced_turn;
+        self.stepping = true;
         self
     }
 
@@ -232,6 +235,9 @@ impl Builder {
         let backend = (self.make_backend)(self.backend)?;
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
+        if let (true, Some(tracer)) = (self.stepping, handle.core.trace.as_deref()) {
+            tracer.keep_names();
+        }
         Ok(Loop { handle })
     }
 }
@@ -262,6 +268,7 @@ impl Loop {
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
+            stepping: false,
             virtual_clock: false,
         }
     }

@@ -171,7 +171,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// With a virtual clock whose rule allows it (see `loop_clock.rs`), the clock jumps to
     /// the nearest deadline instead and the wait only looks.
     fn timeout(&self) -> Option<u64> {
-        let ready = !self.run_queue.borrow().is_empty()
+        // After `stop()` the turn must end promptly: `run_forever` returns after it.
+        let ready = self.stop.get()
+            || !self.run_queue.borrow().is_empty()
             || !self.callbacks.borrow().is_empty()
             || self.shared.has_woken()
             || self.shared.main_woken();
@@ -217,7 +219,10 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             let mut reactor = self.reactor.borrow_mut();
             reactor.flush_interest();
             let endless = timeout.is_none() && !notifier && reactor.waiter_count() == 0;
-            (notifier || !reactor.backend.can_leave_out_notifier(), endless)
+            (
+                notifier || !reactor.backend.can_leave_out_notifier(),
+                endless,
+            )
         };
         if endless && self.single_turn.get() {
             // Nothing could end this wait: a lone turn (`run_once`, `step`) returns instead.

@@ -10,6 +10,7 @@ use super::{IoEvents, TraceEvent, Wait, WakeCause};
 use crate::sys::backend::BackendKind;
 use crate::sys::RawFd;
 use crate::time::Instant;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -89,21 +90,16 @@ pub struct TurnRecord {
     /// The turn's trace lines, as [`trace::Lines`](crate::trace::Lines) would print them
     /// (without time stamps).
     pub lines: Vec<String>,
-    /// Names from `Spawned` events, to label tasks in `lines`.
-    names: Vec<(u64, String)>,
 }
 
 impl TurnRecord {
     /// Adds one event of the turn.
-    pub(crate) fn absorb(&mut self, event: &TraceEvent<'_>) {
+    pub(crate) fn absorb(&mut self, event: &TraceEvent<'_>, names: &BTreeMap<u64, String>) {
         match *event {
             TraceEvent::TurnStart { turn } => self.turn = turn,
             TraceEvent::Callback => self.callbacks += 1,
             TraceEvent::Spawned { task, name } => {
                 self.spawned.push((task, name.map(String::from)));
-                if let Some(n) = name {
-                    self.names.push((task, String::from(n)));
-                }
             }
             TraceEvent::Woken { task, by } => self.woken.push((task, by)),
             TraceEvent::Polled { task } => self.polled.push(task),
@@ -150,13 +146,7 @@ impl TurnRecord {
             TraceEvent::ClockJump { from, to } => self.clock_jump = Some(to - from),
         }
         let mut line = String::new();
-        let names = &self.names;
-        let name = |id| {
-            names
-                .iter()
-                .find(|(t, _)| *t == id)
-                .map(|(_, n)| n.as_str())
-        };
+        let name = |id| names.get(&id).map(String::as_str);
         let _ = write_line(event, &mut line, &name);
         self.lines.push(line);
     }

@@ -9,6 +9,8 @@ use super::{IoEvents, TraceEvent, TraceSink, Wait, WakeCause};
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -24,6 +26,8 @@ pub(crate) struct Tracer {
     pub(crate) fds: RefCell<Vec<(RawFd, IoEvents)>>,
     /// The turn `Loop::step` is recording, if one is: every event goes here too.
     step: RefCell<Option<TurnRecord>>,
+    /// Names of live named tasks, for the records' lines (kept once a step was taken).
+    names: RefCell<Option<BTreeMap<u64, String>>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -40,11 +44,18 @@ impl Tracer {
             causes: RefCell::new(Vec::new()),
             fds: RefCell::new(Vec::new()),
             step: RefCell::new(None),
+            names: RefCell::new(None),
         }
     }
 
     /// Starts recording the events of one turn (for `Loop::step`).
+    /// Keeps task names from now on, for the lines of stepped turns.
+    pub(crate) fn keep_names(&self) {
+        self.names.borrow_mut().get_or_insert_with(BTreeMap::new);
+    }
+
     pub(crate) fn start_step(&self) {
+        self.keep_names();
         *self.step.borrow_mut() = Some(TurnRecord::default());
     }
 
@@ -53,15 +64,40 @@ impl Tracer {
         self.step.borrow_mut().take().unwrap_or_default()
     }
 
+    /// Copies an event into the turn being stepped, and keeps task names for its lines
+    /// (both only on a loop that was stepped).
+    fn record_step(&self, event: &TraceEvent<'_>) {
+        let Ok(mut names) = self.names.try_borrow_mut() else {
+            return;
+        };
+        let Some(names) = names.as_mut() else {
+            return;
+        };
+        if let TraceEvent::Spawned {
+            task,
+            name: Some(n),
+        } = *event
+        {
+            names.insert(task, String::from(n));
+        }
+        if let Ok(mut step) = self.step.try_borrow_mut() {
+            if let Some(record) = step.as_mut() {
+                record.absorb(event, names);
+            }
+        }
+        if let TraceEvent::Completed { task }
+        | TraceEvent::Aborted { task }
+        | TraceEvent::Panicked { task } = *event
+        {
+            names.remove(&task);
+        }
+    }
+
     /// Hands one event to the sink (dropped if the sink is busy: it caused this event).
     #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
-        if let Ok(mut step) = self.step.try_borrow_mut() {
-            if let Some(record) = step.as_mut() {
-                record.absorb(event);
-            }
-        }
+        self.record_step(event);
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
             sink.record(at, event);
         }
