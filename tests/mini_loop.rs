@@ -3,7 +3,10 @@
 //!
 //! fd numbers differ between the runs, so each fd in a wait is named by what it is (from
 //! /proc/self/fd, read while the wait happens); readyloop's own notifier (an eventfd) is
-//! left out: the mini loop has no cross-thread wakes. Timeouts compare as none/zero/some.
+//! left out: the mini loop has no cross-thread wakes. Timeouts compare as none/zero/some,
+//! and back-to-back identical waits count once: when a wait returns a few microseconds
+//! before a deadline (the kernel's wake-up is not exact), a loop makes the same wait again
+//! for the rest, in either loop, on whichever run it happens.
 
 #[path = "../examples/mini_loop.rs"]
 #[allow(dead_code)]
@@ -82,6 +85,12 @@ fn on_mini(tasks: Vec<mini_loop::Task<'_>>) -> Vec<Shape> {
     waits
 }
 
+/// The waits with back-to-back repeats counted once (see the module docs).
+fn merged(mut waits: Vec<Shape>) -> Vec<Shape> {
+    waits.dedup();
+    waits
+}
+
 /// readyloop's `sleepy`, line for line the mini loop's.
 async fn sleepy(h: Handle, count: u32, pause: Duration) {
     for _ in 0..count {
@@ -102,6 +111,7 @@ fn sleepy_makes_the_same_waits() {
             h.spawn(sleepy(h.clone(), 3, pause));
         }
     });
+    // Five sleepers' deadlines microseconds apart: one wait per round, in both loops.
     assert_eq!(mini, real, "mini loop's waits vs readyloop's");
     assert_eq!(mini.len(), 3, "{mini:?}");
 }
@@ -144,6 +154,7 @@ fn read_socket_makes_the_same_waits() {
             }
         });
     });
-    assert_eq!(mini, real, "mini loop's waits vs readyloop's");
+    assert_eq!(merged(mini.clone()), merged(real), "mini loop's waits vs readyloop's");
+    assert!(mini.len() >= 8, "{mini:?}");
     assert!(mini.iter().any(|(fds, _)| fds.len() == 2), "{mini:?}");
 }

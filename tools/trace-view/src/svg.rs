@@ -81,6 +81,14 @@ struct WaitCall {
     fds: usize,
 }
 
+/// The row of `task`, made on first sight.
+fn row_of(rows: &mut BTreeMap<u64, Row>, task: u64) -> &mut Row {
+    rows.entry(task).or_insert_with(|| Row {
+        name: if task == 0 { "block_on".into() } else { format!("task {task}") },
+        ..Row::default()
+    })
+}
+
 /// Escapes text for SVG.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -99,24 +107,14 @@ pub fn render(events: &[Event]) -> String {
         let at = ev.at.saturating_sub(start);
         end = end.max(at);
         let task = ev.u64("task");
-        let mut row = |task: u64| {
-            rows.entry(task).or_insert_with(|| Row {
-                name: if task == 0 {
-                    "block_on".into()
-                } else {
-                    format!("task {task}")
-                },
-                ..Row::default()
-            })
-        };
         match ev.kind.as_str() {
             "spawned" => {
                 if let Some(n) = ev.str("name") {
-                    row(task).name = n.to_string();
+                    row_of(&mut rows, task).name = n.to_string();
                 }
             }
-            "woken" => row(task).enter(at, Some(State::Ready)),
-            "polled" => row(task).enter(at, Some(State::Running)),
+            "woken" => row_of(&mut rows, task).enter(at, Some(State::Ready)),
+            "polled" => row_of(&mut rows, task).enter(at, Some(State::Running)),
             "pending" => {
                 let w = ev.get("waits").arr();
                 let state = if w
@@ -129,9 +127,9 @@ pub fn render(events: &[Event]) -> String {
                 } else {
                     State::WaitTimer
                 };
-                row(task).enter(at, Some(state));
+                row_of(&mut rows, task).enter(at, Some(state));
             }
-            "completed" | "aborted" | "panicked" => row(task).enter(at, None),
+            "completed" | "aborted" | "panicked" => row_of(&mut rows, task).enter(at, None),
             "wait" => waits.push(WaitCall {
                 at,
                 blocked: 0,
