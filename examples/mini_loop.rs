@@ -64,9 +64,7 @@ pub fn run(tasks: Vec<Task<'_>>, mut on_wait: impl FnMut(String)) {
             }
             match YIELDED.with(|y| y.take()) {
                 Some(Command::Sleep(until)) => sleepers.push((std::cmp::Reverse(until), id)),
-                Some(Command::Read(fd)) => {
-                    readers.insert(fd, id);
-                }
+                Some(Command::Read(fd)) => drop(readers.insert(fd, id)),
                 None => panic!("task {id} is pending but yielded nothing"),
             }
         }
@@ -89,14 +87,11 @@ pub fn run(tasks: Vec<Task<'_>>, mut on_wait: impl FnMut(String)) {
             .map(|fd| PollFd::new(fd, PollFlags::IN))
             .collect();
         let set: Vec<String> = fds.iter().map(|fd| format!("{fd} IN")).collect();
+        let t = timeout.map(|t| format!("timeout {}.{:06} s", t.as_secs(), t.subsec_micros()));
         on_wait(format!(
             "wait poll([{}], {})",
             set.join(", "),
-            timeout.map_or("no timeout".into(), |t| format!(
-                "timeout {}.{:06} s",
-                t.as_secs(),
-                t.subsec_micros()
-            ))
+            t.as_deref().unwrap_or("no timeout")
         ));
         let ts = timeout.map(|t| Timespec::try_from(t).expect("timeout fits"));
         match poll(&mut pollfds, ts.as_ref()) {
@@ -121,9 +116,8 @@ pub fn run(tasks: Vec<Task<'_>>, mut on_wait: impl FnMut(String)) {
 }
 
 struct NoWake;
-impl std::task::Wake for NoWake {
-    fn wake(self: std::sync::Arc<Self>) {}
-}
+#[rustfmt::skip]
+impl std::task::Wake for NoWake { fn wake(self: std::sync::Arc<Self>) {} }
 
 /// The article's `AsyncSleep`: yields once with its deadline, then is done.
 pub struct Sleep(Instant, bool);
@@ -223,15 +217,13 @@ pub fn read_socket<'a>(
         }),
         Box::pin(async move {
             let mut data = vec![0u8; 32 * 1024];
-            let n = AsyncRead::exact(file.as_fd(), &mut data)
-                .await
-                .expect("read");
+            let n = AsyncRead::exact(file.as_fd(), &mut data).await;
+            let n = n.expect("read");
             println!("/dev/urandom: got {n} B");
         }),
     ]
 }
 
-#[allow(dead_code)]
 fn main() {
     let show = std::env::args().any(|a| a == "--waits");
     let log = |line: String| {
@@ -240,22 +232,11 @@ fn main() {
         }
     };
     let start = Instant::now();
-    run(
-        (0..5)
-            .map(|j| {
-                Box::pin(sleepy(
-                    format!("coroutine {j}"),
-                    5,
-                    Duration::from_millis(100),
-                )) as Task
-            })
-            .collect(),
-        log,
-    );
-    println!(
-        "sleepy took {:.2} s (2.50 s one after another)",
-        start.elapsed().as_secs_f64()
-    );
+    let pause = Duration::from_millis(100);
+    let sleepers = (0..5).map(|j| Box::pin(sleepy(format!("coroutine {j}"), 5, pause)) as Task);
+    run(sleepers.collect(), log);
+    let took = start.elapsed().as_secs_f64();
+    println!("sleepy took {took:.2} s (2.50 s one after another)");
     let pair = std::os::unix::net::UnixStream::pair().expect("socketpair");
     pair.1.set_nonblocking(true).expect("O_NONBLOCK");
     let file = std::fs::File::open("/dev/urandom").expect("/dev/urandom");

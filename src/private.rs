@@ -28,7 +28,7 @@ where
     Fut: Future,
 {
     // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
-    let lp = match Loop::new() {
+    let lp = match new_loop(name) {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
     };
@@ -59,10 +59,34 @@ where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    let lp = match Loop::new() {
+    let lp = match new_loop("main") {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::main: cannot create a loop: {e}"),
     };
     let body = body(lp.handle());
     lp.block_on(body)
+}
+
+/// A fresh loop; with `READYLOOP_TRACE=path` in the environment (and the `trace` feature),
+/// traced as JSON lines appended to that file, `{test}` in the path replaced by `name` (the
+/// test's name, or `main`). A file that cannot be opened is reported and the run goes on
+/// untraced. The file is flushed when the loop is dropped, a failed test's too.
+fn new_loop(name: &str) -> Result<Loop, crate::Error> {
+    #[cfg(feature = "trace")]
+    if let Some(path) = std::env::var_os("READYLOOP_TRACE") {
+        let path = path.to_string_lossy().replace("{test}", name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match file {
+            Ok(file) => {
+                let sink = crate::trace::JsonLines::new(std::io::BufWriter::new(file));
+                return Loop::builder().trace(sink).build();
+            }
+            Err(e) => std::eprintln!("readyloop: READYLOOP_TRACE={path}: {e}; not tracing"),
+        }
+    }
+    let _ = name;
+    Loop::new()
 }

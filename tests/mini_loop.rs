@@ -154,7 +154,11 @@ fn read_socket_makes_the_same_waits() {
             }
         });
     });
-    assert_eq!(merged(mini.clone()), merged(real), "mini loop's waits vs readyloop's");
+    assert_eq!(
+        merged(mini.clone()),
+        merged(real),
+        "mini loop's waits vs readyloop's"
+    );
     assert!(mini.len() >= 8, "{mini:?}");
     assert!(mini.iter().any(|(fds, _)| fds.len() == 2), "{mini:?}");
 }

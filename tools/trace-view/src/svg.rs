@@ -84,7 +84,11 @@ struct WaitCall {
 /// The row of `task`, made on first sight.
 fn row_of(rows: &mut BTreeMap<u64, Row>, task: u64) -> &mut Row {
     rows.entry(task).or_insert_with(|| Row {
-        name: if task == 0 { "block_on".into() } else { format!("task {task}") },
+        name: if task == 0 {
+            "block_on".into()
+        } else {
+            format!("task {task}")
+        },
         ..Row::default()
     })
 }
