@@ -43,7 +43,7 @@ fn main() -> Result<(), readyloop::Error> {
         if interactive {
             line.clear();
             // End of input: stop asking, run the rest.
-            interactive = stdin.read_line(&mut line).map_or(false, |n| n > 0);
+            interactive = stdin.read_line(&mut line).is_ok_and(|n| n > 0);
         }
         let turn = lp.step()?;
         println!("{turn}");

@@ -26,7 +26,7 @@ fn view(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Renders `trace` and checks the document is whole, bounded in size, and says `expect`.
-fn render_checked(trace: &PathBuf, expect: &str) -> String {
+fn render_checked(trace: &std::path::Path, expect: &str) -> String {
     let svg_path = trace.with_extension("svg");
     let (ok, out, err) = view(&["svg", trace.to_str().unwrap(), svg_path.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
