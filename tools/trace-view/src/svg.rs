@@ -318,11 +318,22 @@ enum Lane {
 /// rest together.
 fn lanes(rows: Vec<Row>, end: u64) -> Vec<LaneRow> {
     if rows.len() <= MAX_ROWS {
+        // A task with more bands than its row has room for is drawn as shares too.
         return rows
             .into_iter()
-            .map(|r| LaneRow {
-                label: r.name,
-                body: Lane::One(r.bands),
+            .map(|r| {
+                let body = if r.bands.len() > 2 * BUCKETS {
+                    Lane::Many {
+                        count: 1,
+                        shares: shares(std::slice::from_ref(&r), end),
+                    }
+                } else {
+                    Lane::One(r.bands)
+                };
+                LaneRow {
+                    label: r.name,
+                    body,
+                }
             })
             .collect();
     }
@@ -342,31 +353,32 @@ fn lanes(rows: Vec<Row>, end: u64) -> Vec<LaneRow> {
         let rest: Vec<Row> = groups.drain(MAX_ROWS - 1..).flat_map(|g| g.1).collect();
         groups.push(("other tasks".into(), rest));
     }
-    let bucket_ns = (end.max(1) as f64) / BUCKETS as f64;
     groups
         .into_iter()
-        .map(|(name, rows)| {
-            let mut shares = vec![[0.0f64; 5]; BUCKETS];
-            for r in &rows {
-                for &(from, to, st) in &r.bands {
-                    let k = STATES.iter().position(|s| *s == st).unwrap_or(0);
-                    let (f, t) = (from as f64 / bucket_ns, to as f64 / bucket_ns);
-                    let mut b = f.floor() as usize;
-                    while (b as f64) < t && b < BUCKETS {
-                        let lo = f.max(b as f64);
-                        let hi = t.min(b as f64 + 1.0);
-                        shares[b][k] += hi - lo;
-                        b += 1;
-                    }
-                }
-            }
-            LaneRow {
-                label: format!("{name} (×{})", rows.len()),
-                body: Lane::Many {
-                    count: rows.len(),
-                    shares,
-                },
-            }
+        .map(|(name, rows)| LaneRow {
+            label: format!("{name} (×{})", rows.len()),
+            body: Lane::Many {
+                count: rows.len(),
+                shares: shares(&rows, end),
+            },
         })
         .collect()
+}
+
+/// Per time bucket, how long the rows spent in each state (in buckets: 1.0 is a whole one).
+fn shares(rows: &[Row], end: u64) -> Vec<[f64; 5]> {
+    let bucket_ns = (end.max(1) as f64) / BUCKETS as f64;
+    let mut shares = vec![[0.0f64; 5]; BUCKETS];
+    for r in rows {
+        for &(from, to, st) in &r.bands {
+            let k = STATES.iter().position(|s| *s == st).unwrap_or(0);
+            let (f, t) = (from as f64 / bucket_ns, to as f64 / bucket_ns);
+            let mut b = f.floor() as usize;
+            while (b as f64) < t && b < BUCKETS {
+                shares[b][k] += t.min(b as f64 + 1.0) - f.max(b as f64);
+                b += 1;
+            }
+        }
+    }
+    shares
 }
