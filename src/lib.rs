@@ -176,6 +176,7 @@ mod task;
 mod time;
 mod timers;
 pub mod trace;
+pub mod guide;
 
 pub use async_fd::Async;
 #[cfg(feature = "std")]
