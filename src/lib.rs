@@ -163,6 +163,7 @@ mod compat;
 mod error;
 mod events;
 mod executor;
+pub mod guide;
 pub mod net;
 mod reactor;
 mod registration;
@@ -176,7 +177,6 @@ mod task;
 mod time;
 mod timers;
 pub mod trace;
-pub mod guide;
 
 pub use async_fd::Async;
 #[cfg(feature = "std")]
