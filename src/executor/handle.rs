@@ -57,7 +57,7 @@ pub(crate) struct Core {
     /// `stop()` was called; `run_forever` returns at the end of this turn.
     pub(crate) stop: Cell<bool>,
     /// The turn runs alone (`run_once`, `step`): a wait that nothing could ever end (no
-    /// fd, timer, queued work or waker on another thread) is skipped, not made forever.
+    /// fd, timer, queued work or waker on another thread) only looks (timeout 0).
     pub(crate) single_turn: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,

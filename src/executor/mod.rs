@@ -409,7 +409,7 @@ impl Loop {
 
     /// Runs exactly one turn (waiting at most until the nearest deadline). A turn with nothing
     /// left that could end its wait (no fd, timer, queued work, or waker held on another
-    /// thread) returns instead of blocking forever.
+    /// thread) waits with timeout zero instead of blocking forever.
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
@@ -435,7 +435,7 @@ impl Loop {
     /// so the loop must be built with [`Builder::stepping`] or [`Builder::trace`].
     ///
     /// As with `run_once`, a turn whose wait nothing could end (no fd, timer, queued work or
-    /// waker held on another thread) returns without waiting (`wait` is then `None`).
+    /// waker held on another thread) waits with timeout zero instead of blocking forever.
     ///
     /// # Errors
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built

@@ -224,11 +224,12 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
                 endless,
             )
         };
-        if endless && self.single_turn.get() {
-            // Nothing could end this wait: a lone turn (`run_once`, `step`) returns instead.
-            self.shared.unpark();
-            return;
-        }
+        // Nothing could end this wait: a lone turn (`run_once`, `step`) only looks.
+        let timeout = if endless && self.single_turn.get() {
+            Some(0)
+        } else {
+            timeout
+        };
         self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout, notifier);

@@ -81,7 +81,7 @@ pub struct TurnRecord {
     pub pending: Vec<(u64, Vec<Wait>)>,
     /// Tasks that finished (completed, aborted or panicked).
     pub completed: Vec<u64>,
-    /// The wait (`None` if the turn had nothing that could end a wait, so made none).
+    /// The wait (`None` only if the turn did not reach it).
     pub wait: Option<WaitRecord>,
     /// The timers that fired: deadline, and how late the loop noticed.
     pub timers_fired: Vec<(Instant, Duration)>,
