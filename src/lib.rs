@@ -189,6 +189,7 @@ mod events;
 mod executor;
 #[cfg(feature = "fs-watch")]
 pub mod fs_watch;
+pub mod guide;
 pub mod net;
 #[cfg(feature = "process")]
 pub mod process;

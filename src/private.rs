@@ -123,7 +123,7 @@ where
     // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
     // The hog watchdog names a test task that blocks the loop (a blocking call, a long
     // computation) while the test still runs, before its deadline's report.
-    let lp = match builder.hog_watchdog(TEST_HOG_THRESHOLD).build() {
+    let lp = match new_loop(name, builder.hog_watchdog(TEST_HOG_THRESHOLD)) {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
     };
@@ -167,7 +167,7 @@ where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    let lp = match Loop::new() {
+    let lp = match new_loop("main", Loop::builder()) {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::main: cannot create a loop: {e}"),
     };
@@ -222,4 +222,28 @@ impl<F: Future> Future for RealDeadline<F> {
         }
         self.future.as_mut().poll(cx).map(Some)
     }
+}
+
+/// A loop from `builder`; with `READYLOOP_TRACE=path` in the environment (and the `trace` feature),
+/// traced as JSON lines appended to that file, `{test}` in the path replaced by `name` (the
+/// test's name, or `main`). A file that cannot be opened is reported and the run goes on
+/// untraced. The file is flushed when the loop is dropped, a failed test's too.
+fn new_loop(name: &str, builder: crate::Builder) -> Result<Loop, crate::Error> {
+    #[cfg(feature = "trace")]
+    if let Some(path) = std::env::var_os("READYLOOP_TRACE") {
+        let path = path.to_string_lossy().replace("{test}", name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match file {
+            Ok(file) => {
+                let sink = crate::trace::JsonLines::new(std::io::BufWriter::new(file));
+                return builder.trace(sink).build();
+            }
+            Err(e) => std::eprintln!("readyloop: READYLOOP_TRACE={path}: {e}; not tracing"),
+        }
+    }
+    let _ = name;
+    builder.build()
 }

@@ -60,6 +60,9 @@ pub(crate) struct Core {
     pub(crate) now: Cell<u64>,
     /// Leaf operations the running task may still complete before yielding.
     pub(crate) budget: Cell<u32>,
+    /// The turn runs alone (`run_once`, `step`): a wait that nothing could ever end (no
+    /// fd, timer, queued work or waker on another thread) only looks (timeout 0).
+    pub(crate) single_turn: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,
     /// The loop was dropped; spawns are cancelled at once.
@@ -186,6 +189,7 @@ impl Handle {
                 wake_buf: RefCell::new(Vec::new()),
                 now: Cell::new(clock::monotonic_nanos()),
                 budget: Cell::new(BUDGET),
+                single_turn: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
                 next_id: Cell::new(1),

@@ -84,6 +84,8 @@ pub struct Builder {
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
+    /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
+    stepping: bool,
     virtual_clock: bool,
     virtual_clock_grace: Option<u64>,
     shuffle: Option<u64>,
@@ -192,6 +194,27 @@ impl Builder {
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
         self.turn = Core::traced_turn;
+        self
+    }
+
+    /// Lets [`Loop::step`] record turns: the loop runs the traced turn (the one
+    /// [`trace`](Builder::trace) selects) with no sink of its own, so a program that never
+    /// steps pays nothing. With a sink from `trace` as well, both see every event.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let turn = lp.step().unwrap();
+    /// assert_eq!(turn.turn, 1);
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn stepping(mut self) -> Self {
+        if self.trace.is_none() {
+            self.trace = Some(Box::new(
+                |_: crate::Instant, _: &crate::trace::TraceEvent<'_>| {},
+            ));
+        }
+        self.turn = Core::traced_turn;
+        self.stepping = true;
         self
     }
 
@@ -360,6 +383,9 @@ impl Builder {
                 .watchdog
                 .set(watchdog::Watchdog::start(threshold, sink)?);
         }
+        if let (true, Some(tracer)) = (self.stepping, handle.core.trace.as_deref()) {
+            tracer.keep_names();
+        }
         Ok(Loop { handle })
     }
 }
@@ -390,6 +416,7 @@ impl Loop {
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
+            stepping: false,
             virtual_clock: false,
             virtual_clock_grace: None,
             shuffle: None,
@@ -485,6 +512,9 @@ impl Loop {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = limit.arm(core, &waker);
+        // A wake of this future that lands after its last poll must not outlive it: the
+        // flag would keep every later wait (run_forever, run_once, step) from blocking.
+        let _clear = ClearMainWoken(core);
         core.shared.take_main_woken();
         core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
@@ -531,9 +561,9 @@ impl Loop {
         }
     }
 
-    /// Runs exactly one turn: the ready callbacks and tasks, then one wait that blocks
-    /// until an fd is ready, the nearest deadline, or a wake (with nothing armed and nothing
-    /// ready it waits for a wake from another thread: give it something to wait for).
+    /// Runs exactly one turn (waiting at most until the nearest deadline). A turn with nothing
+    /// left that could end its wait (no fd, timer, queued work, or waker held on another
+    /// thread) waits with timeout zero instead of blocking forever.
     ///
     /// ```
     /// use core::time::Duration;
@@ -554,7 +584,59 @@ impl Loop {
     /// ```
     pub fn run_once(&self) {
         let _running = self.handle.enter();
-        self.handle.core.turn();
+        let core = &self.handle.core;
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+    }
+
+    /// Runs exactly one turn, as [`run_once`](Loop::run_once) does, and returns what it did:
+    /// the tasks taken to run and why, the tasks polled and what each then waits on, the
+    /// wait's fd set and timeout, how long it blocked and the `revents` it returned, and the
+    /// timers that fired. The record is made by the trace hooks (the turn's events, gathered),
+    /// so the loop must be built with [`Builder::stepping`] or [`Builder::trace`].
+    ///
+    /// As with `run_once`, a turn whose wait nothing could end (no fd, timer, queued work or
+    /// waker held on another thread) waits with timeout zero instead of blocking forever.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built
+    /// without `stepping` or `trace` (or the `trace` feature is off); no turn is run.
+    ///
+    /// # Panics
+    /// If called while this loop is already running (from inside one of its tasks).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::trace::WakeCause;
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let h = lp.handle();
+    /// h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(5)).await } });
+    /// let first = lp.step().unwrap();
+    /// assert_eq!(first.polled, [1]); // the task ran and filed its timer,
+    /// assert!(first.wait.unwrap().timeout.is_some()); // the wait slept until its deadline
+    /// assert_eq!(first.timers_fired.len(), 1); // and the timer fired
+    /// let second = lp.step().unwrap();
+    /// assert_eq!(second.woken, [(1, WakeCause::Timer)]);
+    /// assert_eq!(second.completed, [1]);
+    /// assert!(readyloop::Loop::new().unwrap().step().is_err()); // not built to step
+    /// ```
+    pub fn step(&self) -> Result<crate::trace::TurnRecord, Error> {
+        let core = &self.handle.core;
+        let tracer =
+            match core.trace.as_deref() {
+                Some(tracer) if core.tracing() => tracer,
+                _ => return Err(Error::new(
+                    crate::ErrorKind::Unsupported,
+                    "Loop::step needs a loop built with Builder::stepping() or Builder::trace()",
+                )),
+            };
+        let _running = self.handle.enter();
+        tracer.start_step();
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+        Ok(tracer.take_step())
     }
 }
 
@@ -580,6 +662,15 @@ impl<'a> Forever<'a> {
 impl Drop for Forever<'_> {
     fn drop(&mut self) {
         self.0.set_forever(false);
+    }
+}
+
+/// Clears the `block_on` future's wake flag when `run_main` returns (or unwinds).
+struct ClearMainWoken<'a>(&'a Core);
+
+impl Drop for ClearMainWoken<'_> {
+    fn drop(&mut self) {
+        self.0.shared.take_main_woken();
     }
 }
 

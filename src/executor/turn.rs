@@ -273,10 +273,20 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         // Interest left over from the last dispatch is settled first, so the trace shows
         // the set exactly as the kernel gets it (the notifier too, whenever this backend
         // cannot leave it out).
-        let notifier = {
+        let (notifier, endless) = {
             let mut reactor = self.reactor.borrow_mut();
             reactor.flush_interest();
-            notifier || !reactor.backend.can_leave_out_notifier()
+            let endless = timeout.is_none() && !notifier && reactor.waiter_count() == 0;
+            (
+                notifier || !reactor.backend.can_leave_out_notifier(),
+                endless,
+            )
+        };
+        // Nothing could end this wait: a lone turn (`run_once`, `step`) only looks.
+        let timeout = if endless && self.single_turn.get() {
+            Some(0)
+        } else {
+            timeout
         };
         self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();

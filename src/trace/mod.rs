@@ -39,10 +39,12 @@
 pub(crate) mod format;
 #[cfg(feature = "std")]
 mod sinks;
+mod step;
 pub(crate) mod tracer;
 
 #[cfg(feature = "std")]
 pub use sinks::{JsonLines, Lines};
+pub use step::{TurnRecord, WaitRecord};
 
 use crate::sys::backend::BackendKind;
 pub use crate::sys::backend::Readiness;

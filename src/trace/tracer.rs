@@ -4,11 +4,14 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
+use super::step::TurnRecord;
 use super::{PendingOn, Readiness, TraceEvent, TraceSink, WakeCause};
 use crate::sys::backend::ReadyFd;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -27,6 +30,10 @@ pub(crate) struct Tracer {
     /// to the sink after (the sink is user code and may re-enter the loop).
     pub(crate) ready: RefCell<Vec<(ReadyFd, usize)>>,
     pub(crate) fired: RefCell<Vec<u64>>,
+    /// The turn `Loop::step` is recording, if one is: every event goes here too.
+    step: RefCell<Option<TurnRecord>>,
+    /// Names of live named tasks, for the records' lines (kept once a step was taken).
+    names: RefCell<Option<BTreeMap<u64, String>>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -44,6 +51,53 @@ impl Tracer {
             fds: RefCell::new(Vec::new()),
             ready: RefCell::new(Vec::new()),
             fired: RefCell::new(Vec::new()),
+            step: RefCell::new(None),
+            names: RefCell::new(None),
+        }
+    }
+
+    /// Starts recording the events of one turn (for `Loop::step`).
+    /// Keeps task names from now on, for the lines of stepped turns.
+    pub(crate) fn keep_names(&self) {
+        self.names.borrow_mut().get_or_insert_with(BTreeMap::new);
+    }
+
+    pub(crate) fn start_step(&self) {
+        self.keep_names();
+        *self.step.borrow_mut() = Some(TurnRecord::default());
+    }
+
+    /// Stops recording and returns what was recorded since `start_step`.
+    pub(crate) fn take_step(&self) -> TurnRecord {
+        self.step.borrow_mut().take().unwrap_or_default()
+    }
+
+    /// Copies an event into the turn being stepped, and keeps task names for its lines
+    /// (both only on a loop that was stepped).
+    fn record_step(&self, event: &TraceEvent<'_>) {
+        let Ok(mut names) = self.names.try_borrow_mut() else {
+            return;
+        };
+        let Some(names) = names.as_mut() else {
+            return;
+        };
+        if let TraceEvent::Spawned {
+            task,
+            name: Some(n),
+        } = *event
+        {
+            names.insert(task, String::from(n));
+        }
+        if let Ok(mut step) = self.step.try_borrow_mut() {
+            if let Some(record) = step.as_mut() {
+                record.absorb(event, names);
+            }
+        }
+        if let TraceEvent::Completed { task }
+        | TraceEvent::Aborted { task }
+        | TraceEvent::Panicked { task } = *event
+        {
+            names.remove(&task);
         }
     }
 
@@ -51,6 +105,7 @@ impl Tracer {
     #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
+        self.record_step(event);
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
             sink.record(at, event);
         }
