@@ -174,6 +174,8 @@ mod current;
 mod error;
 mod events;
 mod executor;
+#[cfg(feature = "std")]
+pub mod multi;
 pub mod net;
 mod reactor;
 mod registration;
