@@ -66,7 +66,9 @@ pub fn cpu_count() -> usize {
 /// (index `0..loops`) before its loop runs, then runs every loop until
 /// [`Loops::stop`]. `setup` binds the loop's listener (with
 /// [`BindOptions::reuse_port`](crate::net::BindOptions::reuse_port), so all share one port)
-/// and spawns its tasks; it returns at once (the tasks run when the loop does).
+/// and spawns its tasks; it returns at once (the tasks run when the loop does). The setups
+/// run one after another in index order (loop `i + 1`'s starts after loop `i`'s returned),
+/// so loop 0 may bind port 0 and the others the port it got.
 ///
 /// With `pin`, loop `i` is pinned to the `i`-th CPU this thread may run on (modulo their
 /// number), so loops do not migrate between cores and a connection's data stays in one
