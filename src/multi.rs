@@ -188,6 +188,11 @@ fn run_one(
 
 /// The loops [`serve_per_core`] started: stop them, then join their threads. Dropping it
 /// stops and joins too, so no loop outlives it.
+///
+/// ```
+/// let loops = readyloop::multi::serve_per_core(2, false, |_, _| Ok(())).unwrap();
+/// drop(loops); // stops both loops and waits for their threads
+/// ```
 #[derive(Debug)]
 pub struct Loops {
     /// One per running loop, in index order.
@@ -293,6 +298,15 @@ impl Drop for Loops {
 }
 
 /// Stops every loop of a [`Loops`]; `Send + Sync + Clone`, made by [`Loops::stopper`].
+///
+/// ```
+/// fn assert_send<T: Send + Sync + Clone>(_: &T) {}
+/// let loops = readyloop::multi::serve_per_core(1, false, |_, _| Ok(())).unwrap();
+/// let stop_all = loops.stopper();
+/// assert_send(&stop_all);
+/// stop_all.stop();
+/// loops.join().unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct StopAll {
     /// One per loop.
