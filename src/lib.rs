@@ -82,6 +82,8 @@
 //!   style, [`net::Protocol`] and [`net::Transport`] via [`net::create_server`].
 //! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
+//! - [`multi`] (`std`): one loop per core, each on its own thread with its own
+//!   `SO_REUSEPORT` listener ([`net::BindOptions`]), started and stopped together.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
