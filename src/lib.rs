@@ -85,6 +85,8 @@
 //!   style, [`net::Protocol`] and [`net::Transport`] via [`net::create_server`].
 //! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
+//! - [`multi`] (`std`): one loop per core, each on its own thread with its own
+//!   `SO_REUSEPORT` listener ([`net::BindOptions`]), started and stopped together.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
@@ -190,6 +192,8 @@ mod executor;
 #[cfg(feature = "fs-watch")]
 pub mod fs_watch;
 pub mod guide;
+#[cfg(feature = "std")]
+pub mod multi;
 pub mod net;
 #[cfg(feature = "process")]
 pub mod process;

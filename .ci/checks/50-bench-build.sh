@@ -63,3 +63,6 @@ fi
 
 echo "--- benchmark: smoke run (--quick)"
 NOSTD_ECHO="$daemon" timeout 300 "$target/release/bench" --quick
+
+echo "--- benchmark: one loop per core, smoke run (--per-core --quick)"
+timeout 300 "$target/release/bench" --per-core --quick

@@ -107,6 +107,7 @@ mod incoming;
 
 mod accept;
 mod addr;
+mod bind_options;
 mod client;
 mod connect;
 mod connection;
@@ -129,6 +130,7 @@ mod unix_stream;
 
 pub use accept::{Accept, Listener};
 pub use addr::{ToSocketAddr, ToUnixAddr, UnixSocketAddr};
+pub use bind_options::BindOptions;
 pub use client::open_connection;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};

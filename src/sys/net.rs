@@ -72,10 +72,22 @@ pub(crate) fn unix_pair(kind: Kind) -> Result<(OwnedFd, OwnedFd), Errno> {
     rustix::net::socketpair(AddressFamily::UNIX, kind.raw(), FLAGS, None)
 }
 
-/// `SO_REUSEADDR` on, as servers want (a restarted server can bind while old connections
-/// sit in `TIME_WAIT`).
-pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> Result<(), Errno> {
-    rustix::net::sockopt::set_socket_reuseaddr(fd, true)
+/// `SO_REUSEADDR` (on, a restarted server can bind while old connections sit in
+/// `TIME_WAIT`).
+pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_socket_reuseaddr(fd, on)
+}
+
+/// `SO_REUSEPORT` (on, sockets of one user share an address and the kernel spreads
+/// connections over them).
+pub(crate) fn set_reuseport(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_socket_reuseport(fd, on)
+}
+
+/// `IPV6_V6ONLY`, set before `bind` (an IPv4 socket has no such option: callers refuse
+/// that first).
+pub(crate) fn set_only_v6(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_ipv6_v6only(fd, on)
 }
 
 /// `bind(2)` to an IP address.
