@@ -179,7 +179,9 @@ impl Daemon {
                 }
                 self.status(&format!("reloaded ({why})"));
             }
-            Err(e) => self.status(&format!("reload ({why}) failed, keeping the old config: {e}")),
+            Err(e) => self.status(&format!(
+                "reload ({why}) failed, keeping the old config: {e}"
+            )),
         }
         self.notify("READY=1");
     }
@@ -225,7 +227,9 @@ async fn supervise(daemon: Rc<Daemon>, argv: Vec<String>) {
             backoff = BACKOFF_FIRST;
         }
         let ms = backoff.as_millis();
-        daemon.status(&format!("child `{command}` {outcome}; restarting in {ms} ms"));
+        daemon.status(&format!(
+            "child `{command}` {outcome}; restarting in {ms} ms"
+        ));
         h.sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
@@ -244,7 +248,9 @@ async fn watch_config(daemon: Rc<Daemon>, mut watcher: FsWatcher, name: PathBuf)
             // Events were lost: one of them may have been ours.
             Ok(FsEvent::Overflow) => daemon.reload("file events lost"),
             Err(e) => {
-                daemon.status(&format!("config watch failed, reload with SIGHUP only: {e}"));
+                daemon.status(&format!(
+                    "config watch failed, reload with SIGHUP only: {e}"
+                ));
                 return;
             }
         }
@@ -358,7 +364,11 @@ fn run(options: Options) -> Result<(), String> {
     if let Some(w) = watcher {
         w.abort();
     }
-    let open: Vec<_> = connections.take().into_iter().filter(|t| !t.is_finished()).collect();
+    let open: Vec<_> = connections
+        .take()
+        .into_iter()
+        .filter(|t| !t.is_finished())
+        .collect();
     daemon.status(&format!(
         "{stop}: stopping; {} connection(s) have {:?} to finish",
         open.len(),

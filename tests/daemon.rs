@@ -21,9 +21,16 @@ fn daemon_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cmd.args(["build", "--example", "daemon", "--features", "systemd", "--target-dir"])
-        .arg(profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args([
+        "build",
+        "--example",
+        "daemon",
+        "--features",
+        "systemd",
+        "--target-dir",
+    ])
+    .arg(profile_dir.parent().unwrap())
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir.file_name().unwrap() == "release" {
         cmd.arg("--release");
     }
@@ -150,7 +157,10 @@ impl Client {
     }
 
     fn ask(&mut self, line: &str) -> String {
-        self.0.get_mut().write_all(format!("{line}\n").as_bytes()).unwrap();
+        self.0
+            .get_mut()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
         let mut reply = String::new();
         self.0.read_line(&mut reply).unwrap();
         reply.trim_end_matches('\n').to_string()
@@ -171,7 +181,12 @@ fn pid_in(status: &str) -> u32 {
 /// Whether `pid` is a live (not zombie) process.
 fn running(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap().trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -218,7 +233,9 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
 
     let notify = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&notify).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let stderr = dir.join("stderr");
     let port = free_port();
     let child = Command::new("systemd-socket-activate")
@@ -250,7 +267,9 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     a.0.get_mut().write_all(b"hello\n").unwrap();
     let first = manager.next("READY=1");
     if first != "READY=1" {
-        manager.fail(&format!("the first notification was {first:?}, not READY=1"));
+        manager.fail(&format!(
+            "the first notification was {first:?}, not READY=1"
+        ));
     }
     let mut reply = String::new();
     a.0.read_line(&mut reply).unwrap();
@@ -262,7 +281,9 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     // The watchdog: about one ping per 200 ms.
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(1000) {
-        let _ = manager.socket.set_read_timeout(Some(Duration::from_millis(100)));
+        let _ = manager
+            .socket
+            .set_read_timeout(Some(Duration::from_millis(100)));
         let mut buf = [0u8; 512];
         if let Ok(n) = manager.socket.recv(&mut buf) {
             let text = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -272,7 +293,10 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
             manager.seen.push(text);
         }
     }
-    manager.socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    manager
+        .socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let recent = manager.pings.iter().filter(|t| **t >= start).count();
     if !(3..=7).contains(&recent) {
         manager.fail(&format!("{recent} watchdog pings in 1 s (want about 5)"));
@@ -286,10 +310,15 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     let after = monotonic_usec();
     let usec: u64 = reloading
         .strip_prefix("RELOADING=1\nMONOTONIC_USEC=")
-        .unwrap_or_else(|| manager.fail(&format!("not RELOADING=1 + MONOTONIC_USEC: {reloading:?}")))
+        .unwrap_or_else(|| {
+            manager.fail(&format!("not RELOADING=1 + MONOTONIC_USEC: {reloading:?}"))
+        })
         .parse()
         .unwrap();
-    assert!((before..=after).contains(&usec), "{before} <= {usec} <= {after}");
+    assert!(
+        (before..=after).contains(&usec),
+        "{before} <= {usec} <= {after}"
+    );
     manager.expect("READY=1");
     assert_eq!(a.ask("again"), "two:again");
 
@@ -298,7 +327,10 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     signal(pid, libc::SIGHUP);
     manager.until("RELOADING=1", |t| t.starts_with("RELOADING=1\n"));
     let why = manager.until("the failed reload's STATUS", |t| t.contains("failed"));
-    assert!(why.contains("keeping the old config") && why.contains("line 1"), "{why}");
+    assert!(
+        why.contains("keeping the old config") && why.contains("line 1"),
+        "{why}"
+    );
     manager.expect("READY=1");
     assert_eq!(a.ask("still"), "two:still");
     // The child's command did not change: the same child still runs.
@@ -313,7 +345,9 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     // The supervised child dies: it is started again (after the 100 ms back-off).
     let killed_at = Instant::now();
     signal(first_child, libc::SIGKILL);
-    manager.until("the child's exit", |t| t.contains("exited") && t.contains("100 ms"));
+    manager.until("the child's exit", |t| {
+        t.contains("exited") && t.contains("100 ms")
+    });
     let restarted = manager.until("the restart", |t| t.contains("restarted: pid"));
     let second_child = pid_in(&restarted);
     assert!(killed_at.elapsed() >= Duration::from_millis(100));
@@ -325,7 +359,10 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     manager.expect("STOPPING=1");
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(Instant::now() < deadline, "still accepting after STOPPING=1");
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after STOPPING=1"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(a.ask("last"), "three:last");
@@ -338,7 +375,10 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     // Its child went with it.
     let deadline = Instant::now() + Duration::from_secs(5);
     while running(second_child) {
-        assert!(Instant::now() < deadline, "the supervised child outlived the daemon");
+        assert!(
+            Instant::now() < deadline,
+            "the supervised child outlived the daemon"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -16,8 +16,8 @@ extern crate alloc;
 use alloc::vec;
 use core::future::{poll_fn, Future};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use core::sync::atomic::{AtomicI32, Ordering};
 use core::pin::pin;
+use core::sync::atomic::{AtomicI32, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use origin::signal::{Sigaction, SigactionFlags, Signal};
@@ -174,7 +174,10 @@ fn parse_v6(text: &[u8]) -> Option<Ipv6Addr> {
     let (mut head, mut tail) = ([0u16; 8], [0u16; 8]);
     let gap = text.windows(2).position(|w| w == b"::");
     let (h, t) = match gap {
-        Some(at) => (groups(&text[..at], &mut head)?, groups(&text[at + 2..], &mut tail)?),
+        Some(at) => (
+            groups(&text[..at], &mut head)?,
+            groups(&text[at + 2..], &mut tail)?,
+        ),
         None => (groups(text, &mut head)?, 0),
     };
     // Without `::` all eight groups; with it, at most seven written.

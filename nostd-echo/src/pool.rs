@@ -51,7 +51,10 @@ fn class(layout: Layout) -> Option<(usize, usize)> {
     if layout.align() > PAGE {
         return None;
     }
-    let size = layout.size().max(layout.align()).checked_next_power_of_two()?;
+    let size = layout
+        .size()
+        .max(layout.align())
+        .checked_next_power_of_two()?;
     let shift = (size.trailing_zeros() as usize).max(MIN_SHIFT);
     let class = shift - MIN_SHIFT;
     (class < CLASSES).then_some((class, 1 << shift))

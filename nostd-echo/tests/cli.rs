@@ -57,7 +57,10 @@ fn takes_ipv4_and_ipv6_addresses_as_echo_server_does() {
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     echo_once(&addr);
     let (_d, addr) = start(&["127.0.0.1:0"], None);
-    assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "{addr}");
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
     echo_once(&addr);
     // IPv6 loopback, if this machine has it.
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
@@ -89,7 +92,10 @@ fn refuses_what_it_cannot_parse_with_a_message_and_status_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("expected one ADDR"), "{bad:?}: {err}");
     }
-    let out = Command::new(DAEMON).args(["127.0.0.1:0", "extra"]).output().unwrap();
+    let out = Command::new(DAEMON)
+        .args(["127.0.0.1:0", "extra"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -115,7 +121,10 @@ fn says_ready_once_listening_and_stopping_on_sigterm() {
         if let Some(status) = daemon.0.try_wait().unwrap() {
             break status;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(status.success(), "{status}");
