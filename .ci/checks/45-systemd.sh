@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # readyloop::systemd against the real systemd-socket-activate (Debian's systemd package):
 # TCP and Unix listeners passed by name, notifications to a stand-in NOTIFY_SOCKET, the
-# watchdog's timing; the reference daemon's whole life; then the feature's no_std builds. CI=1 makes a missing tool a failure.
+# watchdog's timing; the reference daemon (examples/daemon.rs) end to end; then the
+# feature's no_std builds. CI=1 makes a missing tool a failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v systemd-socket-activate || (apt-get update && apt-get install -y systemd)
