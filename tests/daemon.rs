@@ -278,9 +278,10 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
     let first_child = pid_in(&status);
     assert!(running(first_child), "{status}");
 
-    // The watchdog: about one ping per 200 ms.
+    // The watchdog: about one ping per 200 ms (bounds loose enough for a loaded machine,
+    // tight enough to tell pings from silence or a flood).
     let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1000) {
+    while start.elapsed() < Duration::from_millis(1500) {
         let _ = manager
             .socket
             .set_read_timeout(Some(Duration::from_millis(100)));
@@ -298,8 +299,8 @@ fn the_reference_daemon_lives_its_whole_life_under_socket_activation() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let recent = manager.pings.iter().filter(|t| **t >= start).count();
-    if !(3..=7).contains(&recent) {
-        manager.fail(&format!("{recent} watchdog pings in 1 s (want about 5)"));
+    if !(4..=10).contains(&recent) {
+        manager.fail(&format!("{recent} watchdog pings in 1.5 s (want about 7)"));
     }
 
     // SIGHUP: RELOADING=1 with the monotonic time of the reload, the new config, READY=1.
