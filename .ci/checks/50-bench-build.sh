@@ -4,7 +4,8 @@
 #     (every server, every row, every echoed byte checked; exits non-zero on any failure);
 #  2. builds the #![no_std] #![no_main] daemon in nostd-echo/ (its own workspace and
 #     lockfile), starts it, reads its `listening on IP:PORT` line, makes one echo round
-#     trip, kills it, and checks its stripped size is at most 32 KiB.
+#     trip, kills it, and checks its stripped size is at most 32 KiB; its tests/cli.rs
+#     checks the ADDR it takes and refuses, and READY=1/STOPPING=1 to a fake NOTIFY_SOCKET.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
@@ -23,6 +24,9 @@ if [ "$size" -gt 32768 ]; then
     echo "FAIL: the no_std daemon is larger than 32 KiB" >&2
     exit 1
 fi
+
+echo "--- no_std daemon: ADDR parsing, READY=1/STOPPING=1, echo (nostd-echo/tests/cli.rs)"
+(cd nostd-echo && CARGO_TARGET_DIR="$nostd_target" timeout 600 cargo test --release --locked)
 
 echo "--- no_std daemon: one echo round trip"
 out="$(mktemp)"

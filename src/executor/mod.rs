@@ -243,6 +243,9 @@ impl Builder {
     /// every `Sleep` follow this clock; [`Handle::advance`] moves it by hand, and
     /// [`Handle::pause`] turns it on for a loop already built.
     ///
+    /// Needs `std`: without it the loop always keeps real time and the virtual clock's code
+    /// is left out by the optimizer (the no_std daemon in nostd-echo/ stays under 32 KiB).
+    ///
     /// ```
     /// use core::time::Duration;
     /// use readyloop::Loop;
@@ -291,6 +294,8 @@ impl Builder {
     /// failing seed replays its order exactly (given the same wakes). Still fair: each task
     /// woken for a turn runs exactly once in it. `#[readyloop::test(shuffle = N)]` runs a
     /// test under seeds `0..N` and names the seed that fails.
+    ///
+    /// Needs `std`: without it tasks always run in wake order (and the shuffle's code is left out).
     ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};

@@ -120,7 +120,8 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// the backlog advances every turn, so no task waits forever behind tasks that keep
     /// waking themselves.
     fn run_ready(&self) {
-        if self.shuffle.get().is_some() {
+        // Without std never: shuffling is a testing aid, and no_std builds stay small.
+        if cfg!(feature = "std") && self.shuffle.get().is_some() {
             self.shuffle_fresh();
         }
         // Each pop is its own statement: the queue's borrow ends before the task runs
