@@ -5,10 +5,6 @@
 //! only; `tests/testing_kit.rs` is the same chapter as a runnable test file (a small
 //! line-protocol server tested with every tool below).
 //!
-//! Parts marked **[18.1]** or **[18.4]** describe the virtual clock that understands sockets
-//! and seeded scheduling (issue 18, points 1 and 4), which land separately; their examples
-//! are not compiled here until they do. Everything else is on this build.
-//!
 //! ## 1. A test is a loop with a deadline
 //!
 //! `#[readyloop::test]` (feature `macros`) runs the body on a fresh loop and fails it, rather
@@ -30,32 +26,97 @@
 //! task (section 5). Without the macro, [`Loop::block_on_timeout`](crate::Loop::block_on_timeout)
 //! does the same and returns the [`Stuck`](crate::Stuck) report as a value.
 //!
-//! ## 2. Time **[18.1]**
+//! ## 2. Time: the virtual clock that understands sockets
 //!
 //! With the virtual clock the loop's time jumps to the next deadline when every task waits
-//! on a timer or on a socket that is provably quiet (both ends in this loop, nothing in flight
-//! in the kernel), and never overtakes bytes in flight. A 30 s idle timeout is then tested in
-//! milliseconds, against a real connected client:
+//! on a timer or on an fd that is provably quiet: nothing ready, and for a connected socket
+//! whose other end is a socket of this loop, nothing in flight in the kernel on either end
+//! (`SIOCINQ` and `SIOCOUTQ` are 0); a listener with no pending connection; an unconnected
+//! datagram socket with an empty queue. Bytes in flight are never overtaken by a jump. A
+//! 30 s idle timeout is then tested in milliseconds, against a real connected client:
 //!
-//! ```ignore
-//! // [18.1] check after the vclock merge
-//! #[readyloop::test(virtual_clock)]
-//! async fn idle_client_is_closed_after_30_s(h: readyloop::Handle) {
-//!     let addr = start_server(&h, Duration::from_secs(30)); // tests/testing_kit.rs
+//! ```
+//! use core::time::Duration;
+//! use readyloop::net::{TcpListener, TcpStream};
+//! let lp = readyloop::Loop::builder().virtual_clock().build().unwrap();
+//! let h = lp.handle();
+//! // The server: closes a connection that says nothing for 30 s.
+//! let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+//! let addr = listener.local_addr().unwrap();
+//! h.spawn({
+//!     let h = h.clone();
+//!     async move {
+//!         let (conn, _) = listener.accept().await.unwrap();
+//!         let mut buf = [0u8; 64];
+//!         if h.timeout(Duration::from_secs(30), conn.recv(&mut buf)).await.is_err() {
+//!             conn.send_all(b"BYE idle\n").await.unwrap();
+//!         }
+//!     }
+//! });
+//! let real = std::time::Instant::now();
+//! let (bye, waited) = lp.block_on(async {
 //!     let conn = TcpStream::connect(&h, addr).await.unwrap();
 //!     let start = h.now();
 //!     let mut bye = Vec::new();
 //!     conn.read_to_end(&mut bye).await.unwrap();
-//!     assert_eq!(bye, b"BYE idle\n");
-//!     assert!(h.now() - start >= Duration::from_secs(30));
+//!     (bye, h.now() - start)
+//! });
+//! assert_eq!(bye, b"BYE idle\n");
+//! assert!(waited >= Duration::from_secs(30));
+//! assert!(real.elapsed() < Duration::from_secs(5)); // milliseconds, in practice
+//! ```
+//!
+//! In a test file, `#[readyloop::test(virtual_clock)]` (or tokio's name, `start_paused`)
+//! builds the loop that way; `tests/testing_kit.rs` has this test in that form:
+//!
+//! ```
+//! # #[cfg(feature = "macros")]
+//! #[readyloop::test(virtual_clock, timeout = "10s")]
+//! async fn an_hour_of_retries_in_no_time(h: readyloop::Handle) {
+//!     let start = h.now();
+//!     for _ in 0..60 {
+//!         h.sleep(core::time::Duration::from_secs(60)).await;
+//!     }
+//!     assert!(h.now() - start >= core::time::Duration::from_secs(3600));
 //! }
 //! ```
 //!
-//! For explicit control, `h.pause()` stops the clock from jumping on its own and
-//! `h.advance(d)` moves it by `d`, firing what falls due **[18.1]**. Today,
-//! [`Builder::virtual_clock`](crate::Builder::virtual_clock) jumps only while no task waits
-//! on any fd, so a socket test runs its timeouts in real time (`tests/testing_kit.rs` uses a
-//! 200 ms idle timeout meanwhile).
+//! The clock is never frozen: while a task waits on an fd whose other end is outside the
+//! loop (a thread, another process, a pipe), it runs at the real rate, because that peer may
+//! be about to answer; a reply that takes 50 ms of real time is never cut short by a jump.
+//! For an external server the test knows to be idle,
+//! [`Builder::virtual_clock_grace`](crate::Builder::virtual_clock_grace) lets the clock jump
+//! after that much real quiet. The deadline of `#[readyloop::test]` stays real time, so a
+//! test stuck on such an fd still fails.
+//!
+//! For explicit control, [`Handle::advance`](crate::Handle::advance) moves the clock
+//! forward by a duration and fires what falls due before it returns, and
+//! [`Handle::pause`](crate::Handle::pause) turns the virtual clock on for a loop built with
+//! the real one:
+//!
+//! ```
+//! use core::time::Duration;
+//! use std::{cell::Cell, rc::Rc};
+//! let lp = readyloop::Loop::new().unwrap();
+//! let h = lp.handle();
+//! h.pause();
+//! let gave_up = Rc::new(Cell::new(false));
+//! lp.block_on(async {
+//!     let (h2, g) = (h.clone(), gave_up.clone());
+//!     h.spawn(async move {
+//!         // A reply that never comes, under a 30 s deadline.
+//!         let never = core::future::pending::<()>();
+//!         if h2.timeout(Duration::from_secs(30), never).await.is_err() {
+//!             g.set(true);
+//!         }
+//!     });
+//!     readyloop::yield_now().await; // the task runs and arms its deadline
+//!     h.advance(Duration::from_secs(29)).await;
+//!     assert!(!gave_up.get());
+//!     h.advance(Duration::from_secs(1)).await;
+//!     assert!(gave_up.get()); // woken and run before `advance` returned
+//! });
+//! ```
 //!
 //! ## 3. Faults inside the loop: partial I/O on purpose
 //!
@@ -175,25 +236,47 @@
 //! ```
 //!
 //! Give each injection or proxy its own stream (`seed.derive(n)`), so adding one does not
-//! change what the others draw. **[18.4]** `Builder::shuffle(seed)` runs the ready tasks of
-//! each turn in an order drawn from a seed, so the same test can run under many orders and a
-//! failure names the order's seed:
+//! change what the others draw. A task order replays the same way from its own seed,
+//! `READYLOOP_SEED` (section 8).
 //!
-//! ```ignore
-//! // [18.4] check after the vclock merge
-//! for seed in 0..100 {
+//! ## 8. Task orders from a seed
+//!
+//! Tasks woken in the same turn normally run in wake order, so a test meets one
+//! interleaving only. [`Builder::shuffle(seed)`](crate::Builder::shuffle) runs them in an
+//! order drawn from the seed (each still runs once per turn: none is starved), and
+//! `#[readyloop::test(shuffle = N)]` runs the test under seeds `0..N`, names the seed that
+//! fails, and with `READYLOOP_SEED=s` in the environment runs just seed `s`. By hand:
+//!
+//! ```
+//! use std::{cell::RefCell, rc::Rc};
+//! // Order-dependent on purpose: the "reply" is whatever the last writer left.
+//! let last_writer = |seed| {
 //!     let lp = readyloop::Loop::builder().shuffle(seed).build().unwrap();
-//!     // ... run the test body; on failure, print `seed`
-//! }
+//!     let h = lp.handle();
+//!     let slot = Rc::new(RefCell::new(0));
+//!     let tasks: Vec<_> = (1..=4)
+//!         .map(|i| {
+//!             let slot = slot.clone();
+//!             h.spawn(async move { *slot.borrow_mut() = i })
+//!         })
+//!         .collect();
+//!     lp.block_on(async { for t in tasks { t.await.unwrap() } });
+//!     let v = *slot.borrow();
+//!     v
+//! };
+//! // Some seed within 100 exposes the bug (the last writer is not task 4)...
+//! let seed = (0..100).find(|&s| last_writer(s) != 4).expect("some order differs");
+//! // ...and that seed replays it.
+//! assert_eq!(last_writer(seed), last_writer(seed));
 //! ```
 //!
 //! ## What each tool is for
 //!
 //! | you want to test | use |
 //! |---|---|
-//! | timeouts, retries, back-off, idle limits | the virtual clock **[18.1]**; today real time with short durations |
+//! | timeouts, retries, back-off, idle limits | the virtual clock: `#[readyloop::test(virtual_clock)]`, `Handle::advance` |
 //! | code that must handle partial reads and writes, `EINTR`, `EAGAIN` | [`Injection`](crate::testing::Injection) |
 //! | a slow, chunky, stalling or failing network | [`FaultProxy`](crate::testing::FaultProxy) |
-//! | races between tasks | `Builder::shuffle` **[18.4]** |
+//! | races between tasks | `#[readyloop::test(shuffle = N)]`, `Builder::shuffle`, `READYLOOP_SEED` |
 //! | why a test hangs | the report of `#[readyloop::test]` / `block_on_timeout` |
 //! | why a test is slow | the hog watchdog |

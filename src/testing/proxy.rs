@@ -363,11 +363,13 @@ fn accept_loop(
             return;
         }
         let Ok(client) = client else { continue };
+        // Counted on accept, before the upstream connect: a test that has seen the server
+        // accept the proxy's connection must already see it counted.
+        bump(&shared.connections, 1);
         let Ok(server) = TcpStream::connect(upstream) else {
             // Nothing upstream: the client sees its connection closed.
             continue;
         };
-        bump(&shared.connections, 1);
         let _ = client.set_nodelay(true);
         let _ = server.set_nodelay(true);
         let conn_seed = SplitMix::new(seed ^ nth.wrapping_mul(0x9E37_79B9)).next_u64();
