@@ -85,6 +85,7 @@ pub struct Builder {
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
     /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     stepping: bool,
     virtual_clock: bool,
     virtual_clock_grace: Option<u64>,
@@ -388,6 +389,7 @@ impl Builder {
                 .watchdog
                 .set(watchdog::Watchdog::start(threshold, sink)?);
         }
+        #[cfg(feature = "trace")]
         if let (true, Some(tracer)) = (self.stepping, handle.core.trace.as_deref()) {
             tracer.keep_names();
         }
@@ -606,7 +608,7 @@ impl Loop {
     ///
     /// # Errors
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built
-    /// without `stepping` or `trace` (or the `trace` feature is off); no turn is run.
+    /// without `stepping` or `trace`; no turn is run. Needs the `trace` feature (default).
     ///
     /// # Panics
     /// If called while this loop is already running (from inside one of its tasks).
@@ -626,6 +628,7 @@ impl Loop {
     /// assert_eq!(second.completed, [1]);
     /// assert!(readyloop::Loop::new().unwrap().step().is_err()); // not built to step
     /// ```
+    #[cfg(feature = "trace")]
     pub fn step(&self) -> Result<crate::trace::TurnRecord, Error> {
         let core = &self.handle.core;
         let tracer =

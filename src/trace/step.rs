@@ -94,6 +94,7 @@ pub struct TurnRecord {
 
 impl TurnRecord {
     /// Adds one event of the turn.
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     pub(crate) fn absorb(&mut self, event: &TraceEvent<'_>, names: &BTreeMap<u64, String>) {
         match *event {
             TraceEvent::TurnStart { turn } => self.turn = turn,

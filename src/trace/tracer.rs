@@ -4,13 +4,16 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
+#[cfg(feature = "trace")]
 use super::step::TurnRecord;
 use super::{PendingOn, Readiness, TraceEvent, TraceSink, WakeCause};
 use crate::sys::backend::ReadyFd;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
+#[cfg(feature = "trace")]
 use alloc::collections::BTreeMap;
+#[cfg(feature = "trace")]
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -30,9 +33,12 @@ pub(crate) struct Tracer {
     /// to the sink after (the sink is user code and may re-enter the loop).
     pub(crate) ready: RefCell<Vec<(ReadyFd, usize)>>,
     pub(crate) fired: RefCell<Vec<u64>>,
-    /// The turn `Loop::step` is recording, if one is: every event goes here too.
+    /// The turn `Loop::step` is recording, if one is: every event goes here too. (Step
+    /// mode is part of the `trace` feature: without it the fields and their code are out.)
+    #[cfg(feature = "trace")]
     step: RefCell<Option<TurnRecord>>,
     /// Names of live named tasks, for the records' lines (kept once a step was taken).
+    #[cfg(feature = "trace")]
     names: RefCell<Option<BTreeMap<u64, String>>>,
 }
 
@@ -51,29 +57,35 @@ impl Tracer {
             fds: RefCell::new(Vec::new()),
             ready: RefCell::new(Vec::new()),
             fired: RefCell::new(Vec::new()),
+            #[cfg(feature = "trace")]
             step: RefCell::new(None),
+            #[cfg(feature = "trace")]
             names: RefCell::new(None),
         }
     }
 
     /// Starts recording the events of one turn (for `Loop::step`).
     /// Keeps task names from now on, for the lines of stepped turns.
+    #[cfg(feature = "trace")]
     pub(crate) fn keep_names(&self) {
         self.names.borrow_mut().get_or_insert_with(BTreeMap::new);
     }
 
+    #[cfg(feature = "trace")]
     pub(crate) fn start_step(&self) {
         self.keep_names();
         *self.step.borrow_mut() = Some(TurnRecord::default());
     }
 
     /// Stops recording and returns what was recorded since `start_step`.
+    #[cfg(feature = "trace")]
     pub(crate) fn take_step(&self) -> TurnRecord {
         self.step.borrow_mut().take().unwrap_or_default()
     }
 
     /// Copies an event into the turn being stepped, and keeps task names for its lines
     /// (both only on a loop that was stepped).
+    #[cfg(feature = "trace")]
     fn record_step(&self, event: &TraceEvent<'_>) {
         let Ok(mut names) = self.names.try_borrow_mut() else {
             return;
@@ -105,6 +117,7 @@ impl Tracer {
     #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
+        #[cfg(feature = "trace")]
         self.record_step(event);
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
             sink.record(at, event);
