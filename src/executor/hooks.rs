@@ -175,11 +175,58 @@ impl Core {
             });
             reactor.backend.kind()
         };
+        self.name_new_fds(&fds);
         self.emit(|| TraceEvent::Wait {
             backend,
             fds: &fds,
             timeout: timeout.map(Duration::from_nanos),
         });
+    }
+
+    /// Emits `FdNamed` for each fd of the coming wait not named yet in this trace.
+    fn name_new_fds(&self, fds: &[(crate::sys::RawFd, Readiness)]) {
+        let notifier = self.reactor.borrow().notifier_fd();
+        for &(fd, _) in fds {
+            if !self.tracer().named_fds.borrow_mut().insert(fd) {
+                continue;
+            }
+            let what = if fd == notifier {
+                alloc::string::String::from("the loop's notifier (eventfd)")
+            } else {
+                fd_name(fd)
+            };
+            self.emit(|| TraceEvent::FdNamed { fd, what: &what });
+        }
+    }
+
+    /// A registration of `fd` is going: the next fd with its number is named again.
+    #[inline(always)]
+    pub(crate) fn forget_fd_name(&self, fd: crate::sys::RawFd) {
+        if self.tracing() {
+            self.forget_fd_name_traced(fd);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn forget_fd_name_traced(&self, fd: crate::sys::RawFd) {
+        if let Ok(mut named) = self.tracer().named_fds.try_borrow_mut() {
+            named.remove(&fd);
+        }
+    }
+
+    /// Emits `Interrupted` after a wait a signal cut short (EINTR).
+    #[cold]
+    #[inline(never)]
+    fn trace_interrupted_traced(&self) {
+        if !self.reactor.borrow().interrupted {
+            return;
+        }
+        #[cfg(feature = "signal")]
+        let signal = crate::sys::signal::pending_signal();
+        #[cfg(not(feature = "signal"))]
+        let signal = None;
+        self.emit(|| TraceEvent::Interrupted { signal });
     }
 
     /// Notes a reported fd and the cause of the wakers it released (the reactor is
@@ -329,6 +376,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             ready,
             failed,
         });
+        if TRACED {
+            self.0.trace_interrupted_traced();
+        }
     }
 
     /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
@@ -424,4 +474,19 @@ impl Drop for Leftovers<'_> {
             }
         }
     }
+}
+
+/// What `fd` is, in a few words: its kind and, for a socket, its addresses (the stuck
+/// report's description without the queue sizes, which change every turn).
+fn fd_name(fd: crate::sys::RawFd) -> alloc::string::String {
+    use core::fmt::Write;
+    let object = crate::sys::describe::describe_registered(fd);
+    let mut what = alloc::string::String::from(object.kind.name());
+    if let Some(local) = &object.local {
+        let _ = write!(what, " {local}");
+    }
+    if let Some(peer) = &object.peer {
+        let _ = write!(what, " -> {peer}");
+    }
+    what
 }

@@ -126,11 +126,37 @@ pub(crate) fn write_line<'n>(
             write!(f, "fd {fd} revents {revents}, woke {woken}")
         }
         TraceEvent::Notified => f.write_str("notifier fired: woken from another thread"),
+        TraceEvent::FdNamed { fd, what } => write!(f, "fd {fd} is {what}"),
+        TraceEvent::Interrupted { signal: None } => f.write_str("wait interrupted (EINTR)"),
+        TraceEvent::Interrupted { signal: Some(s) } => {
+            write!(f, "wait interrupted (EINTR) by signal {s}")?;
+            match signal_name(s) {
+                Some(name) => write!(f, " ({name})"),
+                None => Ok(()),
+            }
+        }
         TraceEvent::TimerFired { late, .. } => write!(f, "timer fired {} late", Secs(late)),
         TraceEvent::ClockJump { from, to } => {
             write!(f, "virtual clock jumps ahead {}", Secs(to - from))
         }
     }
+}
+
+/// The usual name of a signal number (Linux numbering), for trace lines.
+fn signal_name(signo: i32) -> Option<&'static str> {
+    Some(match signo {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        10 => "SIGUSR1",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        17 => "SIGCHLD",
+        28 => "SIGWINCH",
+        _ => return None,
+    })
 }
 
 /// Writes `s` as a JSON string.
@@ -200,6 +226,8 @@ impl TraceEvent<'_> {
             TraceEvent::Waited { .. } => "waited",
             TraceEvent::Ready { .. } => "ready",
             TraceEvent::Notified => "notified",
+            TraceEvent::FdNamed { .. } => "fd_named",
+            TraceEvent::Interrupted { .. } => "interrupted",
             TraceEvent::TimerFired { .. } => "timer_fired",
             TraceEvent::ClockJump { .. } => "clock_jump",
         }
@@ -279,6 +307,14 @@ impl TraceEvent<'_> {
             TraceEvent::Ready { fd, revents, woken } => {
                 write!(f, r#","fd":{fd},"revents":"{revents}","woken":{woken}"#)?
             }
+            TraceEvent::FdNamed { fd, what } => {
+                write!(f, r#","fd":{fd},"what":"#)?;
+                json_str(f, what)?;
+            }
+            TraceEvent::Interrupted { signal } => match signal {
+                Some(s) => write!(f, r#","signal":{s}"#)?,
+                None => f.write_str(r#","signal":null"#)?,
+            },
             TraceEvent::TimerFired { deadline, late } => write!(
                 f,
                 r#","deadline_ns":{},"late_ns":{}"#,

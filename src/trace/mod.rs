@@ -204,6 +204,22 @@ pub enum TraceEvent<'a> {
     },
     /// The loop's notifier fired: a cross-thread wake (or a signal) interrupted the wait.
     Notified,
+    /// What an fd is, the first time it appears in a traced wait: `TCP listener
+    /// 127.0.0.1:5566`, `TCP socket 127.0.0.1:5566 -> 127.0.0.1:50312`, `pipe`,
+    /// `the loop's notifier (eventfd)`, `signal pipe`, `tty`. Named again after the fd's
+    /// registration is dropped (its number may be reused for something else).
+    FdNamed {
+        /// The fd.
+        fd: RawFd,
+        /// What it is.
+        what: &'a str,
+    },
+    /// The wait returned early because a signal interrupted it (EINTR); `signal` is the
+    /// signal a `readyloop::signal` receiver has pending, when one has (`signal` feature).
+    Interrupted {
+        /// The signal's number, when known.
+        signal: Option<i32>,
+    },
     /// A timer reached its deadline.
     TimerFired {
         /// The timer's deadline.

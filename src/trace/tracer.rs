@@ -10,7 +10,7 @@ use crate::sys::backend::ReadyFd;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -34,6 +34,9 @@ pub(crate) struct Tracer {
     step: RefCell<Option<TurnRecord>>,
     /// Names of live named tasks, for the records' lines (kept once a step was taken).
     names: RefCell<Option<BTreeMap<u64, String>>>,
+    /// The fds already named in this trace (`FdNamed`); one leaves when its registration
+    /// is dropped, so a reused number is named again.
+    pub(crate) named_fds: RefCell<BTreeSet<RawFd>>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -53,6 +56,7 @@ impl Tracer {
             fired: RefCell::new(Vec::new()),
             step: RefCell::new(None),
             names: RefCell::new(None),
+            named_fds: RefCell::new(BTreeSet::new()),
         }
     }
 

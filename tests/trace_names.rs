@@ -1,0 +1,108 @@
+//! The trace names every fd the first time it appears in a wait (listener, connection with
+//! its peer, the loop's notifier, the signal pipe), and says why a wait was interrupted.
+
+use readyloop::net::{TcpListener, TcpStream};
+use readyloop::signal::{Signal, Signals};
+use readyloop::trace::TraceEvent;
+use readyloop::Loop;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A loop whose trace lines land in the returned list.
+fn traced_loop() -> (Loop, Rc<RefCell<Vec<String>>>) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = seen.clone();
+    let lp = Loop::builder()
+        .trace(move |_at, ev: &TraceEvent<'_>| log.borrow_mut().push(ev.to_string()))
+        .build()
+        .unwrap();
+    (lp, seen)
+}
+
+#[test]
+fn each_fd_is_named_once_with_its_peer_address() {
+    let (lp, seen) = traced_loop();
+    let h = lp.handle();
+    let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client_addr = lp.block_on({
+        let h = h.clone();
+        async move {
+            let server = h.spawn(async move {
+                let (conn, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 64];
+                for _ in 0..3 {
+                    let n = conn.recv(&mut buf).await.unwrap();
+                    conn.send(&buf[..n]).await.unwrap();
+                }
+            });
+            // The server waits on the listener before anyone connects.
+            h.sleep(Duration::from_millis(20)).await;
+            let client = TcpStream::connect(&h, addr).await.unwrap();
+            let mine = client.local_addr().unwrap();
+            let mut buf = [0u8; 64];
+            for _ in 0..3 {
+                client.send(b"ping").await.unwrap();
+                client.recv(&mut buf).await.unwrap();
+            }
+            server.await.unwrap();
+            mine
+        }
+    });
+    let seen = seen.borrow();
+    let names: Vec<&String> = seen.iter().filter(|l| l.contains(" is ")).collect();
+    let listener_line = format!("is TCP listener {addr}");
+    let peer_line = format!("is TCP socket {addr} -> {client_addr}");
+    assert_eq!(
+        names.iter().filter(|l| l.ends_with(&listener_line)).count(),
+        1,
+        "{seen:#?}"
+    );
+    assert_eq!(
+        names.iter().filter(|l| l.ends_with(&peer_line)).count(),
+        1,
+        "{seen:#?}"
+    );
+    // Every fd of every wait was named before (or in) the first wait it appears in, once.
+    let mut named = std::collections::BTreeSet::new();
+    for line in seen.iter() {
+        if let Some(rest) = line.strip_prefix("fd ") {
+            if let Some((fd, _)) = rest.split_once(" is ") {
+                assert!(
+                    named.insert(fd.to_string()),
+                    "fd {fd} named twice: {seen:#?}"
+                );
+            }
+        }
+    }
+    assert!(!named.is_empty(), "{seen:#?}");
+}
+
+#[test]
+fn a_wait_interrupted_by_sigusr1_says_so() {
+    let (lp, seen) = traced_loop();
+    let h = lp.handle();
+    let mut signals = Signals::new(&h, &[Signal::Usr1]).unwrap();
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: the loop thread is alive (joined below, after the loop returned) and a
+        // `Signals` for SIGUSR1 exists, so the signal runs readyloop's handler.
+        unsafe { libc::pthread_kill(me, libc::SIGUSR1) };
+    });
+    let got = lp.block_on(h.timeout(Duration::from_secs(5), signals.recv()));
+    sender.join().unwrap();
+    assert!(got.is_ok(), "no signal within 5 s");
+    let seen = seen.borrow();
+    assert!(
+        seen.iter()
+            .any(|l| l == "wait interrupted (EINTR) by signal 10 (SIGUSR1)"),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.ends_with(" is signal pipe")),
+        "{seen:#?}"
+    );
+}
