@@ -106,3 +106,79 @@ fn a_wait_interrupted_by_sigusr1_says_so() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn the_syscall_level_shows_accept_recv_send_and_eagain() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = seen.clone();
+    let lp = Loop::builder()
+        .trace(move |_at, ev: &TraceEvent<'_>| log.borrow_mut().push(ev.to_string()))
+        .trace_syscalls()
+        .build()
+        .unwrap();
+    let h = lp.handle();
+    let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client_addr = lp.block_on({
+        let h = h.clone();
+        async move {
+            let server = h.spawn(async move {
+                let (conn, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 64];
+                let n = conn.recv(&mut buf).await.unwrap();
+                conn.send(&buf[..n]).await.unwrap();
+            });
+            h.sleep(Duration::from_millis(20)).await;
+            let client = TcpStream::connect(&h, addr).await.unwrap();
+            let mine = client.local_addr().unwrap();
+            client.send(&[1u8; 64]).await.unwrap();
+            let mut buf = [0u8; 64];
+            client.recv_exact(&mut buf).await.unwrap();
+            server.await.unwrap();
+            mine
+        }
+    });
+    let seen = seen.borrow();
+    let has = |pred: &dyn Fn(&str) -> bool| seen.iter().any(|l| pred(l));
+    assert!(
+        has(&|l| l.starts_with("accept fd ") && l.ends_with("-> EAGAIN")),
+        "{seen:#?}"
+    );
+    let from = format!(" from {client_addr}");
+    assert!(
+        has(&|l| l.starts_with("accept fd ") && l.ends_with(&from)),
+        "{seen:#?}"
+    );
+    assert!(
+        has(&|l| l.starts_with("recv fd ") && l.ends_with("-> 64 B")),
+        "{seen:#?}"
+    );
+    assert!(
+        has(&|l| l.starts_with("recv fd ") && l.ends_with("-> EAGAIN")),
+        "{seen:#?}"
+    );
+    assert!(
+        has(&|l| l.starts_with("send fd ") && l.ends_with("-> 64 B")),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn without_the_syscall_level_no_syscall_is_traced() {
+    let (lp, seen) = traced_loop();
+    let h = lp.handle();
+    let (a, b) = readyloop::net::UnixStream::pair(&h).unwrap();
+    lp.block_on(async move {
+        a.send(b"x").await.unwrap();
+        let mut buf = [0u8; 1];
+        b.recv(&mut buf).await.unwrap();
+    });
+    let seen = seen.borrow();
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains(" -> ") && l.starts_with("send")),
+        "{seen:#?}"
+    );
+    assert!(!seen.iter().any(|l| l.starts_with("recv fd")), "{seen:#?}");
+}

@@ -199,6 +199,34 @@ impl Core {
         }
     }
 
+    /// Traces a socket syscall a leaf made (`Builder::trace_syscalls`): one predictable
+    /// branch when tracing is off; `result` runs only when the syscall level is on.
+    #[inline(always)]
+    pub(crate) fn trace_syscall(
+        &self,
+        fd: crate::sys::RawFd,
+        op: &'static str,
+        result: impl FnOnce() -> crate::trace::SyscallResult,
+    ) {
+        if self.tracing() {
+            self.trace_syscall_traced(fd, op, result);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_syscall_traced(
+        &self,
+        fd: crate::sys::RawFd,
+        op: &'static str,
+        result: impl FnOnce() -> crate::trace::SyscallResult,
+    ) {
+        if self.tracer().syscalls.get() {
+            let result = result();
+            self.emit(|| TraceEvent::Syscall { fd, op, result });
+        }
+    }
+
     /// A registration of `fd` is going: the next fd with its number is named again.
     #[inline(always)]
     pub(crate) fn forget_fd_name(&self, fd: crate::sys::RawFd) {

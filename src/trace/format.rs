@@ -4,7 +4,7 @@
 //! events (a waker only knows a task's number), so the writers take a lookup that a sink
 //! fills from `Spawned` events. This module only formats; it never allocates.
 
-use super::{PendingOn, TraceEvent, WakeCause};
+use super::{PendingOn, SyscallResult, TraceEvent, WakeCause};
 use crate::time::Instant;
 use core::fmt::{self, Write};
 use core::time::Duration;
@@ -127,6 +127,7 @@ pub(crate) fn write_line<'n>(
         }
         TraceEvent::Notified => f.write_str("notifier fired: woken from another thread"),
         TraceEvent::FdNamed { fd, what } => write!(f, "fd {fd} is {what}"),
+        TraceEvent::Syscall { fd, op, result } => write!(f, "{op} fd {fd} -> {result}"),
         TraceEvent::Interrupted { signal: None } => f.write_str("wait interrupted (EINTR)"),
         TraceEvent::Interrupted { signal: Some(s) } => {
             write!(f, "wait interrupted (EINTR) by signal {s}")?;
@@ -139,6 +140,41 @@ pub(crate) fn write_line<'n>(
         TraceEvent::ClockJump { from, to } => {
             write!(f, "virtual clock jumps ahead {}", Secs(to - from))
         }
+    }
+}
+
+impl fmt::Display for SyscallResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SyscallResult::Bytes(n) => write!(f, "{n} B"),
+            SyscallResult::Accepted { fd, peer: Some(p) } => write!(f, "fd {fd} from {p}"),
+            SyscallResult::Accepted { fd, peer: None } => write!(f, "fd {fd}"),
+            SyscallResult::Failed(e) => write!(f, "{}", ErrnoName(e)),
+        }
+    }
+}
+
+/// An errno's symbolic name (the ones a socket leaf meets), else `errno N`.
+struct ErrnoName(i32);
+
+impl fmt::Display for ErrnoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rustix::io::Errno;
+        let e = Errno::from_raw_os_error(self.0);
+        let name = match e {
+            Errno::AGAIN => "EAGAIN",
+            Errno::INTR => "EINTR",
+            Errno::PIPE => "EPIPE",
+            Errno::CONNRESET => "ECONNRESET",
+            Errno::CONNREFUSED => "ECONNREFUSED",
+            Errno::CONNABORTED => "ECONNABORTED",
+            Errno::NOTCONN => "ENOTCONN",
+            Errno::MFILE => "EMFILE",
+            Errno::NFILE => "ENFILE",
+            Errno::BADF => "EBADF",
+            _ => return write!(f, "errno {}", self.0),
+        };
+        f.write_str(name)
     }
 }
 
@@ -227,6 +263,7 @@ impl TraceEvent<'_> {
             TraceEvent::Ready { .. } => "ready",
             TraceEvent::Notified => "notified",
             TraceEvent::FdNamed { .. } => "fd_named",
+            TraceEvent::Syscall { .. } => "syscall",
             TraceEvent::Interrupted { .. } => "interrupted",
             TraceEvent::TimerFired { .. } => "timer_fired",
             TraceEvent::ClockJump { .. } => "clock_jump",
@@ -310,6 +347,22 @@ impl TraceEvent<'_> {
             TraceEvent::FdNamed { fd, what } => {
                 write!(f, r#","fd":{fd},"what":"#)?;
                 json_str(f, what)?;
+            }
+            TraceEvent::Syscall { fd, op, result } => {
+                write!(f, r#","fd":{fd},"op":"{op}","result":"#)?;
+                match result {
+                    SyscallResult::Bytes(n) => write!(f, r#"{{"bytes":{n}}}"#)?,
+                    SyscallResult::Accepted { fd, peer } => {
+                        write!(f, r#"{{"fd":{fd},"peer":"#)?;
+                        match peer {
+                            Some(p) => write!(f, r#""{p}"}}"#)?,
+                            None => f.write_str("null}")?,
+                        }
+                    }
+                    SyscallResult::Failed(e) => {
+                        write!(f, r#"{{"errno":{e},"error":"{}"}}"#, ErrnoName(e))?
+                    }
+                }
             }
             TraceEvent::Interrupted { signal } => match signal {
                 Some(s) => write!(f, r#","signal":{s}"#)?,

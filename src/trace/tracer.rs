@@ -37,6 +37,8 @@ pub(crate) struct Tracer {
     /// The fds already named in this trace (`FdNamed`); one leaves when its registration
     /// is dropped, so a reused number is named again.
     pub(crate) named_fds: RefCell<BTreeSet<RawFd>>,
+    /// `Builder::trace_syscalls`: the socket leaves report their syscalls.
+    pub(crate) syscalls: core::cell::Cell<bool>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -57,6 +59,7 @@ impl Tracer {
             step: RefCell::new(None),
             names: RefCell::new(None),
             named_fds: RefCell::new(BTreeSet::new()),
+            syscalls: core::cell::Cell::new(false),
         }
     }
 
