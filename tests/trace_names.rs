@@ -182,3 +182,43 @@ fn without_the_syscall_level_no_syscall_is_traced() {
     );
     assert!(!seen.iter().any(|l| l.starts_with("recv fd")), "{seen:#?}");
 }
+
+#[test]
+fn an_async_pipe_is_named_with_its_label() {
+    let (lp, seen) = traced_loop();
+    let h = lp.handle();
+    let (r, mut w) = std::io::pipe().unwrap();
+    let r = readyloop::Async::new(&h, r).unwrap().label("config pipe");
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        std::io::Write::write_all(&mut w, b"x").unwrap();
+    });
+    lp.block_on(async {
+        let mut buf = [0u8; 1];
+        r.read(&mut buf).await.unwrap();
+    });
+    writer.join().unwrap();
+    let seen = seen.borrow();
+    assert_eq!(
+        seen.iter()
+            .filter(|l| l.ends_with(" is pipe \"config pipe\""))
+            .count(),
+        1,
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn the_loops_notifier_is_named_when_a_wait_includes_it() {
+    let (lp, seen) = traced_loop();
+    let h = lp.handle();
+    // A blocking job's completion comes from another thread: the wait watches the notifier.
+    lp.block_on(h.spawn_blocking(|| std::thread::sleep(Duration::from_millis(20))))
+        .unwrap();
+    let seen = seen.borrow();
+    let notifier = seen
+        .iter()
+        .filter(|l| l.ends_with(" is the loop's notifier (eventfd)"))
+        .count();
+    assert_eq!(notifier, 1, "{seen:#?}");
+}

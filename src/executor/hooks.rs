@@ -190,11 +190,16 @@ impl Core {
             if !self.tracer().named_fds.borrow_mut().insert(fd) {
                 continue;
             }
-            let what = if fd == notifier {
+            let mut what = if fd == notifier {
                 alloc::string::String::from("the loop's notifier (eventfd)")
             } else {
                 fd_name(fd)
             };
+            if let Some(label) = self.tracer().labels.borrow().get(&fd) {
+                what.push_str(" \"");
+                what.push_str(label);
+                what.push('"');
+            }
             self.emit(|| TraceEvent::FdNamed { fd, what: &what });
         }
     }
@@ -240,6 +245,22 @@ impl Core {
     fn forget_fd_name_traced(&self, fd: crate::sys::RawFd) {
         if let Ok(mut named) = self.tracer().named_fds.try_borrow_mut() {
             named.remove(&fd);
+        }
+        if let Ok(mut labels) = self.tracer().labels.try_borrow_mut() {
+            labels.remove(&fd);
+        }
+    }
+
+    /// `Async::label`: names `fd` in the trace (traced loops only).
+    pub(crate) fn label_fd(&self, fd: crate::sys::RawFd, label: &'static str) {
+        if self.tracing() {
+            if let Ok(mut labels) = self.tracer().labels.try_borrow_mut() {
+                labels.insert(fd, label);
+            }
+            // Named again, with the label, at the next wait it is in.
+            if let Ok(mut named) = self.tracer().named_fds.try_borrow_mut() {
+                named.remove(&fd);
+            }
         }
     }
 

@@ -37,6 +37,8 @@ pub(crate) struct Tracer {
     /// The fds already named in this trace (`FdNamed`); one leaves when its registration
     /// is dropped, so a reused number is named again.
     pub(crate) named_fds: RefCell<BTreeSet<RawFd>>,
+    /// Labels given with `Async::label`, added to the fd's `FdNamed` line.
+    pub(crate) labels: RefCell<BTreeMap<RawFd, &'static str>>,
     /// `Builder::trace_syscalls`: the socket leaves report their syscalls.
     pub(crate) syscalls: core::cell::Cell<bool>,
 }
@@ -60,6 +62,7 @@ impl Tracer {
             names: RefCell::new(None),
             named_fds: RefCell::new(BTreeSet::new()),
             syscalls: core::cell::Cell::new(false),
+            labels: RefCell::new(BTreeMap::new()),
         }
     }
 
