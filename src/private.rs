@@ -226,7 +226,8 @@ impl<F: Future> Future for RealDeadline<F> {
 
 /// A loop from `builder`; with `READYLOOP_TRACE=path` in the environment (and the `trace` feature),
 /// traced as JSON lines appended to that file, `{test}` in the path replaced by `name` (the
-/// test's name, or `main`). A file that cannot be opened is reported and the run goes on
+/// test's name, or `main`); `READYLOOP_TRACE_SYSCALLS=1` adds the socket leaves' syscalls
+/// (`Builder::trace_syscalls`). A file that cannot be opened is reported and the run goes on
 /// untraced. The file is flushed when the loop is dropped, a failed test's too.
 fn new_loop(name: &str, builder: crate::Builder) -> Result<Loop, crate::Error> {
     #[cfg(feature = "trace")]
@@ -239,7 +240,14 @@ fn new_loop(name: &str, builder: crate::Builder) -> Result<Loop, crate::Error> {
         match file {
             Ok(file) => {
                 let sink = crate::trace::JsonLines::new(std::io::BufWriter::new(file));
-                return builder.trace(sink).build();
+                let builder = builder.trace(sink);
+                // READYLOOP_TRACE_SYSCALLS=1 adds the socket leaves' syscalls.
+                let syscalls = std::env::var_os("READYLOOP_TRACE_SYSCALLS");
+                let builder = match syscalls.as_deref().and_then(|v| v.to_str()) {
+                    Some("1") => builder.trace_syscalls(),
+                    _ => builder,
+                };
+                return builder.build();
             }
             Err(e) => std::eprintln!("readyloop: READYLOOP_TRACE={path}: {e}; not tracing"),
         }

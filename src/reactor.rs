@@ -110,6 +110,8 @@ pub(crate) struct Reactor {
     /// ~40 instructions per round trip on epoll in callgrind).
     disarms: bool,
     keeps: bool,
+    /// The last wait was interrupted by a signal (EINTR), for the trace.
+    pub(crate) interrupted: bool,
 }
 
 impl Reactor {
@@ -126,6 +128,7 @@ impl Reactor {
             waiters: 0,
             dirty: Vec::new(),
             refused: Vec::new(),
+            interrupted: false,
         })
     }
 
@@ -283,7 +286,7 @@ impl Reactor {
     /// out: see `Backend::can_leave_out_notifier`).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
-        self.backend.wait(timeout_ns, &mut self.events, notifier)?;
+        self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
         if !self.refused.is_empty() {
             for fd in self.refused.drain(..) {
                 self.events.push(ReadyFd {
@@ -397,6 +400,11 @@ impl Reactor {
     }
 
     /// Number of live waiters.
+    /// The loop's notifier fd (named in the trace).
+    pub(crate) fn notifier_fd(&self) -> RawFd {
+        self.notifier_fd
+    }
+
     pub(crate) fn waiter_count(&self) -> usize {
         self.waiters
     }

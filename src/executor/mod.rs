@@ -87,6 +87,8 @@ pub struct Builder {
     /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
     #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     stepping: bool,
+    /// `trace_syscalls` was called: the socket leaves trace their syscalls.
+    syscalls: bool,
     virtual_clock: bool,
     virtual_clock_grace: Option<u64>,
     shuffle: Option<u64>,
@@ -216,6 +218,24 @@ impl Builder {
         }
         self.turn = Core::traced_turn;
         self.stepping = true;
+        self
+    }
+
+    /// Adds the socket leaves' own syscalls to the trace ([`TraceEvent::Syscall`]): every
+    /// `recv`, `send`, `sendmsg`, `recvfrom`, `sendto`, `peek` and `accept` a readiness
+    /// leaf makes, with its result (`recv fd 8 -> 64 B`, `recv fd 8 -> EAGAIN`,
+    /// `accept fd 5 -> fd 7 from 127.0.0.1:50312`). Needs a sink from
+    /// [`trace`](Builder::trace) (call either first); without one it does nothing.
+    ///
+    /// [`TraceEvent::Syscall`]: crate::trace::TraceEvent::Syscall
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().trace_stderr().trace_syscalls().build().unwrap();
+    /// # drop(lp);
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn trace_syscalls(mut self) -> Self {
+        self.syscalls = true;
         self
     }
 
@@ -393,6 +413,9 @@ impl Builder {
         if let (true, Some(tracer)) = (self.stepping, handle.core.trace.as_deref()) {
             tracer.keep_names();
         }
+        if let (true, Some(tracer)) = (self.syscalls, handle.core.trace.as_deref()) {
+            tracer.syscalls.set(true);
+        }
         Ok(Loop { handle })
     }
 }
@@ -424,6 +447,7 @@ impl Loop {
             timer_spin_ns: 0,
             trace: None,
             stepping: false,
+            syscalls: false,
             virtual_clock: false,
             virtual_clock_grace: None,
             shuffle: None,

@@ -17,6 +17,7 @@ use crate::registration::Registration;
 use crate::sys::net as sys;
 use crate::sys::Interest;
 use crate::timers::TimerKey;
+use crate::trace::SyscallResult;
 use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::task::{Context, Poll};
@@ -143,6 +144,25 @@ impl Socket {
         }
     }
 
+    /// Hands a syscall's outcome to the trace when the loop traces syscalls
+    /// (`Builder::trace_syscalls`); otherwise one predictable branch. `ok` describes a
+    /// success.
+    #[inline(always)]
+    fn traced<T>(
+        &self,
+        op: &'static str,
+        result: Result<T, Errno>,
+        ok: impl FnOnce(&T) -> SyscallResult,
+    ) -> Result<T, Errno> {
+        self.handle()
+            .core
+            .trace_syscall(self.fd.as_raw_fd(), op, || match &result {
+                Ok(v) => ok(v),
+                Err(e) => SyscallResult::Failed(e.raw_os_error()),
+            });
+        result
+    }
+
     /// Withdraws a wait a future kept (call from its `Drop`).
     pub(crate) fn cancel(&self, interest: Interest, token: &mut u64) {
         self.registration.cancel(interest, token);
@@ -162,7 +182,9 @@ impl Socket {
             // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
             return Poll::Ready(Ok(0));
         }
-        let polled = self.io(cx, Interest::Readable, slot, || sys::recv(fd, buf));
+        let polled = self.io(cx, Interest::Readable, slot, || {
+            self.traced("recv", sys::recv(fd, buf), |n| SyscallResult::Bytes(*n))
+        });
         if let Poll::Ready(Ok(n)) = polled {
             // A stream recv that returns less than asked emptied the receive queue: the
             // next one waits for readiness instead of a recv that would say EAGAIN.
@@ -186,7 +208,9 @@ impl Socket {
             // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
             return Poll::Ready(Ok(0));
         }
-        let polled = self.io(cx, Interest::Writable, slot, || sys::send(fd, buf));
+        let polled = self.io(cx, Interest::Writable, slot, || {
+            self.traced("send", sys::send(fd, buf), |n| SyscallResult::Bytes(*n))
+        });
         if let Poll::Ready(Ok(n)) = polled {
             // A short send filled the send buffer: the next one waits for POLLOUT first.
             if n < len {
@@ -209,7 +233,11 @@ impl Socket {
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        let polled = self.io(cx, Interest::Readable, slot, || sys::recv_uninit(fd, buf));
+        let polled = self.io(cx, Interest::Readable, slot, || {
+            self.traced("recv", sys::recv_uninit(fd, buf), |n| {
+                SyscallResult::Bytes(*n)
+            })
+        });
         if let Poll::Ready(Ok(n)) = polled {
             if n > 0 && n < len {
                 self.registration.set_drained(Interest::Readable);
@@ -233,7 +261,9 @@ impl Socket {
             return Poll::Ready(Ok(0));
         }
         let polled = self.io(cx, Interest::Writable, slot, || {
-            sys::send_vectored(fd, bufs)
+            self.traced("sendmsg", sys::send_vectored(fd, bufs), |n| {
+                SyscallResult::Bytes(*n)
+            })
         });
         if let Poll::Ready(Ok(n)) = polled {
             if n < len {
@@ -251,7 +281,11 @@ impl Socket {
         buf: &mut [u8],
     ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::recv_from(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("recvfrom", sys::recv_from(fd, buf), |r| {
+                SyscallResult::Bytes(r.0)
+            })
+        })
     }
 
     /// Copies up to `buf.len()` bytes from the front of the receive queue without taking
@@ -267,7 +301,9 @@ impl Socket {
             return Poll::Ready(Ok(0));
         }
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::peek(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("peek", sys::peek(fd, buf), |n| SyscallResult::Bytes(*n))
+        })
     }
 
     /// Like [`poll_peek`](Socket::poll_peek) with the sender's kernel address (datagrams).
@@ -278,7 +314,11 @@ impl Socket {
         buf: &mut [u8],
     ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::peek_from(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("peek", sys::peek_from(fd, buf), |r| {
+                SyscallResult::Bytes(r.0)
+            })
+        })
     }
 
     /// Sends one datagram to `addr`.
@@ -290,7 +330,11 @@ impl Socket {
         addr: &impl SocketAddrArg,
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Writable, slot, || sys::send_to(fd, buf, addr))
+        self.io(cx, Interest::Writable, slot, || {
+            self.traced("sendto", sys::send_to(fd, buf, addr), |n| {
+                SyscallResult::Bytes(*n)
+            })
+        })
     }
 
     /// Accepts one connection. When the process or system is out of fds (or buffers), waits
@@ -314,7 +358,13 @@ impl Socket {
         }
         let fd = self.fd();
         let accepted = self.io(cx, Interest::Readable, slot, || loop {
-            match sys::accept(fd) {
+            let accepted = self.traced("accept", sys::accept(fd), |(new, peer)| {
+                SyscallResult::Accepted {
+                    fd: new.as_raw_fd(),
+                    peer: peer.clone().and_then(|a| sys::to_inet(a).ok()),
+                }
+            });
+            match accepted {
                 // The peer reset before we took it: nothing to hand over, try the next.
                 Err(Errno::CONNABORTED) => continue,
                 other => return other,

@@ -389,6 +389,16 @@ impl Drop for SignalPipe {
     }
 }
 
+/// The lowest-numbered signal some receiver has pending (written to its pipe, not yet
+/// read back), for the trace of an interrupted wait.
+pub(crate) fn pending_signal() -> Option<i32> {
+    let bits = TABLE
+        .iter()
+        .filter(|slot| slot.claimed.load(SeqCst))
+        .fold(0u64, |acc, slot| acc | slot.pending.load(SeqCst));
+    (bits != 0).then(|| bits.trailing_zeros() as i32 + 1)
+}
+
 /// Whether `fd` is the read end of a live receiver's pipe (for the stuck-task report): a
 /// pipe's two ends share one inode, and `TABLE` holds every live receiver's write end.
 pub(crate) fn is_signal_pipe(fd: BorrowedFd<'_>) -> bool {

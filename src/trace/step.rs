@@ -145,6 +145,9 @@ impl TurnRecord {
             }
             TraceEvent::TimerFired { deadline, late } => self.timers_fired.push((deadline, late)),
             TraceEvent::ClockJump { from, to } => self.clock_jump = Some(to - from),
+            TraceEvent::FdNamed { .. }
+            | TraceEvent::Interrupted { .. }
+            | TraceEvent::Syscall { .. } => {}
         }
         let mut line = String::new();
         let name = |id| names.get(&id).map(String::as_str);

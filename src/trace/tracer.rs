@@ -40,6 +40,15 @@ pub(crate) struct Tracer {
     /// Names of live named tasks, for the records' lines (kept once a step was taken).
     #[cfg(feature = "trace")]
     names: RefCell<Option<BTreeMap<u64, String>>>,
+    /// The fds already named in this trace (`FdNamed`); one leaves when its registration
+    /// is dropped, so a reused number is named again. Sorted (binary search): a `Vec`
+    /// keeps the untraced build free of map code.
+    pub(crate) named_fds: RefCell<Vec<RawFd>>,
+    /// Labels given with `Async::label`, added to the fd's `FdNamed` line.
+    /// Sorted by fd, like `named_fds`.
+    pub(crate) labels: RefCell<Vec<(RawFd, &'static str)>>,
+    /// `Builder::trace_syscalls`: the socket leaves report their syscalls.
+    pub(crate) syscalls: core::cell::Cell<bool>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -61,6 +70,9 @@ impl Tracer {
             step: RefCell::new(None),
             #[cfg(feature = "trace")]
             names: RefCell::new(None),
+            named_fds: RefCell::new(Vec::new()),
+            syscalls: core::cell::Cell::new(false),
+            labels: RefCell::new(Vec::new()),
         }
     }
 
