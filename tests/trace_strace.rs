@@ -48,7 +48,9 @@ fn child_echo_program() {
         return; // Only run as the child of `trace_and_strace_count_the_same_syscalls`.
     };
     let file = std::fs::File::create(path).unwrap();
+    // poll(2) whatever the build's default backend: the comparison counts `ppoll` calls.
     let lp = Loop::builder()
+        .backend(readyloop::BackendKind::Poll)
         .trace(JsonLines::new(std::io::BufWriter::new(file)))
         .trace_syscalls()
         .build()
