@@ -520,14 +520,18 @@ impl Writer {
                         n = n.min((at - self.sent) as usize);
                     }
                 }
+                // Counted before the write, so a peer that has read these bytes sees them
+                // counted; a failed write takes its count back.
+                bump(&self.counts().bytes, n as u64);
+                bump(&self.counts().writes, 1);
                 if self.to.write_all(&rest[..n]).is_err() {
+                    self.counts().bytes.fetch_sub(n as u64, Ordering::Relaxed);
+                    self.counts().writes.fetch_sub(1, Ordering::Relaxed);
                     let _ = self.from.shutdown(Shutdown::Read);
                     return;
                 }
                 self.sent += n as u64;
                 rest = &rest[n..];
-                bump(&self.counts().bytes, n as u64);
-                bump(&self.counts().writes, 1);
                 if let Some(bps) = self.link.bytes_per_sec {
                     bump(&self.counts().throttled, 1);
                     std::thread::sleep(Duration::from_nanos(
