@@ -302,7 +302,10 @@ fn run(options: Options) -> Result<(), String> {
 
     // The socket systemd passed, if any (this also unsets LISTEN_*, so the child does not
     // think the sockets are its own); otherwise our own bind.
-    let mut passed = Activation::from_env().map_err(|e| format!("socket activation: {e}"))?;
+    // SAFETY: the loop, its signal pipe and the config file do not take passed fds (systemd
+    // passes 3.. already open, so new fds get higher numbers), and no thread runs yet.
+    let mut passed =
+        unsafe { Activation::from_env() }.map_err(|e| format!("socket activation: {e}"))?;
     let listener = if passed.is_empty() {
         TcpListener::bind(&h, options.addr.as_str())
             .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?

@@ -225,7 +225,9 @@ fn activated_udp_helper() {
     }
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let mut passed = Activation::from_env().unwrap();
+    // SAFETY: this test binary runs as its own process under systemd-socket-activate, its
+    // only test; nothing else took the passed fds and the environment is not read meanwhile.
+    let mut passed = unsafe { Activation::from_env() }.unwrap();
     assert_eq!(passed.names().collect::<Vec<_>>(), ["dns"]);
     let err = passed.take_tcp_listener(&h, "dns").unwrap_err();
     assert!(
@@ -262,7 +264,9 @@ fn activated_helper() {
     }
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    let mut passed = Activation::from_env().unwrap();
+    // SAFETY: this test binary runs as its own process under systemd-socket-activate, its
+    // only test; nothing else took the passed fds and the environment is not read meanwhile.
+    let mut passed = unsafe { Activation::from_env() }.unwrap();
     assert!(passed.env_cleared());
     let names: Vec<_> = passed.names().collect();
     assert_eq!(names, ["web", "ctl"]);
@@ -322,11 +326,14 @@ async fn echo_line_unix(conn: &UnixStream) {
 #[test]
 fn not_activated_is_empty_and_another_pid_is_ignored() {
     let _env = env_lock();
-    assert!(Activation::from_env().unwrap().is_empty());
+    // SAFETY (each call below): the environment lock keeps this file's other tests off
+    // the environment, and no call adopts an fd (not activated, another LISTEN_PID, or a
+    // number that does not parse).
+    assert!(unsafe { Activation::from_env() }.unwrap().is_empty());
     // What a child that inherited the variables sees: LISTEN_PID is its parent's.
     std::env::set_var("LISTEN_PID", "1");
     std::env::set_var("LISTEN_FDS", "2");
-    let passed = Activation::from_env().unwrap();
+    let passed = unsafe { Activation::from_env() }.unwrap();
     assert!(passed.is_empty());
     assert_eq!(
         std::env::var("LISTEN_FDS").as_deref(),
@@ -334,11 +341,11 @@ fn not_activated_is_empty_and_another_pid_is_ignored() {
         "left alone"
     );
     std::env::set_var("LISTEN_PID", "12x");
-    let err = Activation::from_env().unwrap_err();
+    let err = unsafe { Activation::from_env() }.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     std::env::set_var("LISTEN_PID", std::process::id().to_string());
     std::env::set_var("LISTEN_FDS", "lots");
-    let err = Activation::from_env().unwrap_err();
+    let err = unsafe { Activation::from_env() }.unwrap_err();
     assert!(err.message().contains("LISTEN_FDS"), "{err}");
     std::env::remove_var("LISTEN_PID");
     std::env::remove_var("LISTEN_FDS");

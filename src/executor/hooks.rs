@@ -183,9 +183,13 @@ impl Core {
         });
     }
 
-    /// Emits `FdNamed` for each fd of the coming wait not named yet in this trace.
+    /// Emits `FdNamed` for each fd of the coming wait not named yet in this trace. Every name
+    /// is made before the first event goes out: a sink is user code, and what it does may
+    /// drop a registration, so an fd is described only while nothing can have run since it
+    /// was read from the reactor.
     fn name_new_fds(&self, fds: &[(crate::sys::RawFd, Readiness)]) {
         let notifier = self.reactor.borrow().notifier_fd();
+        let mut names = alloc::vec::Vec::new();
         for &(fd, _) in fds {
             {
                 let mut named = self.tracer().named_fds.borrow_mut();
@@ -197,7 +201,9 @@ impl Core {
             let mut what = if fd == notifier {
                 alloc::string::String::from("the loop's notifier (eventfd)")
             } else {
-                fd_name(fd)
+                // SAFETY: `fd` was read from the reactor's registered set just now and no
+                // user code has run since (the events go out below), so it is registered.
+                unsafe { fd_name(fd) }
             };
             let label = {
                 let labels = self.tracer().labels.borrow();
@@ -211,7 +217,10 @@ impl Core {
                 what.push_str(label);
                 what.push('"');
             }
-            self.emit(|| TraceEvent::FdNamed { fd, what: &what });
+            names.push((fd, what));
+        }
+        for (fd, what) in &names {
+            self.emit(|| TraceEvent::FdNamed { fd: *fd, what });
         }
     }
 
@@ -547,9 +556,13 @@ impl Drop for Leftovers<'_> {
 
 /// What `fd` is, in a few words: its kind and, for a socket, its addresses (the stuck
 /// report's description without the queue sizes, which change every turn).
-fn fd_name(fd: crate::sys::RawFd) -> alloc::string::String {
+///
+/// # Safety
+/// As `describe_registered`: `fd` is registered with this loop's reactor.
+unsafe fn fd_name(fd: crate::sys::RawFd) -> alloc::string::String {
     use core::fmt::Write;
-    let object = crate::sys::describe::describe_registered(fd);
+    // SAFETY: `fd` is registered (this fn's contract).
+    let object = unsafe { crate::sys::describe::describe_registered(fd) };
     let mut what = alloc::string::String::from(object.kind.name());
     if let Some(local) = &object.local {
         let _ = write!(what, " {local}");

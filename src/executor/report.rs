@@ -79,7 +79,9 @@ impl Core {
                     fd,
                     interest,
                     waited: since(waiter.since),
-                    object: crate::sys::describe::describe_registered(fd),
+                    // SAFETY: `fd` is registered: it comes from the reactor's table, which
+                    // is borrowed (so no registration leaves it) for this walk.
+                    object: unsafe { crate::sys::describe::describe_registered(fd) },
                 };
                 file(&waiter.waker, wait);
             });

@@ -173,10 +173,14 @@ impl fmt::Display for FdObject {
 }
 
 /// Describes an fd registered with a reactor.
-pub(crate) fn describe_registered(fd: rustix::fd::RawFd) -> FdObject {
-    // SAFETY: `fd` is registered with the reactor, and a registration's contract keeps its
-    // fd open while registered; the borrow ends before this returns. An fd closed against
-    // that contract only makes fstat say EBADF (reported as a closed fd).
+///
+/// # Safety
+/// `fd` is registered with a reactor of this process, so `Registration::new`'s contract
+/// keeps it open (and owned by the registering code) until the registration is dropped,
+/// which cannot happen during this call.
+pub(crate) unsafe fn describe_registered(fd: rustix::fd::RawFd) -> FdObject {
+    // SAFETY: open for the whole call (this fn's contract); the borrow ends before this
+    // returns. Describing only reads (fstat, getsockname, ioctl queue sizes).
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     #[cfg(feature = "signal")]
     let is_signal_pipe = super::signal::is_signal_pipe;

@@ -84,9 +84,14 @@ pub(crate) fn pid() -> u32 {
 
 /// Takes ownership of passed fd `fd` after checking it is open, and makes it close-on-exec
 /// (systemd passes them inheritable) so a child process does not keep the socket open.
-pub(crate) fn adopt_passed(fd: RawFd) -> Result<OwnedFd, Error> {
-    // SAFETY: only borrowed for the two fcntl calls; the fd number comes from LISTEN_FDS,
-    // which says it was passed to this process and nothing else in it owns it yet.
+///
+/// # Safety
+/// Nothing else in the process owns `fd` or will close it: `Activation::from_env`'s
+/// contract, passed on (LISTEN_FDS handed the number to this process, and each number is
+/// adopted once).
+pub(crate) unsafe fn adopt_passed(fd: RawFd) -> Result<OwnedFd, Error> {
+    // SAFETY: only borrowed for the two fcntl calls, and nothing else owns it (this fn's
+    // contract); a number that is not open makes fcntl say EBADF, reported below.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let flags = fcntl_getfd(borrowed).map_err(|e| match e {
         rustix::io::Errno::BADF => Error::new(
@@ -96,8 +101,7 @@ pub(crate) fn adopt_passed(fd: RawFd) -> Result<OwnedFd, Error> {
         e => Error::from_errno(e),
     })?;
     fcntl_setfd(borrowed, flags | FdFlags::CLOEXEC)?;
-    // SAFETY: the fd is open (fcntl succeeded) and LISTEN_FDS hands it to this process;
-    // `Activation::from_env` adopts each number once, and only after the LISTEN_PID check.
+    // SAFETY: the fd is open (fcntl succeeded) and nobody else owns it (this fn's contract).
     Ok(unsafe { rustix::fd::FromRawFd::from_raw_fd(fd) })
 }
 

@@ -52,7 +52,8 @@ impl From<usize> for Which<'_> {
 /// use readyloop::net::TcpListener;
 /// let lp = readyloop::Loop::new().unwrap();
 /// let h = lp.handle();
-/// let mut passed = Activation::from_env().unwrap();
+/// // SAFETY: early in main, one thread, and nothing else owns the passed fds.
+/// let mut passed = unsafe { Activation::from_env() }.unwrap();
 /// let listener = if passed.is_empty() {
 ///     TcpListener::bind(&h, "127.0.0.1:0").unwrap()
 /// } else {
@@ -84,20 +85,29 @@ impl Activation {
     /// count of names than `LISTEN_FDS`, and ([`ErrorKind::Closed`]) a passed fd that is
     /// not open.
     ///
-    /// Call it once, early, before starting threads: with `std` the variables are removed
-    /// with `std::env::remove_var`, which races with C code reading the environment in
-    /// another thread. Without `std` there is no environment readyloop can change (the
-    /// variables are read from `/proc/self/environ`): they stay, which is harmless for the
-    /// fds (they are close-on-exec, and a child's `LISTEN_PID` check fails), but a no_std
-    /// program that spawns children should leave the three out of the environment it
-    /// passes to `execve`. [`env_cleared`](Activation::env_cleared) says which happened.
+    /// Without `std` there is no environment readyloop can change (the variables are read
+    /// from `/proc/self/environ`): they stay, which is harmless for the fds (they are
+    /// close-on-exec, and a child's `LISTEN_PID` check fails), but a no_std program that
+    /// spawns children should leave the three out of the environment it passes to
+    /// `execve`. [`env_cleared`](Activation::env_cleared) says which happened.
+    ///
+    /// # Safety
+    ///
+    /// Call it once, early in `main`, before other threads start:
+    /// - the fds from 3 on that `LISTEN_FDS` counts become owned by the returned
+    ///   `Activation` (as `OwnedFd::from_raw_fd` would make them), so nothing else in the
+    ///   process may own, close or have taken them (a second call would own them twice);
+    /// - with `std` the variables are removed with `std::env::remove_var`, which must not
+    ///   race with another thread reading or writing the environment (C's `getenv`
+    ///   included).
     ///
     /// ```
-    /// let passed = readyloop::systemd::Activation::from_env().unwrap();
+    /// // SAFETY: first thing in this program, one thread, nothing else owns fds 3 and up.
+    /// let passed = unsafe { readyloop::systemd::Activation::from_env() }.unwrap();
     /// // `cargo test` is not socket-activated.
     /// assert!(passed.is_empty());
     /// ```
-    pub fn from_env() -> Result<Activation, Error> {
+    pub unsafe fn from_env() -> Result<Activation, Error> {
         let Some(count) = sys::var("LISTEN_FDS") else {
             return Ok(Activation::default());
         };
@@ -124,7 +134,9 @@ impl Activation {
                 None => "unknown",
             };
             // `count` is at most 4096, so this cannot overflow.
-            let fd = sys::adopt_passed(sys::LISTEN_FDS_START + i as i32)?;
+            // SAFETY: LISTEN_FDS handed this fd to the process and nothing else owns it:
+            // `from_env`'s own contract, and each number is adopted once here.
+            let fd = unsafe { sys::adopt_passed(sys::LISTEN_FDS_START + i as i32) }?;
             passed.push((String::from(name), Some(fd)));
         }
         if name_list.is_some_and(|mut rest| rest.next().is_some()) {

@@ -17,7 +17,8 @@
 //! use readyloop::systemd::{Activation, Notifier};
 //! let lp = readyloop::Loop::new().unwrap();
 //! let h = lp.handle();
-//! let mut passed = Activation::from_env().unwrap();
+//! // SAFETY: early in main, one thread, and nothing else owns the passed fds.
+//! let mut passed = unsafe { Activation::from_env() }.unwrap();
 //! let listener = if passed.is_empty() {
 //!     TcpListener::bind(&h, "127.0.0.1:8080").unwrap()
 //! } else {
