@@ -168,6 +168,35 @@ impl Socket {
         self.registration.cancel(interest, token);
     }
 
+    /// One stream transfer of up to `len` bytes in `interest`'s direction, traced as `op`.
+    /// Nothing to move is `Ok(0)` at once (a Unix stream's recv of 0 bytes would say
+    /// EAGAIN). A transfer shorter than asked emptied the receive queue or filled the send
+    /// buffer, so the next one waits for readiness first instead of making a syscall that
+    /// would say EAGAIN; a receive of 0 is the peer's close, not a short one.
+    #[inline(always)]
+    fn transfer(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        interest: Interest,
+        len: usize,
+        op: &'static str,
+        mut syscall: impl FnMut() -> Result<usize, Errno>,
+    ) -> Poll<Result<usize, Error>> {
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let polled = self.io(cx, interest, slot, || {
+            self.traced(op, syscall(), |n| SyscallResult::Bytes(*n))
+        });
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 && n < len {
+                self.registration.set_drained(interest);
+            }
+        }
+        polled
+    }
+
     /// Receives up to `buf.len()` bytes; 0 means the peer closed its writing half (or `buf`
     /// is empty).
     pub(crate) fn poll_recv(
@@ -178,21 +207,9 @@ impl Socket {
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
         let len = buf.len();
-        if len == 0 {
-            // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
-            return Poll::Ready(Ok(0));
-        }
-        let polled = self.io(cx, Interest::Readable, slot, || {
-            self.traced("recv", sys::recv(fd, buf), |n| SyscallResult::Bytes(*n))
-        });
-        if let Poll::Ready(Ok(n)) = polled {
-            // A stream recv that returns less than asked emptied the receive queue: the
-            // next one waits for readiness instead of a recv that would say EAGAIN.
-            if n > 0 && n < len {
-                self.registration.set_drained(Interest::Readable);
-            }
-        }
-        polled
+        self.transfer(cx, slot, Interest::Readable, len, "recv", || {
+            sys::recv(fd, buf)
+        })
     }
 
     /// Sends some of `buf` (at least one byte unless `buf` is empty).
@@ -203,21 +220,9 @@ impl Socket {
         buf: &[u8],
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        let len = buf.len();
-        if len == 0 {
-            // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
-            return Poll::Ready(Ok(0));
-        }
-        let polled = self.io(cx, Interest::Writable, slot, || {
-            self.traced("send", sys::send(fd, buf), |n| SyscallResult::Bytes(*n))
-        });
-        if let Poll::Ready(Ok(n)) = polled {
-            // A short send filled the send buffer: the next one waits for POLLOUT first.
-            if n < len {
-                self.registration.set_drained(Interest::Writable);
-            }
-        }
-        polled
+        self.transfer(cx, slot, Interest::Writable, buf.len(), "send", || {
+            sys::send(fd, buf)
+        })
     }
 
     /// [`poll_recv`](Self::poll_recv) into memory that need not be initialised: nothing is
@@ -230,20 +235,9 @@ impl Socket {
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
         let len = buf.len();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let polled = self.io(cx, Interest::Readable, slot, || {
-            self.traced("recv", sys::recv_uninit(fd, buf), |n| {
-                SyscallResult::Bytes(*n)
-            })
-        });
-        if let Poll::Ready(Ok(n)) = polled {
-            if n > 0 && n < len {
-                self.registration.set_drained(Interest::Readable);
-            }
-        }
-        polled
+        self.transfer(cx, slot, Interest::Readable, len, "recv", || {
+            sys::recv_uninit(fd, buf)
+        })
     }
 
     #[cfg(feature = "std")]
@@ -256,21 +250,10 @@ impl Socket {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let polled = self.io(cx, Interest::Writable, slot, || {
-            self.traced("sendmsg", sys::send_vectored(fd, bufs), |n| {
-                SyscallResult::Bytes(*n)
-            })
-        });
-        if let Poll::Ready(Ok(n)) = polled {
-            if n < len {
-                self.registration.set_drained(Interest::Writable);
-            }
-        }
-        polled
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.transfer(cx, slot, Interest::Writable, len, "sendmsg", || {
+            sys::send_vectored(fd, bufs)
+        })
     }
 
     /// Receives one datagram and its sender's kernel address.
