@@ -1,5 +1,7 @@
 //! Tells a trace as a story, one sentence per event: what each task yields, what the loop
-//! asks the kernel, what the kernel answers (the text of `examples/trace_tour.rs`). This
+//! asks the kernel, what the kernel answers, what each fd is, and (with
+//! `Builder::trace_syscalls`) each socket call a task made and its result (the text of
+//! `examples/trace_tour.rs`). This
 //! module only formats; it never reads files.
 
 use crate::json::{Event, Value};
@@ -91,6 +93,39 @@ impl Storyteller {
                 ev.u64("fd"),
                 ev.str("revents").unwrap_or("?")
             ),
+            "fd_named" => format!(
+                "  (fd {} is {})",
+                ev.u64("fd"),
+                ev.str("what").unwrap_or("?")
+            ),
+            "interrupted" => match ev.get("signal").u64() {
+                Some(signal) => {
+                    format!("kernel answers early: interrupted (EINTR) by signal {signal}")
+                }
+                None => "kernel answers early: interrupted (EINTR)".into(),
+            },
+            "syscall" => {
+                let result = ev.get("result");
+                let answer = if let Some(n) = result.get("bytes").and_then(Value::u64) {
+                    format!("{n} B")
+                } else if let Some(fd) = result.get("fd").and_then(Value::u64) {
+                    match result.get("peer").and_then(Value::str) {
+                        Some(peer) => format!("fd {fd} from {peer}"),
+                        None => format!("fd {fd}"),
+                    }
+                } else {
+                    result
+                        .get("error")
+                        .and_then(Value::str)
+                        .unwrap_or("?")
+                        .to_string()
+                };
+                format!(
+                    "  {} on fd {} -> {answer}",
+                    ev.str("op").unwrap_or("?"),
+                    ev.u64("fd")
+                )
+            }
             "timer_fired" => {
                 format!(
                     "  a timer is due ({:.0} us late)",

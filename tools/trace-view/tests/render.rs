@@ -59,7 +59,11 @@ fn echo_server_under_load_for_one_second() {
     let trace = scratch("echo.jsonl");
     {
         let file = std::io::BufWriter::new(std::fs::File::create(&trace).unwrap());
-        let lp = Loop::builder().trace(JsonLines::new(file)).build().unwrap();
+        let lp = Loop::builder()
+            .trace(JsonLines::new(file))
+            .trace_syscalls()
+            .build()
+            .unwrap();
         let h = lp.handle();
         let listener = TcpListener::bind(&h, "127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -114,6 +118,10 @@ fn echo_server_under_load_for_one_second() {
         &story[..500.min(story.len())]
     );
     assert!(story.contains("handler is ready to run: fd"));
+    // What each fd is, and the leaves' own socket calls with their results.
+    assert!(story.contains(" is TCP listener 127.0.0.1:"), "no listener named");
+    assert!(story.contains("  accept on fd "), "no accept told");
+    assert!(story.contains("  recv on fd ") && story.contains(" -> 15 B"), "no recv told");
 }
 
 #[test]
