@@ -200,13 +200,18 @@ fn stats_turns_polls_and_time_blocked() {
 fn stats_wakeups_by_kind() {
     let lp = Loop::new().unwrap();
     let h = lp.handle();
-    // Two timers (far enough apart that the second is still pending when the first
-    // fires, however slowly the loop runs).
+    // Two timers, each armed by its own task in the first turn: however late the loop
+    // runs (a stall past both deadlines fires them in one turn), each wakes its task. (Awaited
+    // one after the other, the second would be armed only after the first fired, and a
+    // stall past its deadline made it ready without a timer.)
+    let sleepers: Vec<_> = [2, 4]
+        .map(|ms| h.spawn(h.sleep(common::scaled(Duration::from_millis(ms)))))
+        .into_iter()
+        .collect();
     lp.block_on(async {
-        let a = h.sleep(common::scaled(Duration::from_millis(2)));
-        let b = h.sleep(common::scaled(Duration::from_millis(4)));
-        a.await;
-        b.await;
+        for sleeper in sleepers {
+            sleeper.await.unwrap();
+        }
     });
     let s = h.stats();
     assert_eq!(s.wakeups_timer, 2, "{s:?}");

@@ -119,9 +119,15 @@ fn echo_server_under_load_for_one_second() {
     );
     assert!(story.contains("handler is ready to run: fd"));
     // What each fd is, and the leaves' own socket calls with their results.
-    assert!(story.contains(" is TCP listener 127.0.0.1:"), "no listener named");
+    assert!(
+        story.contains(" is TCP listener 127.0.0.1:"),
+        "no listener named"
+    );
     assert!(story.contains("  accept on fd "), "no accept told");
-    assert!(story.contains("  recv on fd ") && story.contains(" -> 15 B"), "no recv told");
+    assert!(
+        story.contains("  recv on fd ") && story.contains(" -> 15 B"),
+        "no recv told"
+    );
 }
 
 #[test]
