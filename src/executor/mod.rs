@@ -78,6 +78,7 @@ pub struct Builder {
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
     virtual_clock: bool,
+    epoll_at: usize,
 }
 
 impl core::fmt::Debug for Builder {
@@ -88,6 +89,7 @@ impl core::fmt::Debug for Builder {
             .field("timer_spin_ns", &self.timer_spin_ns)
             .field("trace", &self.trace.is_some())
             .field("virtual_clock", &self.virtual_clock)
+            .field("epoll_at", &self.epoll_at)
             .finish()
     }
 }
@@ -103,6 +105,22 @@ impl Builder {
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = kind;
         self.make_backend = Backend::new;
+        self
+    }
+
+    /// For [`BackendKind::Adaptive`] (the default): the registered-set size from which a
+    /// mostly idle set (at least 32 registered fds per ready one, over a window of 64
+    /// waits) moves from poll(2) to epoll(7) (default 1,024). It moves back under a
+    /// quarter of that, or once the set is dense (under 8 registered fds per ready one).
+    /// Other backends ignore it.
+    ///
+    /// ```
+    /// use readyloop::{BackendKind, Loop};
+    /// let lp = Loop::builder().backend(BackendKind::Adaptive).adaptive_threshold(64).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), BackendKind::Adaptive);
+    /// ```
+    pub fn adaptive_threshold(mut self, fds: usize) -> Self {
+        self.epoll_at = fds;
         self
     }
 
@@ -216,6 +234,9 @@ impl Builder {
         let backend = (self.make_backend)(self.backend)?;
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
+        if self.backend == BackendKind::Adaptive {
+            handle.core.reactor.borrow_mut().make_adaptive(self.epoll_at);
+        }
         Ok(Loop { handle })
     }
 }
@@ -247,6 +268,7 @@ impl Loop {
             timer_spin_ns: 0,
             trace: None,
             virtual_clock: false,
+            epoll_at: crate::sys::backend::adaptive::DEFAULT_EPOLL_AT,
         }
     }
 
