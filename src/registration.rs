@@ -301,6 +301,22 @@ impl Registration {
         r
     }
 
+    /// Like [`poll_ready`](Registration::poll_ready) with a wait slot the caller keeps; once
+    /// ready, the direction is no longer marked drained (see `set_drained`), so the
+    /// operation that follows tries its syscall at once.
+    pub(crate) fn poll_ready_with(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Poll<Result<(), Error>> {
+        let r = self.handle.poll_ready(cx, self.fd, interest, token);
+        if r.is_ready() {
+            self.drained_flag(interest).set(false);
+        }
+        r
+    }
+
     /// Withdraws a wait kept by the caller (see [`poll_io_with`](Registration::poll_io_with)).
     ///
     /// ```

@@ -142,6 +142,15 @@ impl Socket {
         }
     }
 
+    /// Waits for the kernel to report the socket readable (see `Readable`).
+    pub(crate) fn poll_readable(
+        &self,
+        cx: &mut Context<'_>,
+        token: &mut u64,
+    ) -> Poll<Result<(), Error>> {
+        self.registration.poll_ready_with(cx, Interest::Readable, token)
+    }
+
     /// Withdraws a wait a future kept (call from its `Drop`).
     pub(crate) fn cancel(&self, interest: Interest, token: &mut u64) {
         self.registration.cancel(interest, token);

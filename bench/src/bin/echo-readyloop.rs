@@ -1,29 +1,30 @@
 //! readyloop as an echo server, on the crate's own socket types and written the way
 //! `examples/echo_server.rs` is: an accept loop that spawns one task per connection, each
-//! running `readyloop::net::echo` with its own buffer (TCP_NODELAY set). Unlike the example
+//! running `readyloop::net::echo_pooled` (it waits buffer-less and takes a `BUF` buffer from a
+//! shared pool only while it has something to receive; TCP_NODELAY set). Unlike the example
 //! it can pick the backend, and it has no signal handling or shutdown grace period.
 //!
 //! Run: `cargo run --release -p readyloop-bench --bin echo-readyloop [IP:PORT [BACKEND]]`
 //! (BACKEND: a `BackendKind::name()`, default the loop's default).
 
-use readyloop::net::{echo, TcpListener, TcpStream};
+use readyloop::net::{echo_pooled, BufferPool, TcpListener, TcpStream};
 use readyloop::{Handle, Loop};
 use readyloop_bench::{announce, bind_addr, readyloop_backend, BUF};
 use std::time::Duration;
 
 async fn accept_loop(h: Handle, listener: TcpListener) {
+    let pool = BufferPool::new(BUF, 64);
     loop {
         match listener.accept().await {
-            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream))),
+            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream, pool.clone()))),
             Err(_) => h.sleep(Duration::from_millis(10)).await,
         }
     }
 }
 
-async fn handle_connection(stream: TcpStream) {
+async fn handle_connection(stream: TcpStream, pool: BufferPool) {
     let _ = stream.set_nodelay(true);
-    let mut buffer = vec![0u8; BUF];
-    let _ = echo(&stream, &mut buffer).await;
+    let _ = echo_pooled(&stream, &pool).await;
 }
 
 fn main() {
