@@ -49,7 +49,11 @@ fn a_sparse_set_moves_to_epoll_and_back_and_the_trace_says_so() {
             readyloop::yield_now().await;
         }
     });
-    assert_eq!(h.backend_in_use(), BackendKind::Epoll, "a large idle set is on epoll");
+    assert_eq!(
+        h.backend_in_use(),
+        BackendKind::Epoll,
+        "a large idle set is on epoll"
+    );
     assert_eq!(h.stats().backend_moves, 1);
     // Every reader registered before the move is woken after it.
     for (_, w) in &pipes {
@@ -64,7 +68,11 @@ fn a_sparse_set_moves_to_epoll_and_back_and_the_trace_says_so() {
             readyloop::yield_now().await;
         }
     });
-    assert_eq!(h.backend_in_use(), BackendKind::Poll, "a small set is back on poll");
+    assert_eq!(
+        h.backend_in_use(),
+        BackendKind::Poll,
+        "a small set is back on poll"
+    );
     assert_eq!(h.stats().backend_moves, 2);
     // The trace: poll waits, then epoll waits, then poll waits again, nothing else.
     let waits = waits.borrow();

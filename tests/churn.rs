@@ -97,8 +97,9 @@ fn round_trip(s: &mut std::net::TcpStream, id: u64, seq: u64) {
     let msg = [id.to_le_bytes(), seq.to_le_bytes()].concat();
     s.write_all(&msg).unwrap();
     let mut back = [0u8; 16];
-    s.read_exact(&mut back)
-        .unwrap_or_else(|e| panic!("connection {id} round trip {seq}: no echo ({e}): lost wake-up"));
+    s.read_exact(&mut back).unwrap_or_else(|e| {
+        panic!("connection {id} round trip {seq}: no echo ({e}): lost wake-up")
+    });
     assert_eq!(back[..], msg[..], "connection {id} got another's bytes");
 }
 
@@ -218,11 +219,25 @@ fn churn(kind: BackendKind, cycles: u32) {
     let end = h.stats();
     let name = kind.name();
     assert_eq!(wrong_wakes.get(), 0, "{name}: tasks woken for another's fd");
-    assert_eq!(end.tasks_alive, base.tasks_alive, "{name}: connection tasks left");
-    assert_eq!(end.fds_registered, base.fds_registered, "{name}: registrations left");
-    assert_eq!(h.backend_in_use(), kind_at_rest(kind), "{name}: not back on its backend");
+    assert_eq!(
+        end.tasks_alive, base.tasks_alive,
+        "{name}: connection tasks left"
+    );
+    assert_eq!(
+        end.fds_registered, base.fds_registered,
+        "{name}: registrations left"
+    );
+    assert_eq!(
+        h.backend_in_use(),
+        kind_at_rest(kind),
+        "{name}: not back on its backend"
+    );
     assert_eq!(open_fds(), base_fds, "{name}: fds left");
-    assert_eq!(epoll_registrations(), base_epoll, "{name}: stale epoll registrations");
+    assert_eq!(
+        epoll_registrations(),
+        base_epoll,
+        "{name}: stale epoll registrations"
+    );
     if kind == BackendKind::Epoll {
         // The notifier and the listener, nothing else.
         assert_eq!(base_epoll, [2], "{name}: the kernel's registrations");
@@ -237,7 +252,11 @@ fn churn(kind: BackendKind, cycles: u32) {
     server.abort();
     let _ = lp.block_on(server);
     drop((h, lp));
-    assert_eq!(open_fds(), fds_before, "{name}: the loop's own fds not closed");
+    assert_eq!(
+        open_fds(),
+        fds_before,
+        "{name}: the loop's own fds not closed"
+    );
 }
 
 /// Where each backend is with a small set: adaptive on poll.

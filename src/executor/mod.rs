@@ -235,7 +235,11 @@ impl Builder {
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
         if self.backend == BackendKind::Adaptive {
-            handle.core.reactor.borrow_mut().make_adaptive(self.epoll_at);
+            handle
+                .core
+                .reactor
+                .borrow_mut()
+                .make_adaptive(self.epoll_at);
         }
         Ok(Loop { handle })
     }

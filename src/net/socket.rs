@@ -148,7 +148,8 @@ impl Socket {
         cx: &mut Context<'_>,
         token: &mut u64,
     ) -> Poll<Result<(), Error>> {
-        self.registration.poll_ready_with(cx, Interest::Readable, token)
+        self.registration
+            .poll_ready_with(cx, Interest::Readable, token)
     }
 
     /// Withdraws a wait a future kept (call from its `Drop`).

@@ -63,9 +63,21 @@ fn subjects(bin: &std::path::Path) -> Vec<(String, PathBuf, Vec<String>)> {
         ("raw epoll".into(), b("echo-raw-epoll"), vec![]),
         ("tokio".into(), b("echo-tokio"), vec![]),
         ("smol".into(), b("echo-smol"), vec![]),
-        ("readyloop poll".into(), b("echo-readyloop"), vec![any.clone(), "poll".into()]),
-        ("readyloop epoll".into(), b("echo-readyloop"), vec![any.clone(), "epoll".into()]),
-        ("readyloop default".into(), b("echo-readyloop"), vec![any.clone()]),
+        (
+            "readyloop poll".into(),
+            b("echo-readyloop"),
+            vec![any.clone(), "poll".into()],
+        ),
+        (
+            "readyloop epoll".into(),
+            b("echo-readyloop"),
+            vec![any.clone(), "epoll".into()],
+        ),
+        (
+            "readyloop default".into(),
+            b("echo-readyloop"),
+            vec![any.clone()],
+        ),
     ];
     let example = bin.join("examples").join("echo_server");
     if example.exists() {
@@ -107,6 +119,15 @@ fn open_idle(addr: SocketAddr, src: u8) -> Option<OwnedFd> {
             return None;
         }
         let owned = OwnedFd::from_raw_fd(fd);
+        // The port is chosen at connect, unique per 4-tuple (not per source address).
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
         let mut sa: libc::sockaddr_in = std::mem::zeroed();
         sa.sin_family = libc::AF_INET as u16;
         sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, src]).to_be();
@@ -135,7 +156,8 @@ fn connect_busy(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
         let msg = [i as u8; MSG];
         s.write_all(&msg).map_err(|e| e.to_string())?;
         let mut back = [0u8; MSG];
-        s.read_exact(&mut back).map_err(|e| format!("first echo {i}: {e}"))?;
+        s.read_exact(&mut back)
+            .map_err(|e| format!("first echo {i}: {e}"))?;
         if back != msg {
             return Err("first echo differs".into());
         }
@@ -167,7 +189,7 @@ fn run_busy(
     let mut sent_at = vec![Instant::now(); n];
     let mut got = vec![0usize; n];
     let mut seq = vec![0u64; n];
-    let mut buf = [0u8; MSG];
+    let mut bufs = vec![[0u8; MSG]; n];
     let msg = |i: usize, s: u64| -> &[u8] {
         let off = (s as usize * MSG + i * 4099) % readyloop_bench::PATTERN_PERIOD;
         &pat[off..off + MSG]
@@ -188,14 +210,31 @@ fn run_busy(
     let mut opened = 0u64;
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut spin = 0u32;
+    // One level-triggered epoll set over the busy connections, polled without blocking (as
+    // `bench` does): only the ones with an echo waiting are read.
+    // SAFETY: plain syscalls; each event struct is live during its call.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let _ep_owner = unsafe { OwnedFd::from_raw_fd(ep) };
+    for (i, s) in busy.iter().enumerate() {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
+        // SAFETY: as above.
+        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) };
+    }
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; n.max(1)];
     loop {
-        for i in 0..n {
-            match busy[i].read(&mut buf[got[i]..]) {
+        // SAFETY: the buffer is live and its length given.
+        let ready = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), n.max(1) as i32, 0) };
+        for e in 0..ready.max(0) as usize {
+            let i = events[e].u64 as usize;
+            match busy[i].read(&mut bufs[i][got[i]..]) {
                 Ok(0) => return Err("busy connection closed".into()),
                 Ok(k) => {
                     got[i] += k;
                     if got[i] == MSG {
-                        if buf != *msg(i, seq[i]) {
+                        if bufs[i] != *msg(i, seq[i]) {
                             return Err("echo differs".into());
                         }
                         got[i] = 0;
@@ -205,7 +244,9 @@ fn run_busy(
                         }
                         rts += 1;
                         seq[i] += 1;
-                        busy[i].write_all(msg(i, seq[i])).map_err(|e| e.to_string())?;
+                        busy[i]
+                            .write_all(msg(i, seq[i]))
+                            .map_err(|e| e.to_string())?;
                         sent_at[i] = Instant::now();
                     }
                 }
@@ -222,7 +263,7 @@ fn run_busy(
             let due = (now.duration_since(start).as_secs_f64() * rate as f64) as u64;
             while opened < due {
                 opened += 1;
-                if let Some(fd) = open_idle(server.addr, 2 + (opened % 8) as u8) {
+                if let Some(fd) = open_idle(server.addr, 2 + (opened % 16) as u8) {
                     rng ^= rng << 13;
                     rng ^= rng >> 7;
                     rng ^= rng << 17;
@@ -250,7 +291,11 @@ fn run_busy(
             let secs = now.duration_since(t0).as_secs_f64();
             lat.sort_unstable();
             let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
-            return Ok((units / secs, (cpu - c0) as f64 / 1000.0 / units.max(1.0), p99));
+            return Ok((
+                units / secs,
+                (cpu - c0) as f64 / 1000.0 / units.max(1.0),
+                p99,
+            ));
         }
     }
 }
@@ -274,7 +319,7 @@ fn measure(
     let rss0 = vm_rss_kib(pid);
     let mut idle = Vec::with_capacity(idle_n);
     for i in 0..idle_n {
-        let fd = open_idle(server.addr, 2 + (i % 8) as u8)
+        let fd = open_idle(server.addr, 2 + (i % 16) as u8)
             .ok_or_else(|| format!("idle connect {i}: {}", std::io::Error::last_os_error()))?;
         idle.push(fd);
         if i % 100 == 99 {
@@ -328,14 +373,27 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let bin = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let mut reps = 3;
     let mut warmup = Duration::from_millis(500);
     let mut duration = Duration::from_secs(2);
     let mut rows = vec![
-        Row::Idle { busy: 100, idle: 10_000 },
-        Row::Idle { busy: 10, idle: 19_000 },
-        Row::Churn { busy: 100, per_sec: 2000 },
+        Row::Idle {
+            busy: 100,
+            idle: 10_000,
+        },
+        Row::Idle {
+            busy: 10,
+            idle: 19_000,
+        },
+        Row::Churn {
+            busy: 100,
+            per_sec: 2000,
+        },
     ];
     let mut subj = subjects(&bin);
     let mut args = std::env::args().skip(1);
@@ -346,8 +404,14 @@ fn main() {
                 warmup = Duration::from_millis(100);
                 duration = Duration::from_millis(400);
                 rows = vec![
-                    Row::Idle { busy: 10, idle: 2_000 },
-                    Row::Churn { busy: 10, per_sec: 500 },
+                    Row::Idle {
+                        busy: 10,
+                        idle: 2_000,
+                    },
+                    Row::Churn {
+                        busy: 10,
+                        per_sec: 500,
+                    },
                 ];
             }
             "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
@@ -360,7 +424,10 @@ fn main() {
             }
             "--subjects" => {
                 let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                subj.retain(|s| want.iter().any(|w| s.0 == *w || s.0.replace(' ', "-") == *w));
+                subj.retain(|s| {
+                    want.iter()
+                        .any(|w| s.0 == *w || s.0.replace(' ', "-") == *w)
+                });
             }
             other => panic!("unknown argument {other}"),
         }
@@ -370,7 +437,9 @@ fn main() {
     eprintln!(
         "idle: {reps} reps x {:?}, placement {placement:?}, load {}",
         duration,
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     // results[(row, subject)] = per-rep measurements.
     let mut results: BTreeMap<(usize, usize), Vec<Measured>> = BTreeMap::new();
@@ -404,7 +473,9 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---|");
     for (ri, row) in rows.iter().enumerate() {
         for (si, s) in subj.iter().enumerate() {
-            let Some(ms) = results.get(&(ri, si)) else { continue };
+            let Some(ms) = results.get(&(ri, si)) else {
+                continue;
+            };
             let med = |f: &dyn Fn(&Measured) -> f64| median(ms.iter().map(f).collect());
             let mut ratio = String::new();
             if let (Some(t), true) = (tokio, Some(si) != tokio) {
@@ -412,11 +483,7 @@ fn main() {
                     let pairs = |f: &dyn Fn(&Measured) -> f64| {
                         median(ms.iter().zip(ts).map(|(a, b)| f(a) / f(b)).collect())
                     };
-                    ratio = format!(
-                        "{:.3}x, {:.3}x",
-                        pairs(&|m| m.rts),
-                        pairs(&|m| m.cpu_us)
-                    );
+                    ratio = format!("{:.3}x, {:.3}x", pairs(&|m| m.rts), pairs(&|m| m.cpu_us));
                     if ms[0].per_idle_b.is_some() {
                         ratio += &format!(", {:.3}x", pairs(&|m| m.per_idle_b.unwrap_or(f64::NAN)));
                     }

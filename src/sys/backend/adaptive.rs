@@ -10,14 +10,23 @@
 //! window of waits: it asks for epoll once the set averages at least `epoll_at` fds
 //! (default [`DEFAULT_EPOLL_AT`]) with at least [`SPARSE`] registered fds per ready one,
 //! and for poll again once the set falls under a quarter of `epoll_at` or gets dense (fewer
-//! than [`DENSE`] registered per ready fd). The gaps between the two conditions are the
+//! than [`DENSE`] registered per ready fd). A window is 64 waits, fewer for a large set
+//! (see [`WINDOW_FDS`]). The gaps between the two conditions are the
 //! hysteresis: a loop near a threshold does not flap. It must never ask for a move on every
 //! window; it may be wrong about the cheaper backend for one window at most.
 
 use super::BackendKind;
 
-/// Waits per decision window.
+/// Waits per decision window, at most.
 pub(crate) const WINDOW: u32 = 64;
+
+/// A window also ends once its waits have scanned this many registered fds in all (and
+/// made at least [`MIN_WAITS`]): a large set is judged after a few waits, not 64 costly
+/// ones (10,000 fds: 8 waits).
+const WINDOW_FDS: u64 = 64 * 1024;
+
+/// Waits per decision window, at least.
+const MIN_WAITS: u32 = 8;
 
 /// The registered-set size from which a sparse set moves to epoll, unless
 /// `Builder::adaptive_threshold` says otherwise. Measured (bench/, issue 17): poll(2) costs
@@ -56,7 +65,7 @@ impl Adapt {
         self.waits += 1;
         self.registered += registered as u64;
         self.ready += ready as u64;
-        self.waits >= WINDOW
+        self.waits >= WINDOW || self.waits >= MIN_WAITS && self.registered >= WINDOW_FDS
     }
 
     /// The backend the next window should use, if not `now`; starts a new window.
@@ -83,11 +92,24 @@ impl Adapt {
 mod tests {
     use super::*;
 
-    fn window(a: &mut Adapt, registered: usize, ready: usize) {
-        for _ in 1..WINDOW {
-            assert!(!a.note(registered, ready));
+    /// Feeds one window; returns how many waits it took.
+    fn window(a: &mut Adapt, registered: usize, ready: usize) -> u32 {
+        let mut waits = 1;
+        while !a.note(registered, ready) {
+            waits += 1;
+            assert!(waits <= WINDOW);
         }
-        assert!(a.note(registered, ready));
+        waits
+    }
+
+    #[test]
+    fn large_sets_are_judged_after_fewer_waits() {
+        let mut a = Adapt::new(1024);
+        assert_eq!(window(&mut a, 100, 1), WINDOW);
+        a.decide(BackendKind::Poll);
+        assert_eq!(window(&mut a, 2048, 1), 32);
+        a.decide(BackendKind::Epoll);
+        assert_eq!(window(&mut a, 10_100, 1), MIN_WAITS);
     }
 
     #[test]
