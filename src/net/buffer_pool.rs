@@ -45,12 +45,12 @@ impl BufferPool {
     }
 
     /// A buffer, from the free ones or newly allocated (zeroed); it goes back on drop.
-    pub fn take(&self) -> PooledBuffer {
+    pub fn take(&self) -> PooledBuffer<'_> {
         let reused = self.0.free.borrow_mut().pop();
         let buf = reused.unwrap_or_else(|| alloc::vec![0u8; self.0.size].into_boxed_slice());
         PooledBuffer {
             buf: Some(buf),
-            pool: self.clone(),
+            pool: self,
         }
     }
 
@@ -67,25 +67,25 @@ impl BufferPool {
 
 /// A buffer taken from a [`BufferPool`]; derefs to `[u8]` and returns to the pool on drop.
 #[derive(Debug)]
-pub struct PooledBuffer {
+pub struct PooledBuffer<'a> {
     buf: Option<Box<[u8]>>,
-    pool: BufferPool,
+    pool: &'a BufferPool,
 }
 
-impl core::ops::Deref for PooledBuffer {
+impl core::ops::Deref for PooledBuffer<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.buf.as_deref().unwrap_or(&[])
     }
 }
 
-impl core::ops::DerefMut for PooledBuffer {
+impl core::ops::DerefMut for PooledBuffer<'_> {
     fn deref_mut(&mut self) -> &mut [u8] {
         self.buf.as_deref_mut().unwrap_or(&mut [])
     }
 }
 
-impl Drop for PooledBuffer {
+impl Drop for PooledBuffer<'_> {
     fn drop(&mut self) {
         let Some(buf) = self.buf.take() else {
             return;

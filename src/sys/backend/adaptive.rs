@@ -44,6 +44,9 @@ const DENSE: u64 = 8;
 #[derive(Debug, Clone)]
 pub(crate) struct Adapt {
     epoll_at: usize,
+    /// Waits on fewer registered fds are not counted: `epoll_at` on poll (a small set never
+    /// moves, and costs one comparison per wait), 0 on epoll.
+    floor: usize,
     waits: u32,
     registered: u64,
     ready: u64,
@@ -53,6 +56,7 @@ impl Adapt {
     pub(crate) fn new(epoll_at: usize) -> Self {
         Adapt {
             epoll_at: epoll_at.max(4),
+            floor: epoll_at.max(4),
             waits: 0,
             registered: 0,
             ready: 0,
@@ -60,8 +64,13 @@ impl Adapt {
     }
 
     /// Counts one wait; true when the window is complete (then call [`decide`](Self::decide)).
+    /// On poll, only waits on at least `epoll_at` fds count: the window measures how sparse
+    /// the set is while it is large.
     #[inline]
     pub(crate) fn note(&mut self, registered: usize, ready: usize) -> bool {
+        if registered < self.floor {
+            return false;
+        }
         self.waits += 1;
         self.registered += registered as u64;
         self.ready += ready as u64;
@@ -76,7 +85,7 @@ impl Adapt {
         self.waits = 0;
         self.registered = 0;
         self.ready = 0;
-        match now {
+        let next = match now {
             BackendKind::Poll if average >= self.epoll_at && registered >= SPARSE * ready => {
                 Some(BackendKind::Epoll)
             }
@@ -84,7 +93,12 @@ impl Adapt {
                 Some(BackendKind::Poll)
             }
             _ => None,
-        }
+        };
+        self.floor = match next.unwrap_or(now) {
+            BackendKind::Epoll => 0,
+            _ => self.epoll_at,
+        };
+        next
     }
 }
 
@@ -105,8 +119,10 @@ mod tests {
     #[test]
     fn large_sets_are_judged_after_fewer_waits() {
         let mut a = Adapt::new(1024);
+        assert_eq!(window(&mut a, 1024, 1), WINDOW);
+        assert_eq!(a.decide(BackendKind::Poll), Some(BackendKind::Epoll));
         assert_eq!(window(&mut a, 100, 1), WINDOW);
-        a.decide(BackendKind::Poll);
+        assert_eq!(a.decide(BackendKind::Epoll), Some(BackendKind::Poll));
         assert_eq!(window(&mut a, 2048, 1), 32);
         a.decide(BackendKind::Epoll);
         assert_eq!(window(&mut a, 10_100, 1), MIN_WAITS);
@@ -115,9 +131,10 @@ mod tests {
     #[test]
     fn sparse_large_sets_move_to_epoll_and_back_with_hysteresis() {
         let mut a = Adapt::new(1000);
-        // Small: stays on poll however idle.
-        window(&mut a, 999, 0);
-        assert_eq!(a.decide(BackendKind::Poll), None);
+        // Small: stays on poll however idle (such waits are not even counted).
+        for _ in 0..1000 {
+            assert!(!a.note(999, 0));
+        }
         // Large and dense (every busy row): stays on poll.
         window(&mut a, 10_000, 2_000);
         assert_eq!(a.decide(BackendKind::Poll), None);
@@ -129,11 +146,11 @@ mod tests {
         assert_eq!(a.decide(BackendKind::Epoll), None);
         window(&mut a, 10_000, 600);
         assert_eq!(a.decide(BackendKind::Epoll), None);
-        window(&mut a, 10_000, 600);
-        assert_eq!(a.decide(BackendKind::Poll), None);
         // Dense again, or small again: poll.
         window(&mut a, 10_000, 2_000);
         assert_eq!(a.decide(BackendKind::Epoll), Some(BackendKind::Poll));
+        window(&mut a, 10_100, 5);
+        assert_eq!(a.decide(BackendKind::Poll), Some(BackendKind::Epoll));
         window(&mut a, 200, 0);
         assert_eq!(a.decide(BackendKind::Epoll), Some(BackendKind::Poll));
     }
