@@ -120,8 +120,8 @@ fn main() {
             assert_eq!(errno(), libc::EINTR, "epoll_wait failed");
             continue;
         }
-        for i in 0..n as usize {
-            let fd = events[i].u64 as i32;
+        for event in events.iter().take(n as usize) {
+            let fd = event.u64 as i32;
             if fd == listener {
                 loop {
                     // SAFETY: accept4 with null address pointers is allowed.

@@ -227,8 +227,8 @@ fn run_busy(
     loop {
         // SAFETY: the buffer is live and its length given.
         let ready = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), n.max(1) as i32, 0) };
-        for e in 0..ready.max(0) as usize {
-            let i = events[e].u64 as usize;
+        for event in events.iter().take(ready.max(0) as usize) {
+            let i = event.u64 as usize;
             match busy[i].read(&mut bufs[i][got[i]..]) {
                 Ok(0) => return Err("busy connection closed".into()),
                 Ok(k) => {
@@ -255,7 +255,7 @@ fn run_busy(
             }
         }
         spin += 1;
-        if spin % 16 != 0 {
+        if !spin.is_multiple_of(16) {
             continue;
         }
         let now = Instant::now();
