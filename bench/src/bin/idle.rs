@@ -443,6 +443,7 @@ fn main() {
     );
     // results[(row, subject)] = per-rep measurements.
     let mut results: BTreeMap<(usize, usize), Vec<Measured>> = BTreeMap::new();
+    let mut failed = false;
     for rep in 0..reps {
         for (ri, row) in rows.iter().enumerate() {
             for k in 0..subj.len() {
@@ -461,7 +462,10 @@ fn main() {
                         );
                         results.entry((ri, si)).or_default().push(m);
                     }
-                    Err(e) => eprintln!("rep {rep} {} {}: FAILED {e}", row.id(), subj[si].0),
+                    Err(e) => {
+                        eprintln!("rep {rep} {} {}: FAILED {e}", row.id(), subj[si].0);
+                        failed = true;
+                    }
                 }
                 // Let closed connections' state drain before the next server.
                 std::thread::sleep(Duration::from_millis(300));
@@ -506,5 +510,8 @@ fn main() {
                 ratio
             );
         }
+    }
+    if failed {
+        std::process::exit(1);
     }
 }
