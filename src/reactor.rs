@@ -10,7 +10,9 @@
 //! `POLLERR`/`POLLHUP` wake both sides (the next syscall tells the task what happened);
 //! `POLLNVAL` (fd closed under a waiter) also drops the fd's registration, so a closed fd can
 //! never make the loop spin. The reactor never calls a waker itself (the loop does, after
-//! releasing its borrow), and never allocates once its tables have grown.
+//! releasing its borrow), and never allocates once its tables have grown, except when the
+//! adaptive backend (the default) moves its interest table to a new backend between two
+//! waits (`move_backend`; the policy is `sys/backend/adaptive.rs`).
 
 use crate::error::Error;
 use crate::sys::backend::adaptive::Adapt;
