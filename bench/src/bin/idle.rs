@@ -6,7 +6,9 @@
 //!
 //! Rows: `b100i10000` (100 busy + 10,000 idle), `b10i19000` (10 busy + 19,000 idle; the
 //! hard RLIMIT_NOFILE here is 20,000), `churn` (100 busy, and idle connections opened at
-//! 2,000 a second, each closed 1-3 s later). Subjects: the raw poll and raw epoll loops,
+//! 2,000 a second, each closed 1-3 s later); `--rows` also takes `ppN` (N busy, none idle)
+//! and `bNiM`. `IDLE_EXTRA=name=path,...` adds servers (another build's `echo-readyloop`,
+//! for a paired regression check against it). Subjects: the raw poll and raw epoll loops,
 //! tokio current_thread, smol, readyloop on poll, epoll and its default (adaptive), and
 //! `examples/echo_server --buf 16384` (the default backend, with its buffer pool). Each
 //! repetition runs every row with every subject, order rotated, so ratios are paired.
@@ -41,12 +43,14 @@ enum Row {
 impl Row {
     fn id(self) -> String {
         match self {
+            Row::Idle { busy, idle: 0 } => format!("pp{busy}"),
             Row::Idle { busy, idle } => format!("b{busy}i{idle}"),
             Row::Churn { .. } => "churn".into(),
         }
     }
     fn label(self) -> String {
         match self {
+            Row::Idle { busy, idle: 0 } => format!("{busy} busy, none idle"),
             Row::Idle { busy, idle } => format!("{busy} busy + {idle} idle"),
             Row::Churn { busy, per_sec } => {
                 format!("{busy} busy + idle churn {per_sec}/s (each idle 1-3 s)")
@@ -79,6 +83,13 @@ fn subjects(bin: &std::path::Path) -> Vec<(String, PathBuf, Vec<String>)> {
             vec![any.clone()],
         ),
     ];
+    // IDLE_EXTRA="name=path[,name=path]": more servers (say, another build's echo-readyloop),
+    // run with no arguments.
+    for extra in std::env::var("IDLE_EXTRA").unwrap_or_default().split(',') {
+        if let Some((name, path)) = extra.split_once('=') {
+            v.push((name.into(), PathBuf::from(path), vec![]));
+        }
+    }
     let example = bin.join("examples").join("echo_server");
     if example.exists() {
         v.push((
@@ -419,8 +430,28 @@ fn main() {
                 duration = Duration::from_secs_f64(args.next().unwrap().parse().unwrap())
             }
             "--rows" => {
+                // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
                 let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                rows.retain(|r| want.contains(&r.id()));
+                let all = rows.clone();
+                rows = want
+                    .iter()
+                    .filter_map(|id| {
+                        if let Some(r) = all.iter().find(|r| r.id() == *id) {
+                            return Some(*r);
+                        }
+                        if let Some(n) = id.strip_prefix("pp") {
+                            return Some(Row::Idle {
+                                busy: n.parse().ok()?,
+                                idle: 0,
+                            });
+                        }
+                        let (b, i) = id.strip_prefix('b')?.split_once('i')?;
+                        Some(Row::Idle {
+                            busy: b.parse().ok()?,
+                            idle: i.parse().ok()?,
+                        })
+                    })
+                    .collect();
             }
             "--subjects" => {
                 let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
