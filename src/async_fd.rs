@@ -375,10 +375,18 @@ impl<T: AsFd> Async<T> {
         slot: Slot<'_>,
         buf: Buf<'_>,
     ) -> Poll<Result<usize, Error>> {
-        let fd = self.io.as_fd();
+        let fd = self.loop_fd();
         match buf {
             Buf::Read(b) => self.io(cx, Interest::Readable, slot, || sys::read(fd, b)),
             Buf::Write(b) => self.io(cx, Interest::Writable, slot, || sys::write(fd, b)),
+        }
+    }
+
+    /// The description the loop reads and writes: a terminal's private one, else `io`'s.
+    fn loop_fd(&self) -> BorrowedFd<'_> {
+        match &self.private {
+            Some(private) => private.as_fd(),
+            None => self.io.as_fd(),
         }
     }
 

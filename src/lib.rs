@@ -84,7 +84,11 @@
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
-//! - `signal` (feature `signal`): awaitable `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1/2`.
+//! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
+//!   `SIGCHLD`, real-time signals...), chaining a handler another library installed first.
+//! - `systemd` (feature `systemd`): socket activation, readiness notifications, the watchdog.
+//! - `process` (feature `process`): child processes awaited through pidfds, their stdio as
+//!   loop pipes, never a zombie; `fs_watch` (feature `fs-watch`): inotify events.
 //! - Seeing inside: [`trace`] (every turn, as events or lines), [`Handle::stats`],
 //!   [`Handle::pending_report`], and [`Loop::block_on_timeout`], which gives up with a
 //!   [`Stuck`] report instead of hanging; [`Builder::virtual_clock`] for timer-heavy tests.
@@ -95,6 +99,9 @@
 //! |---|---|---|
 //! | `std` | yes | [`Handle::current`] and the free functions (`readyloop::spawn`, `sleep`, `timeout`...), caught task panics, `spawn_blocking` |
 //! | `signal` | yes | `readyloop::signal` (libc, for `sigaction` only) |
+//! | `systemd` | no | `readyloop::systemd`: socket activation, `sd_notify`, the watchdog (no libc; works without `std`) |
+//! | `process` | yes | `readyloop::process`: child processes awaited through pidfds, stdio as loop pipes (`std`) |
+//! | `fs-watch` | yes | `readyloop::fs_watch`: inotify events as an async stream (`std`) |
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
@@ -174,7 +181,11 @@ mod current;
 mod error;
 mod events;
 mod executor;
+#[cfg(feature = "fs-watch")]
+pub mod fs_watch;
 pub mod net;
+#[cfg(feature = "process")]
+pub mod process;
 mod reactor;
 mod registration;
 mod report;
@@ -183,6 +194,8 @@ pub mod signal;
 mod stats;
 pub mod sync;
 mod sys;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 mod task;
 mod time;
 mod timers;
@@ -201,7 +214,7 @@ pub use current::{
 };
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
-pub use executor::{Builder, ClockHold, Handle, Loop, Stopper};
+pub use executor::{Advance, Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
 pub use report::{Report, Stuck, TaskReport, WaitReport};
 pub use stats::Stats;

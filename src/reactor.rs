@@ -511,4 +511,15 @@ impl Reactor {
             }
         }
     }
+
+    /// Calls `f` for each fd a task waits on or a `Registration` owns: (fd, a task waits
+    /// to read, a task waits to write). For the virtual clock's rule (`quiet.rs`).
+    pub(crate) fn for_each_known_fd(&self, f: &mut dyn FnMut(RawFd, bool, bool)) {
+        for (fd, e) in self.fds.iter().enumerate() {
+            let (read, write) = (!e.readers.is_empty(), !e.writers.is_empty());
+            if read || write || e.owned > 0 {
+                f(fd as RawFd, read, write);
+            }
+        }
+    }
 }

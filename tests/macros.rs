@@ -116,6 +116,18 @@ fn bad_attribute_arguments_are_compile_errors() {
             "#[m::test(deadline = \"5s\")] async fn t() {}",
             "unknown argument `deadline`",
         ),
+        (
+            "#[m::test(virtual_clok)] async fn t() {}",
+            "unknown argument `virtual_clok`",
+        ),
+        (
+            "#[m::test(shuffle = 0)] async fn t() {}",
+            "a whole number above zero",
+        ),
+        (
+            "#[m::test(start_paused = maybe)] async fn t() {}",
+            "is `true` or `false`",
+        ),
         ("#[m::test] fn t() {}", "goes on an `async fn`"),
         (
             "#[m::test] async fn t(a: u8, b: u8) {}",

@@ -28,7 +28,8 @@ LAYERS = [  # (layer, name, path prefixes relative to src/)
     (2, "reactor", ["reactor.rs", "timers.rs", "stats.rs", "report.rs", "trace/"]),
     (3, "executor", ["executor/", "blocking/pool.rs"]),
     (4, "leaves", ["events/", "async_fd.rs", "registration.rs", "net/", "signal.rs",
-                   "blocking/", "blocking.rs", "compat/"]),
+                   "blocking/", "blocking.rs", "compat/", "fs_watch.rs", "process/",
+                   "systemd/"]),
     (5, "combine", ["combinators/", "sync/"]),
     (6, "top", ["lib.rs", "private.rs", "current.rs"]),
 ]

@@ -41,6 +41,30 @@ const DEFAULT_TEST_TIMEOUT_MS: u64 = 30_000;
 /// }
 /// ```
 ///
+/// `virtual_clock` (or its alias `start_paused`, tokio's name) runs the test on a virtual
+/// clock (`Builder::virtual_clock`): idle time, quiet sockets included, is skipped.
+/// `shuffle = N` runs the test `N` times, under the shuffle seeds `0..N`
+/// (`Builder::shuffle`), and on a failure names the seed; `READYLOOP_SEED=s` in the
+/// environment runs just seed `s`. They combine: `#[readyloop::test(virtual_clock,
+/// shuffle = 100, timeout = "5s")]`.
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::Handle;
+///
+/// #[readyloop::test(virtual_clock)]
+/// async fn an_hour_in_no_time(handle: Handle) {
+///     handle.sleep(Duration::from_secs(3600)).await;
+/// }
+///
+/// #[readyloop::test(start_paused, shuffle = 10)]
+/// async fn under_ten_orders(handle: Handle) {
+///     let a = handle.spawn(async { 1 });
+///     let b = handle.spawn(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// }
+/// ```
+///
 /// (In a doctest, as in any build without `cfg(test)`, `#[test]` functions are left out; in
 /// `tests/` or a `#[cfg(test)]` module they run with `cargo test`.)
 ///
@@ -130,7 +154,7 @@ struct AsyncFn {
 }
 
 fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> Result<TokenStream, CompileError> {
-    let timeout_ms = match kind {
+    let test_args = match kind {
         Kind::Test => parse_test_args(args)?,
         Kind::Main => {
             if let Some(first) = args.into_iter().next() {
@@ -139,48 +163,92 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> Result<TokenStrea
                     "#[readyloop::main] takes no arguments",
                 ));
             }
-            0
+            TestArgs {
+                timeout_ms: 0,
+                virtual_clock: false,
+                shuffle: 0,
+            }
         }
     };
     let f = parse_async_fn(kind, item)?;
     check_arguments(kind, &f)?;
-    Ok(generate(kind, timeout_ms, f))
+    Ok(generate(kind, test_args, f))
 }
 
-/// Reads `timeout = "5s"` (or nothing) into milliseconds.
-fn parse_test_args(args: TokenStream) -> Result<u64, CompileError> {
+/// What `#[readyloop::test(...)]` asked for.
+#[derive(Debug, Clone, Copy)]
+struct TestArgs {
+    timeout_ms: u64,
+    virtual_clock: bool,
+    /// How many shuffle seeds to run (0: no shuffling).
+    shuffle: u64,
+}
+
+/// Reads `timeout = "5s"`, `virtual_clock` (or `start_paused`) and `shuffle = N`, comma
+/// separated, in any order (or nothing).
+fn parse_test_args(args: TokenStream) -> Result<TestArgs, CompileError> {
+    let mut out = TestArgs {
+        timeout_ms: DEFAULT_TEST_TIMEOUT_MS,
+        virtual_clock: false,
+        shuffle: 0,
+    };
+    let usage = "expected `#[readyloop::test]` or `#[readyloop::test(timeout = \"5s\", \
+                 virtual_clock, shuffle = 100)]` (any of them; timeout units: ms, s, min)";
     let tokens: Vec<TokenTree> = args.into_iter().collect();
-    if tokens.is_empty() {
-        return Ok(DEFAULT_TEST_TIMEOUT_MS);
-    }
-    let usage = "expected `#[readyloop::test]` or `#[readyloop::test(timeout = \"5s\")]` \
-                 (units: ms, s, min)";
-    let (key, eq, value) = match tokens.as_slice() {
-        [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Literal(value)]
-        | [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Literal(value), TokenTree::Punct(_)] => {
-            (key, eq, value)
+    for item in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
+        match item {
+            [] => continue,
+            [TokenTree::Ident(key)] => match key.to_string().as_str() {
+                "virtual_clock" | "start_paused" => out.virtual_clock = true,
+                _ => {
+                    return Err(CompileError::new(
+                        key.span(),
+                        format!("unknown argument `{key}`: {usage}"),
+                    ))
+                }
+            },
+            [TokenTree::Ident(key), TokenTree::Punct(eq), value] if eq.as_char() == '=' => {
+                let text = value.to_string();
+                match key.to_string().as_str() {
+                    "timeout" => {
+                        let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+                        else {
+                            return Err(CompileError::new(value.span(), usage));
+                        };
+                        out.timeout_ms = parse_duration_ms(inner)
+                            .map_err(|why| CompileError::new(value.span(), why))?;
+                    }
+                    "start_paused" | "virtual_clock" => match text.as_str() {
+                        "true" => out.virtual_clock = true,
+                        "false" => out.virtual_clock = false,
+                        _ => {
+                            return Err(CompileError::new(
+                                value.span(),
+                                format!("`{key}` is `true` or `false`"),
+                            ))
+                        }
+                    },
+                    "shuffle" => match text.parse::<u64>() {
+                        Ok(n) if n > 0 => out.shuffle = n,
+                        _ => {
+                            return Err(CompileError::new(
+                                value.span(),
+                                "`shuffle` is how many seeds to run: a whole number above zero",
+                            ))
+                        }
+                    },
+                    _ => {
+                        return Err(CompileError::new(
+                            key.span(),
+                            format!("unknown argument `{key}`: {usage}"),
+                        ))
+                    }
+                }
+            }
+            [first, ..] => return Err(CompileError::new(first.span(), usage)),
         }
-        _ => return Err(CompileError::new(tokens[0].span(), usage)),
-    };
-    if key.to_string() != "timeout" {
-        return Err(CompileError::new(
-            key.span(),
-            format!("unknown argument `{key}`: {usage}"),
-        ));
     }
-    if eq.as_char() != '=' {
-        return Err(CompileError::new(eq.span(), usage));
-    }
-    if let [.., TokenTree::Punct(p)] = tokens.as_slice() {
-        if tokens.len() == 4 && p.as_char() != ',' {
-            return Err(CompileError::new(p.span(), usage));
-        }
-    }
-    let text = value.to_string();
-    let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
-        return Err(CompileError::new(value.span(), usage));
-    };
-    parse_duration_ms(inner).map_err(|why| CompileError::new(value.span(), why))
+    Ok(out)
 }
 
 /// `"250ms"`, `"5s"`, `"2min"` -> milliseconds (a whole, positive number and a unit).
@@ -358,7 +426,7 @@ fn check_arguments(kind: Kind, f: &AsyncFn) -> Result<(), CompileError> {
 ///     ::readyloop::__private::run_test(timeout_ms, "name", __readyloop_body)
 /// }
 /// ```
-fn generate(kind: Kind, timeout_ms: u64, f: AsyncFn) -> TokenStream {
+fn generate(kind: Kind, args: TestArgs, f: AsyncFn) -> TokenStream {
     // Everything generated, the call to the runner included, is spanned at the test's name:
     // the runner is `#[track_caller]`, so a stuck test's panic points at the test itself.
     let span = f.name.span();
@@ -374,14 +442,26 @@ fn generate(kind: Kind, timeout_ms: u64, f: AsyncFn) -> TokenStream {
     inner.extend(f.output.iter().cloned());
     inner.push(TokenTree::Group(f.body));
 
+    // The plain runner unless the loop needs options (`run_test_with`).
+    let with_options = args.virtual_clock || args.shuffle > 0;
     let runner = match kind {
+        Kind::Test if with_options => "run_test_with",
         Kind::Test => "run_test",
         Kind::Main => "run_main",
     };
     let mut call_args = Vec::new();
     if kind == Kind::Test {
-        call_args.push(TokenTree::Literal(Literal::u64_suffixed(timeout_ms)));
+        call_args.push(TokenTree::Literal(Literal::u64_suffixed(args.timeout_ms)));
         call_args.push(punct(',', span));
+        if with_options {
+            call_args.push(ident(
+                if args.virtual_clock { "true" } else { "false" },
+                span,
+            ));
+            call_args.push(punct(',', span));
+            call_args.push(TokenTree::Literal(Literal::u64_suffixed(args.shuffle)));
+            call_args.push(punct(',', span));
+        }
         call_args.push(TokenTree::Literal(Literal::string(&f.name.to_string())));
         call_args.push(punct(',', span));
     }

@@ -122,7 +122,7 @@ impl<A: Future, B: Future> Future for Select<A, B> {
 /// use readyloop::{select_all, Loop};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
-/// let racers: Vec<_> = [30u64, 5, 20].iter().map(|&ms| {
+/// let racers: Vec<_> = [3000u64, 5, 2000].iter().map(|&ms| {
 ///     let h = h.clone();
 ///     async move { h.sleep(Duration::from_millis(ms)).await; ms }
 /// }).collect();

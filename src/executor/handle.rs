@@ -78,6 +78,8 @@ pub(crate) struct Core {
     pub(crate) idle_return: Cell<bool>,
     /// How long before a timer deadline the wait stops blocking (`Builder::timer_spin`).
     pub(crate) timer_spin_ns: Cell<u64>,
+    /// The state of the order in which a turn's woken tasks run (`Builder::shuffle`).
+    pub(crate) shuffle: Cell<Option<u64>>,
     /// One turn: `Core::plain_turn`, or `Core::traced_turn` for a loop built with a sink.
     pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
@@ -186,6 +188,7 @@ impl Handle {
                 main_polled_at: Cell::new(0),
                 idle_return: Cell::new(false),
                 timer_spin_ns: Cell::new(0),
+                shuffle: Cell::new(None),
                 turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),

@@ -249,14 +249,6 @@ impl Core {
         causes.clear();
         *self.tracer().causes.borrow_mut() = causes;
     }
-
-    /// Whether a virtual clock may jump now (rules 2 and 3 in `loop_clock.rs`; the caller
-    /// checked rules 1 and 4).
-    pub(crate) fn may_skip_time(&self) -> bool {
-        self.clock.is_virtual()
-            && !self.clock.is_held()
-            && self.reactor.borrow().waiter_count() == 0
-    }
 }
 
 /// The hooks a turn uses: `TRACED` is known at compile time.
@@ -388,8 +380,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Jumps a virtual clock from `now` to `deadline`.
     pub(crate) fn skip_time(&self, now: u64, deadline: u64) {
-        self.clock.skip(deadline - now);
-        crate::stats::bump(&self.counters.clock_jumps, 1);
+        self.0.skip_to(now, deadline);
         self.trace(|| TraceEvent::ClockJump {
             from: Instant(now),
             to: Instant(deadline),

@@ -6,8 +6,11 @@
 //! is about to block (see `Core::timeout`):
 //!
 //! 1. no task is ready and no `call_soon` callback is queued;
-//! 2. no task waits on an fd (the loop's own notifier does not count), so real sockets,
-//!    pipes and signals keep real time while anyone waits on them;
+//! 2. every fd a task waits on is provably quiet (see `quiet.rs`): nothing is ready, and
+//!    a socket whose peer is a socket of this loop has no byte in flight on either end; an
+//!    fd whose other end is outside the loop (a pipe, another thread's or process's socket)
+//!    keeps real time, unless the loop was given a quiet grace
+//!    (`Builder::virtual_clock_grace`) and the loop has been quiet that long in real time;
 //! 3. no [`ClockHold`] is alive: code that hands a waker to another thread (a blocking-work
 //!    pool, a thread that will answer later) holds one, since the loop cannot see a waker
 //!    travel; wakes already made from other threads are caught by rule 1;
@@ -25,8 +28,16 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// The clock of one loop.
 #[derive(Debug)]
 pub(crate) struct LoopClock {
-    /// Whether idle time may be skipped.
-    virtual_time: bool,
+    /// Whether idle time may be skipped (`Builder::virtual_clock`, `Handle::pause`).
+    virtual_time: Cell<bool>,
+    /// Real quiet after which an fd with an outside peer no longer holds the clock (ns).
+    pub(crate) grace: Cell<Option<u64>>,
+    /// Real time (monotonic ns) since which nothing has happened in the loop, and the
+    /// activity count it was measured from (for the grace).
+    pub(crate) quiet_since: Cell<(u64, u64)>,
+    /// The inode numbers of the two ends of each socketpair made on this loop while its
+    /// clock was virtual: their unnamed ends can be matched only this way.
+    pub(crate) pairs: core::cell::RefCell<alloc::vec::Vec<(u64, u64)>>,
     /// Nanoseconds added to the monotonic clock (grows only).
     offset: Cell<u64>,
     /// How many [`ClockHold`]s are alive.
@@ -36,7 +47,10 @@ pub(crate) struct LoopClock {
 impl LoopClock {
     pub(crate) fn new(virtual_time: bool) -> Self {
         LoopClock {
-            virtual_time,
+            virtual_time: Cell::new(virtual_time),
+            grace: Cell::new(None),
+            quiet_since: Cell::new((0, 0)),
+            pairs: core::cell::RefCell::new(alloc::vec::Vec::new()),
             offset: Cell::new(0),
             holds: Arc::new(AtomicUsize::new(0)),
         }
@@ -48,8 +62,24 @@ impl LoopClock {
         monotonic.saturating_add(self.offset.get())
     }
 
+    #[inline]
     pub(crate) fn is_virtual(&self) -> bool {
-        self.virtual_time
+        self.virtual_time.get()
+    }
+
+    /// Notes a socketpair made on a virtual-clock loop (nothing on a real clock), so its
+    /// ends count as peers of each other (see `quiet.rs`).
+    pub(crate) fn note_pair(&self, a: rustix::fd::BorrowedFd<'_>, b: rustix::fd::BorrowedFd<'_>) {
+        if self.is_virtual() {
+            if let Some(pair) = crate::sys::quiet::pair_inodes(a, b) {
+                self.pairs.borrow_mut().push(pair);
+            }
+        }
+    }
+
+    /// Turns the virtual clock on (it stays on).
+    pub(crate) fn set_virtual(&self) {
+        self.virtual_time.set(true);
     }
 
     /// Whether a hold forbids skipping time.

@@ -19,14 +19,17 @@
 mod handle;
 mod hooks;
 mod loop_clock;
+mod quiet;
 mod report;
 mod stopper;
 mod turn;
+mod virtual_time;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
 pub use stopper::Stopper;
+pub use virtual_time::Advance;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -79,6 +82,8 @@ pub struct Builder {
     trace: Option<Box<dyn TraceSink>>,
     virtual_clock: bool,
     epoll_at: usize,
+    virtual_clock_grace: Option<u64>,
+    shuffle: Option<u64>,
 }
 
 impl core::fmt::Debug for Builder {
@@ -90,6 +95,8 @@ impl core::fmt::Debug for Builder {
             .field("trace", &self.trace.is_some())
             .field("virtual_clock", &self.virtual_clock)
             .field("epoll_at", &self.epoll_at)
+            .field("virtual_clock_grace", &self.virtual_clock_grace)
+            .field("shuffle", &self.shuffle)
             .finish()
     }
 }
@@ -201,9 +208,17 @@ impl Builder {
     }
 
     /// Runs the loop on a virtual clock (for tests): time jumps straight to the nearest
-    /// deadline whenever every task waits only on timers, so an hour of timeouts takes
-    /// milliseconds, while fds keep real time: no jump happens while any task waits on an
-    /// fd or a [`ClockHold`] is alive. [`Handle::now`] and every `Sleep` follow this clock.
+    /// deadline whenever every task waits on a timer or on a provably quiet fd, so an hour
+    /// of timeouts takes milliseconds, also with real sockets. An fd is quiet when a
+    /// zero-timeout poll shows nothing ready and: it is a listener; or a connected socket
+    /// whose peer is a socket of this loop, with nothing queued in the kernel on either end
+    /// (SIOCINQ and SIOCOUTQ are 0); or an unconnected datagram socket with an empty
+    /// receive queue. An fd whose other end is outside the loop (another thread or process,
+    /// a pipe, a socketpair, whose unnamed ends cannot be matched) keeps real time, unless
+    /// [`virtual_clock_grace`](Builder::virtual_clock_grace) says otherwise; so does a live
+    /// [`ClockHold`]. Bytes in flight are never overtaken by a jump. [`Handle::now`] and
+    /// every `Sleep` follow this clock; [`Handle::advance`] moves it by hand, and
+    /// [`Handle::pause`] turns it on for a loop already built.
     ///
     /// ```
     /// use core::time::Duration;
@@ -218,6 +233,63 @@ impl Builder {
     /// ```
     pub fn virtual_clock(mut self) -> Self {
         self.virtual_clock = true;
+        self
+    }
+
+    /// Turns the virtual clock on (as [`virtual_clock`](Builder::virtual_clock)) and lets it
+    /// jump over an fd whose other end is outside the loop once nothing has happened in the
+    /// loop (no task polled, no fd ready) for `grace` of real time: for a test against an
+    /// external server it knows to be idle. Each jump waits its own `grace`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use std::os::fd::AsFd;
+    /// let lp = readyloop::Loop::builder()
+    ///     .virtual_clock_grace(Duration::from_millis(20))
+    ///     .build()
+    ///     .unwrap();
+    /// let h = lp.handle();
+    /// // A pipe whose writer is (as far as the loop knows) outside: silent for 10 minutes.
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// let mut buf = [0u8; 1];
+    /// let real = std::time::Instant::now();
+    /// let read = readyloop::ReadFd::new(&h, r.as_fd(), &mut buf);
+    /// assert!(lp.block_on(h.timeout(Duration::from_secs(600), read)).is_err());
+    /// assert!(real.elapsed() < Duration::from_secs(5));
+    /// ```
+    pub fn virtual_clock_grace(mut self, grace: core::time::Duration) -> Self {
+        self.virtual_clock = true;
+        self.virtual_clock_grace = Some(grace.as_nanos().min(u64::MAX as u128) as u64);
+        self
+    }
+
+    /// Runs the tasks woken for a turn in an order drawn from `seed` instead of wake order
+    /// (for tests): the same test run under many seeds meets many interleavings, and a
+    /// failing seed replays its order exactly (given the same wakes). Still fair: each task
+    /// woken for a turn runs exactly once in it. `#[readyloop::test(shuffle = N)]` runs a
+    /// test under seeds `0..N` and names the seed that fails.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let order = |seed| {
+    ///     let lp = readyloop::Loop::builder().shuffle(seed).build().unwrap();
+    ///     let h = lp.handle();
+    ///     let seen = Rc::new(RefCell::new(Vec::new()));
+    ///     let tasks: Vec<_> = (0..8)
+    ///         .map(|i| {
+    ///             let seen = seen.clone();
+    ///             h.spawn(async move { seen.borrow_mut().push(i) })
+    ///         })
+    ///         .collect();
+    ///     lp.block_on(async { for t in tasks { t.await.unwrap() } });
+    ///     let v = seen.borrow().clone();
+    ///     v
+    /// };
+    /// assert_eq!(order(7), order(7));
+    /// assert!((0..20).any(|s| order(s) != (0..8).collect::<Vec<_>>()));
+    /// ```
+    pub fn shuffle(mut self, seed: u64) -> Self {
+        self.shuffle = Some(seed);
         self
     }
 
@@ -241,6 +313,11 @@ impl Builder {
                 .borrow_mut()
                 .make_adaptive(self.epoll_at);
         }
+        handle.core.clock.grace.set(self.virtual_clock_grace);
+        handle
+            .core
+            .shuffle
+            .set(self.shuffle.map(|seed| seed ^ 0x9e37_79b9_7f4a_7c15));
         Ok(Loop { handle })
     }
 }
@@ -273,6 +350,8 @@ impl Loop {
             trace: None,
             virtual_clock: false,
             epoll_at: crate::sys::backend::adaptive::DEFAULT_EPOLL_AT,
+            virtual_clock_grace: None,
+            shuffle: None,
         }
     }
 

@@ -17,6 +17,7 @@
 //! loop's tables, never blocks when work is ready, and allocates nothing once its buffers
 //! have grown.
 
+use super::quiet::Skip;
 use super::{Core, BUDGET};
 use crate::stats::bump;
 use crate::sys::clock;
@@ -119,6 +120,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// the backlog advances every turn, so no task waits forever behind tasks that keep
     /// waking themselves.
     fn run_ready(&self) {
+        if self.shuffle.get().is_some() {
+            self.shuffle_fresh();
+        }
         // Each pop is its own statement: the queue's borrow ends before the task runs
         // (a `while let` would hold it across the poll).
         loop {
@@ -133,6 +137,28 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             };
             self.run_task(task);
         }
+    }
+
+    /// Puts this turn's fresh tasks in an order drawn from the shuffle seed (each still
+    /// runs once). Out of line: a loop without a seed never calls it.
+    #[inline(never)]
+    fn shuffle_fresh(&self) {
+        let Some(mut state) = self.shuffle.get() else {
+            return;
+        };
+        let mut fresh = self.fresh.borrow_mut();
+        let tasks = fresh.make_contiguous();
+        // Fisher-Yates over splitmix64.
+        for i in (1..tasks.len()).rev() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            let j = (z % (i as u64 + 1)) as usize;
+            tasks.swap(i, j);
+        }
+        self.shuffle.set(Some(state));
     }
 
     fn run_task(&self, task: TaskRef) {
@@ -193,11 +219,24 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             return None;
         }
         let now = self.clock_now();
-        if deadline > now && self.may_skip_time() {
-            self.skip_time(now, deadline);
-            return Some(0);
+        let wait = deadline.saturating_sub(now);
+        if wait > 0 && self.clock.is_virtual() {
+            return Some(self.virtual_timeout(now, deadline));
         }
-        Some(deadline.saturating_sub(now))
+        Some(wait)
+    }
+
+    /// The wait of a virtual clock's turn (out of line: a real clock never calls it).
+    #[inline(never)]
+    fn virtual_timeout(&self, now: u64, deadline: u64) -> u64 {
+        match self.may_skip_time() {
+            Skip::Now => {
+                self.skip_time(now, deadline);
+                0
+            }
+            Skip::Not => deadline - now,
+            Skip::RecheckIn(ns) => (deadline - now).min(ns.max(1)),
+        }
     }
 
     /// One wait in the backend. Wakes from other threads that raced with the decision to

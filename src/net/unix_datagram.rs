@@ -67,6 +67,7 @@ impl UnixDatagram {
     /// ```
     pub fn pair(handle: &Handle) -> Result<(UnixDatagram, UnixDatagram), Error> {
         let (a, b) = sys::unix_pair(Kind::Datagram)?;
+        handle.core.clock.note_pair(a.as_fd(), b.as_fd());
         Ok((Self::wrap(handle, a), Self::wrap(handle, b)))
     }
 

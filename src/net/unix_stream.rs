@@ -77,6 +77,7 @@ impl UnixStream {
     /// ```
     pub fn pair(handle: &Handle) -> Result<(UnixStream, UnixStream), Error> {
         let (a, b) = sys::unix_pair(Kind::Stream)?;
+        handle.core.clock.note_pair(a.as_fd(), b.as_fd());
         Ok((
             UnixStream::from_socket(Socket::new(handle, a)),
             UnixStream::from_socket(Socket::new(handle, b)),

@@ -6,10 +6,17 @@
 pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod fd;
+#[cfg(feature = "fs-watch")]
+pub(crate) mod inotify;
 pub(crate) mod net;
 pub(crate) mod notifier;
+#[cfg(feature = "process")]
+pub(crate) mod process;
+pub(crate) mod quiet;
 #[cfg(feature = "signal")]
 pub(crate) mod signal;
+#[cfg(feature = "systemd")]
+pub(crate) mod systemd;
 pub(crate) mod thread;
 
 pub use rustix::fd::RawFd;
