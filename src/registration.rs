@@ -166,6 +166,11 @@ impl Registration {
         self.drained_flag(interest).set(true);
     }
 
+    /// Whether the direction is marked drained (see `set_drained`).
+    pub(crate) fn is_drained(&self, interest: Interest) -> bool {
+        self.drained_flag(interest).get()
+    }
+
     /// If the direction is marked drained, waits for readiness: `Some(Pending)` while it
     /// waits, `None` once the kernel reported it (the mark is then cleared).
     fn wait_if_drained<T>(

@@ -150,7 +150,10 @@ fn epoll_backend_stays_idle_at_the_fd_limit() {
 fn adaptive_backend_stays_idle_at_the_fd_limit() {
     raise_limit();
     let cpu = cpu_at_fd_limit("adaptive", 4000);
-    assert!(cpu < 3.0, "adaptive at the fd limit uses {cpu:.1} % of a CPU");
+    assert!(
+        cpu < 3.0,
+        "adaptive at the fd limit uses {cpu:.1} % of a CPU"
+    );
 }
 
 #[test]

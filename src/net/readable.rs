@@ -11,10 +11,11 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 /// Waits until the socket is readable; returned by `readable` on the stream types. Resolves
-/// once the kernel has reported the socket readable (data, the peer's close, or an error
-/// for the next `recv` to return) since this wait began: a `recv` right after it finds
-/// something without waiting (barring another reader). It always waits for one report, so
-/// a connection that has data already is answered at the next turn.
+/// once there is something to receive (data, the peer's close, or an error for the next
+/// `recv` to return): a `recv` right after it finds it without waiting (barring another
+/// reader). After a receive that drained the socket it waits for the kernel's report
+/// directly; otherwise it first peeks (one `MSG_PEEK | MSG_DONTWAIT` byte), so data or a
+/// close that is already there is seen at once.
 ///
 /// Cancellation: safe; nothing is consumed.
 ///
