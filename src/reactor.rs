@@ -186,10 +186,6 @@ impl Reactor {
         self.keeps = new.keeps_armed();
         self.backend = new;
         self.moves += 1;
-        #[cfg(feature = "std")]
-        if std::env::var_os("READYLOOP_DEBUG_MOVES").is_some() {
-            std::eprintln!("readyloop: moved to {kind} ({} fds)", self.backend.len());
-        }
     }
 
     /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
