@@ -22,6 +22,8 @@
 //! Run:   cargo run --release --example echo_server -- [--buf BYTES] [--grace SECS] [ADDR]
 //!        (ADDR defaults to 127.0.0.1:9527, BYTES to 1024, SECS to 5)
 //! Try:   nc 127.0.0.1 9527
+//! Trace: READYLOOP_TRACE=trace.jsonl records every turn as JSON lines for
+//!        `cargo run -p readyloop-trace-view -- svg trace.jsonl` (or `-- story trace.jsonl`)
 
 use readyloop::net::{echo_pooled, BufferPool, TcpListener, TcpStream};
 use readyloop::signal::{Signal, Signals};
@@ -99,6 +101,20 @@ fn parse_seconds(v: &str) -> Option<Duration> {
     Some(Duration::new(secs, nanos))
 }
 
+/// The loop; traced as JSON lines into the file READYLOOP_TRACE names, if it is set.
+fn new_loop() -> Result<Loop, String> {
+    let Some(path) = std::env::var_os("READYLOOP_TRACE") else {
+        return Loop::new().map_err(|e| e.to_string());
+    };
+    let file = std::fs::File::create(&path)
+        .map_err(|e| format!("READYLOOP_TRACE={}: {e}", path.to_string_lossy()))?;
+    let sink = readyloop::trace::JsonLines::new(std::io::BufWriter::new(file));
+    Loop::builder()
+        .trace(sink)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(o) => o,
@@ -110,7 +126,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let lp = match Loop::new() {
+    let lp = match new_loop() {
         Ok(lp) => lp,
         Err(e) => {
             eprintln!("echo_server: cannot start the loop: {e}");

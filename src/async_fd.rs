@@ -175,6 +175,22 @@ impl<T: AsFd> Async<T> {
         self.registration.handle()
     }
 
+    /// Names the fd in the loop's trace: the trace's `FdNamed` line for it then reads
+    /// `fd 7 is pipe "stdin"` (what the kernel says it is, then `label`). Does nothing on a
+    /// loop that is not traced; the label goes with the fd's registration.
+    ///
+    /// ```
+    /// use readyloop::{Async, Loop};
+    /// let lp = Loop::new().unwrap();
+    /// let (r, _w) = std::io::pipe().unwrap();
+    /// let r = Async::new(&lp.handle(), r).unwrap().label("config pipe");
+    /// # drop(r);
+    /// ```
+    pub fn label(self, label: &'static str) -> Self {
+        self.handle().core.label_fd(self.registration.fd(), label);
+        self
+    }
+
     /// Reads into `buf` with `read(2)`: the byte count, 0 at end of file. On `EAGAIN` waits
     /// with the fd's own read wait (one task at a time; `futures-io`'s `poll_read`).
     ///

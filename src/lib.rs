@@ -72,6 +72,9 @@
 //!
 //! - [`api_guide`]: the rules the API follows (where a future finds its loop, what happens
 //!   outside one, why each name), read it first.
+//! - [`testing_guide`]: testing with readyloop: deadlines, faults inside the loop and on
+//!   the wire (feature `testing`), replay from one seed, reports that name the socket and
+//!   the line, the hog watchdog.
 //! - [`Loop`], [`Handle`], [`JoinHandle`]: the loop, spawning, and awaiting tasks.
 //! - The leaves: [`Sleep`], [`ReadFd`], [`AsyncRecv`], [`yield_now`]; [`Async`] for any
 //!   pollable fd you own; [`Registration`] to write your own leaf.
@@ -82,6 +85,8 @@
 //!   style, [`net::Protocol`] and [`net::Transport`] via [`net::create_server`].
 //! - [`combinators`] (`gather`, `select`, `wait`, `timeout`, `Interval`) and [`sync`]
 //!   (promises, queues, events, semaphores, a mutex), all single-threaded.
+//! - [`multi`] (`std`): one loop per core, each on its own thread with its own
+//!   `SO_REUSEPORT` listener ([`net::BindOptions`]), started and stopped together.
 //! - `blocking` (`std`): [`Handle::spawn_blocking`] and [`Handle::resolve`], a small helper
 //!   pool per loop.
 //! - `signal` (feature `signal`): any catchable signal, awaitable (`SIGTERM`, `SIGHUP`,
@@ -105,6 +110,9 @@
 //! | `macros` | no | `#[readyloop::test]` (a fresh loop per test, with a deadline) and `#[readyloop::main]` |
 //! | `futures-io` | no | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`], [`Async`] (and `&` of each) |
 //! | `embedded-io-async` | no | `embedded_io_async::Read`/`Write` for the same types, without `std` |
+//! | `testing` | no | `readyloop::testing`: a fault proxy, seeded syscall fault injection, `FaultSeed` (see [`testing_guide`]) |
+//! | `embedded-nal-async` | no | `TcpConnect` (and `Dns` with `std`) for [`Handle`]: reqwless and other embedded clients, `no_std` |
+//! | `hyper` | no | [`hyper`]: hyper 1.x's I/O, executor and timer on readyloop (needs `std`) |
 //!
 //! With `macros`, a test reads:
 //!
@@ -183,6 +191,9 @@ mod events;
 mod executor;
 #[cfg(feature = "fs-watch")]
 pub mod fs_watch;
+pub mod guide;
+#[cfg(feature = "std")]
+pub mod multi;
 pub mod net;
 #[cfg(feature = "process")]
 pub mod process;
@@ -197,6 +208,11 @@ mod sys;
 #[cfg(feature = "systemd")]
 pub mod systemd;
 mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
+// The chapter links into `testing`, which exists only with the feature.
+#[cfg_attr(not(feature = "testing"), allow(rustdoc::broken_intra_doc_links))]
+pub mod testing_guide;
 mod time;
 mod timers;
 pub mod trace;
@@ -208,17 +224,22 @@ pub use combinators::{
     gather, join_all, select, select_all, try_gather, try_join_all, Either, Elapsed, Finished,
     Interval, MissedTickBehavior, ReturnWhen, TaskOutcome, Timeout,
 };
+#[cfg(feature = "hyper")]
+pub use compat::hyper;
 #[cfg(feature = "std")]
 pub use current::{
     interval, resolve, sleep, sleep_until, spawn, spawn_blocking, timeout, timeout_at, wait,
 };
 pub use error::{Errno, Error, ErrorKind, Result};
 pub use events::{yield_now, AsyncRecv, ReadFd, Sleep, YieldNow};
+#[cfg(feature = "std")]
+pub use executor::HogReport;
 pub use executor::{Advance, Builder, ClockHold, Handle, Loop, Stopper};
 pub use registration::Registration;
-pub use report::{Report, Stuck, TaskReport, WaitReport};
+pub use report::{Report, Stuck, TaskReport, TimerKind, TimerOrigin, WaitReport};
 pub use stats::Stats;
 pub use sys::backend::BackendKind;
+pub use sys::describe::{FdKind, FdObject, TcpState};
 pub use sys::{Interest, RawFd};
 pub use task::{JoinError, JoinHandle};
 pub use time::Instant;

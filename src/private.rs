@@ -9,6 +9,10 @@ use crate::executor::{Handle, Loop};
 use core::future::Future;
 use core::time::Duration;
 
+/// How long a `#[readyloop::test]` task may run without yielding before the hog watchdog
+/// names it on stderr.
+pub const TEST_HOG_THRESHOLD: Duration = Duration::from_secs(1);
+
 /// Runs a test body on a fresh loop; panics if it has not finished after `timeout_ms`, with
 /// the loop's report of what every pending task waits for.
 ///
@@ -117,7 +121,9 @@ where
     Fut: Future,
 {
     // `match`, not `unwrap_or_else`: a closure would not carry the caller's location.
-    let lp = match builder.build() {
+    // The hog watchdog names a test task that blocks the loop (a blocking call, a long
+    // computation) while the test still runs, before its deadline's report.
+    let lp = match new_loop(name, builder.hog_watchdog(TEST_HOG_THRESHOLD)) {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::test `{name}`: cannot create a loop: {e}"),
     };
@@ -161,7 +167,7 @@ where
     F: FnOnce(Handle) -> Fut,
     Fut: Future,
 {
-    let lp = match Loop::new() {
+    let lp = match new_loop("main", Loop::builder()) {
         Ok(lp) => lp,
         Err(e) => panic!("readyloop::main: cannot create a loop: {e}"),
     };
@@ -216,4 +222,36 @@ impl<F: Future> Future for RealDeadline<F> {
         }
         self.future.as_mut().poll(cx).map(Some)
     }
+}
+
+/// A loop from `builder`; with `READYLOOP_TRACE=path` in the environment (and the `trace` feature),
+/// traced as JSON lines appended to that file, `{test}` in the path replaced by `name` (the
+/// test's name, or `main`); `READYLOOP_TRACE_SYSCALLS=1` adds the socket leaves' syscalls
+/// (`Builder::trace_syscalls`). A file that cannot be opened is reported and the run goes on
+/// untraced. The file is flushed when the loop is dropped, a failed test's too.
+fn new_loop(name: &str, builder: crate::Builder) -> Result<Loop, crate::Error> {
+    #[cfg(feature = "trace")]
+    if let Some(path) = std::env::var_os("READYLOOP_TRACE") {
+        let path = path.to_string_lossy().replace("{test}", name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match file {
+            Ok(file) => {
+                let sink = crate::trace::JsonLines::new(std::io::BufWriter::new(file));
+                let builder = builder.trace(sink);
+                // READYLOOP_TRACE_SYSCALLS=1 adds the socket leaves' syscalls.
+                let syscalls = std::env::var_os("READYLOOP_TRACE_SYSCALLS");
+                let builder = match syscalls.as_deref().and_then(|v| v.to_str()) {
+                    Some("1") => builder.trace_syscalls(),
+                    _ => builder,
+                };
+                return builder.build();
+            }
+            Err(e) => std::eprintln!("readyloop: READYLOOP_TRACE={path}: {e}; not tracing"),
+        }
+    }
+    let _ = name;
+    builder.build()
 }

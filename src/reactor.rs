@@ -121,6 +121,8 @@ pub(crate) struct Reactor {
     move_to: Option<BackendKind>,
     /// Moves made so far.
     pub(crate) moves: u64,
+    /// The last wait was interrupted by a signal (EINTR), for the trace.
+    pub(crate) interrupted: bool,
 }
 
 impl Reactor {
@@ -141,6 +143,7 @@ impl Reactor {
             waiters: 0,
             dirty: Vec::new(),
             refused: Vec::new(),
+            interrupted: false,
         })
     }
 
@@ -342,7 +345,7 @@ impl Reactor {
     /// out: see `Backend::can_leave_out_notifier`).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
-        self.backend.wait(timeout_ns, &mut self.events, notifier)?;
+        self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
         if let Some(adapt) = &mut self.adapt {
             if adapt.note(self.backend.len(), self.events.len()) {
                 self.move_to = adapt.decide(self.backend.kind());
@@ -466,6 +469,11 @@ impl Reactor {
     }
 
     /// Number of live waiters.
+    /// The loop's notifier fd (named in the trace).
+    pub(crate) fn notifier_fd(&self) -> RawFd {
+        self.notifier_fd
+    }
+
     pub(crate) fn waiter_count(&self) -> usize {
         self.waiters
     }

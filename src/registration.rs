@@ -361,5 +361,6 @@ impl Drop for Registration {
         if let Ok(mut reactor) = self.handle.core.reactor.try_borrow_mut() {
             reactor.release(fd, self.sealed);
         }
+        self.handle.core.forget_fd_name(fd);
     }
 }

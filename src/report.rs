@@ -11,13 +11,90 @@
 //! its deadline passes: the report, ready to fail a test with. Building a report allocates;
 //! nothing here runs unless asked, and it never changes the loop's state or calls a waker.
 
+use crate::sys::describe::FdObject;
 use crate::sys::{Interest, RawFd};
 use crate::time::Instant;
 use crate::trace::format::TaskLabel;
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use core::fmt;
+use core::panic::Location;
 use core::time::Duration;
+
+/// What armed a timer.
+///
+/// ```
+/// use readyloop::{TimerKind, WaitReport};
+/// let lp = readyloop::Loop::new().unwrap();
+/// let h = lp.handle();
+/// let _t = h.spawn({ let h = h.clone(); async move { h.interval(core::time::Duration::from_secs(9)).tick().await; h.sleep(core::time::Duration::from_secs(9)).await } });
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let WaitReport::Timer { origin: Some(o), .. } = report.tasks()[0].waits[0] else { panic!() };
+/// assert_eq!(o.kind, TimerKind::Sleep);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimerKind {
+    /// `sleep` or `sleep_until`.
+    Sleep,
+    /// The deadline of `timeout` or `timeout_at`.
+    Timeout,
+    /// An `Interval`'s next tick.
+    Interval,
+}
+
+impl TimerKind {
+    /// The name in reports: `sleep`, `timeout`, `interval`.
+    ///
+    /// ```
+    /// assert_eq!(readyloop::TimerKind::Timeout.name(), "timeout");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::Sleep => "sleep",
+            TimerKind::Timeout => "timeout",
+            TimerKind::Interval => "interval",
+        }
+    }
+}
+
+/// What armed a timer and where: the source line of the `h.sleep(..)`, `h.timeout(..)` or
+/// `h.interval(..)` call (taken with `#[track_caller]` when the future was made; a pointer
+/// to a static, copied once per timer armed).
+///
+/// ```
+/// use core::time::Duration;
+/// use readyloop::{Loop, TimerKind, WaitReport};
+/// let lp = Loop::new().unwrap();
+/// let h = lp.handle();
+/// let t = h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_secs(60)).await } });
+/// let line = line!() - 1;
+/// lp.block_on(readyloop::yield_now());
+/// let report = h.pending_report();
+/// let WaitReport::Timer { origin: Some(origin), .. } = report.task(t.id()).unwrap().waits[0] else { panic!() };
+/// assert_eq!((origin.kind, origin.location.line()), (TimerKind::Sleep, line));
+/// assert!(report.to_string().contains(&format!("(sleep at {}:{line}:", file!())));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerOrigin {
+    /// Sleep, timeout or interval.
+    pub kind: TimerKind,
+    /// Where it was made.
+    pub location: &'static Location<'static>,
+}
+
+impl TimerOrigin {
+    /// The origin of a timer of `kind` made by this function's caller.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn here(kind: TimerKind) -> TimerOrigin {
+        TimerOrigin {
+            kind,
+            location: Location::caller(),
+        }
+    }
+}
 
 /// One thing a pending task waits on, with how long it has waited.
 ///
@@ -37,10 +114,11 @@ use core::time::Duration;
 /// assert!(matches!(task.waits[0], WaitReport::Fd { interest: Interest::Readable, .. }));
 /// assert!(task.waits[0].to_string().starts_with("READABLE on fd "));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WaitReport {
     /// Waiting until `fd` is ready for `interest`.
+    #[non_exhaustive]
     Fd {
         /// The fd.
         fd: RawFd,
@@ -48,8 +126,11 @@ pub enum WaitReport {
         interest: Interest,
         /// How long it has waited so far.
         waited: Duration,
+        /// What the fd is, as the kernel said when the report was made.
+        object: FdObject,
     },
     /// Waiting for a timer.
+    #[non_exhaustive]
     Timer {
         /// When it fires.
         deadline: Instant,
@@ -57,6 +138,9 @@ pub enum WaitReport {
         due_in: Duration,
         /// How long it has waited so far.
         waited: Duration,
+        /// What armed it and where (`None` for the loop's own timers: connect and accept
+        /// back-offs).
+        origin: Option<TimerOrigin>,
     },
 }
 
@@ -171,8 +255,28 @@ impl fmt::Display for WaitReport {
                 fd,
                 interest,
                 waited,
-            } => write!(f, "{} on fd {fd} for {}", interest.name(), Millis(waited)),
-            WaitReport::Timer { due_in, .. } => write!(f, "on timer due in {}", Millis(due_in)),
+                ref object,
+            } => write!(
+                f,
+                "{} on fd {fd} ({object}) for {}",
+                interest.name(),
+                Millis(waited)
+            ),
+            WaitReport::Timer { due_in, origin, .. } => {
+                write!(f, "on timer due in {}", Millis(due_in))?;
+                if let Some(o) = origin {
+                    let l = o.location;
+                    write!(
+                        f,
+                        " ({} at {}:{}:{})",
+                        o.kind.name(),
+                        l.file(),
+                        l.line(),
+                        l.column()
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

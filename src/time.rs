@@ -2,6 +2,7 @@
 //!
 //! `core` has no clock, so readyloop carries its own: `CLOCK_MONOTONIC` read through the
 //! syscall layer. Arithmetic saturates, so `Duration::MAX` means "never", not an overflow.
+//! With `std`, `from_std`/`to_std` convert from and to `std::time::Instant` (same clock).
 
 use core::ops::{Add, Sub};
 use core::time::Duration;
@@ -78,6 +79,68 @@ impl Instant {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         Instant(self.0.saturating_add(nanos))
     }
+}
+
+#[cfg(feature = "std")]
+impl Instant {
+    /// The instant on readyloop's clock that a `std::time::Instant` names.
+    ///
+    /// Both are `CLOCK_MONOTONIC` on Linux, but std's is opaque, so this pairs a reading of
+    /// each: std's first, then readyloop's, and carries the offset over. The second reading
+    /// is the later one, so the result is never earlier than the true instant (a deadline
+    /// converted here never fires early); it may be later by the gap between the two reads
+    /// (tens of nanoseconds). It names the real clock: a loop built with
+    /// [`virtual_clock`](crate::Builder::virtual_clock) runs on its own.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let deadline = std::time::Instant::now() + Duration::from_millis(20);
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// lp.block_on(h.sleep_until(readyloop::Instant::from_std(deadline)));
+    /// assert!(std::time::Instant::now() >= deadline);
+    /// ```
+    pub fn from_std(instant: std::time::Instant) -> Instant {
+        let std_now = std::time::Instant::now();
+        let now = Instant(crate::sys::clock::monotonic_nanos());
+        match instant.checked_duration_since(std_now) {
+            Some(ahead) => now.saturating_add(ahead),
+            None => Instant(now.0.saturating_sub(nanos_of(std_now - instant))),
+        }
+    }
+
+    /// The `std::time::Instant` this instant of readyloop's clock names (the inverse of
+    /// [`from_std`](Self::from_std), with the same pairing; [`Instant::NEVER`] and instants
+    /// std cannot hold saturate to the furthest std can reach from now, about 30 years).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let soon = lp.handle().now() + Duration::from_secs(1);
+    /// let std_soon = soon.to_std();
+    /// let left = std_soon - std::time::Instant::now();
+    /// assert!(left <= Duration::from_secs(1) && left > Duration::from_millis(900));
+    /// ```
+    pub fn to_std(self) -> std::time::Instant {
+        let now = crate::sys::clock::monotonic_nanos();
+        let std_now = std::time::Instant::now();
+        if self.0 >= now {
+            let ahead = Duration::from_nanos(self.0 - now).min(FAR_AHEAD);
+            std_now + ahead
+        } else {
+            let behind = Duration::from_nanos(now - self.0);
+            std_now.checked_sub(behind).unwrap_or(std_now)
+        }
+    }
+}
+
+/// The furthest ahead `to_std` goes (std's `Instant` panics on overflow).
+#[cfg(feature = "std")]
+const FAR_AHEAD: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+#[cfg(feature = "std")]
+fn nanos_of(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Add<Duration> for Instant {

@@ -11,6 +11,7 @@
 //! numbers are unique among the entries present and ties keep their order. Slots are
 //! reused, so a re-armed timer allocates nothing.
 
+use crate::report::TimerOrigin;
 use crate::task::{same_waker, NewWaker};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -34,6 +35,8 @@ struct Slot {
     since: u64,
     /// Some while armed.
     waker: Option<Waker>,
+    /// What armed it and where, for reports.
+    origin: Option<TimerOrigin>,
 }
 
 impl Slot {
@@ -64,6 +67,9 @@ impl Entry {
     }
 }
 
+/// What [`Timers::for_each`] calls: (key, deadline, since, waker, origin).
+pub(crate) type TimerVisitor<'a> = dyn FnMut(TimerKey, u64, u64, &Waker, Option<TimerOrigin>) + 'a;
+
 /// The deadline heap.
 #[derive(Debug)]
 pub(crate) struct Timers {
@@ -87,9 +93,15 @@ impl Timers {
     }
 
     /// Arms a timer for `deadline` (ns on the loop clock).
-    pub(crate) fn insert(&mut self, deadline: u64, waker: &mut NewWaker<'_>, now: u64) -> TimerKey {
+    pub(crate) fn insert(
+        &mut self,
+        deadline: u64,
+        waker: &mut NewWaker<'_>,
+        now: u64,
+        origin: Option<TimerOrigin>,
+    ) -> TimerKey {
         let waker = waker.take();
-        self.arm(deadline, waker, now)
+        self.arm(deadline, waker, now, origin)
     }
 
     /// Moves an armed timer to `deadline`, keeping the waker its owner's pending poll
@@ -97,12 +109,19 @@ impl Timers {
     /// key, or `None` if the timer already fired or was cancelled: its waker was then
     /// already called (or nobody waits), and the owner arms afresh at its next poll.
     pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64, now: u64) -> Option<TimerKey> {
+        let origin = self.slot(key)?.origin;
         let waker = self.cancel(key)?;
-        Some(self.arm(deadline, waker, now))
+        Some(self.arm(deadline, waker, now, origin))
     }
 
     /// Arms a slot with `waker` (already a local copy).
-    fn arm(&mut self, deadline: u64, waker: Waker, now: u64) -> TimerKey {
+    fn arm(
+        &mut self,
+        deadline: u64,
+        waker: Waker,
+        now: u64,
+        origin: Option<TimerOrigin>,
+    ) -> TimerKey {
         if self.sequence == u32::MAX {
             self.renumber();
         }
@@ -117,6 +136,7 @@ impl Timers {
                     deadline: 0,
                     since: 0,
                     waker: None,
+                    origin: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -126,6 +146,7 @@ impl Timers {
         s.deadline = deadline;
         s.since = now;
         s.waker = Some(waker);
+        s.origin = origin;
         self.live += 1;
         let key = TimerKey {
             slot,
@@ -273,15 +294,15 @@ impl Timers {
         self.live
     }
 
-    /// Calls `f` with (key, deadline, since, waker) for every armed timer.
-    pub(crate) fn for_each(&self, f: &mut dyn FnMut(TimerKey, u64, u64, &Waker)) {
+    /// Calls `f` with (key, deadline, since, waker, origin) for every armed timer.
+    pub(crate) fn for_each(&self, f: &mut TimerVisitor<'_>) {
         for (slot, s) in self.slots.iter().enumerate() {
             if let Some(w) = &s.waker {
                 let key = TimerKey {
                     slot: slot as u32,
                     generation: s.generation,
                 };
-                f(key, s.deadline, s.since, w);
+                f(key, s.deadline, s.since, w, s.origin);
             }
         }
     }
@@ -304,12 +325,12 @@ mod tests {
         let w = &mut NewWaker::new(noop, core::ptr::null());
         let mut t = Timers::new();
         t.sequence = u32::MAX - 3;
-        let a = t.insert(50, w, 0);
-        let b = t.insert(10, w, 0);
-        let c = t.insert(50, w, 0);
+        let a = t.insert(50, w, 0, None);
+        let b = t.insert(10, w, 0, None);
+        let c = t.insert(50, w, 0, None);
         drop(t.cancel(b));
         // The next arming renumbers: the stale entry goes, a and c keep their order.
-        let d = t.insert(50, w, 0);
+        let d = t.insert(50, w, 0, None);
         assert_eq!(t.heap.len(), 3);
         assert!(t.sequence < 10);
         assert!(t.is_armed(a) && t.is_armed(c) && t.is_armed(d) && !t.is_armed(b));

@@ -246,5 +246,9 @@ fn a_stuck_test_reports_its_own_file_and_line() {
     assert!(
         text.contains(&format!("panicked at tests/macros.rs:{line}:")),
         "want the panic at tests/macros.rs:{line}, got:\n{text}"
+    ); // ... and its report names the sleep it is stuck on by its own line.
+    assert!(
+        text.contains(&format!("(sleep at tests/macros.rs:{}:", line + 1)),
+        "want the sleep's line in the report, got:\n{text}"
     );
 }

@@ -48,7 +48,7 @@ fn block_on_timeout_reports_task_stuck_on_pipe() {
         .unwrap_or_else(|| panic!("{text}"));
     let waited = secs_after(
         line,
-        &format!("task 1 (reader) waiting READABLE on fd {fd} for "),
+        &format!("task 1 (reader) waiting READABLE on fd {fd} (pipe, 0 B queued in) for "),
     );
     assert!(waited >= 0.2, "{line}");
     assert!(
@@ -62,7 +62,7 @@ fn block_on_timeout_reports_task_stuck_on_pipe() {
     assert_eq!(task.name.as_deref(), Some("reader"));
     assert!(matches!(
         task.waits[..],
-        [WaitReport::Fd { fd: f, interest: Interest::Readable, waited }]
+        [WaitReport::Fd { fd: f, interest: Interest::Readable, waited, .. }]
             if f == fd && waited >= Duration::from_millis(200)
     ));
     // The deadline's own timer is gone and is not in the report.
@@ -104,7 +104,8 @@ fn block_on_timeout_reports_the_main_futures_own_waits() {
         })
         .unwrap_err();
     let text = stuck.to_string();
-    let expected = format!("block_on future waiting READABLE on fd {fd} for 0.0");
+    let expected =
+        format!("block_on future waiting READABLE on fd {fd} (pipe, 0 B queued in) for 0.0");
     assert!(text.contains(&expected), "{text}");
 }
 
@@ -145,7 +146,7 @@ fn report_names_timers_fds_ready_and_unknown_waits() {
     assert!(due > 0.5 && due <= 1.45, "{text}");
     let waited = secs_after(
         lines[1],
-        &format!("task 2 (handler) waiting READABLE on fd {fd} for "),
+        &format!("task 2 (handler) waiting READABLE on fd {fd} (pipe, 0 B queued in) for "),
     );
     assert!(waited >= 0.1, "{text}");
     let idle = secs_after(lines[2], "task 3 waiting on nothing the loop knows for ");

@@ -267,7 +267,12 @@ fn bad_input_and_limits_are_clear_errors() {
     all.push(Signals::new(&h, &[Signal::Usr2]).unwrap());
     drop(all);
     let fds_after = std::fs::read_dir("/proc/self/fd").unwrap().count();
-    assert_eq!(fds_before, fds_after, "every pipe was closed");
+    // `<=`: a loop thread of an earlier test may still be closing its fds (it only closes
+    // them by now); 64 leaked receivers would leave 128 more.
+    assert!(
+        fds_after <= fds_before,
+        "every pipe was closed: {fds_before} fds before, {fds_after} after"
+    );
 }
 
 #[test]

@@ -64,7 +64,9 @@ fn another_thread_moves_a_loop_timer_later_then_earlier() {
         }
     });
     other.join().unwrap();
-    assert_eq!(resets, 6);
+    // Words posted while the loop is descheduled coalesce in the mailbox (a busy machine);
+    // the last one (earlier) always arrives, and the bounds below check it took effect.
+    assert!((1..=6).contains(&resets), "{resets} resets");
     // 6 words 20 ms apart (the first pushed 300 ms to an hour), then 30 ms.
     assert!(took >= Duration::from_millis(150), "{took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");

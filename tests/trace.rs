@@ -33,6 +33,8 @@ enum Ev {
     Notified,
     TimerFired(Duration),
     Jump(Duration),
+    Named(RawFd, String),
+    Interrupted(Option<i32>),
 }
 
 fn own(ev: &TraceEvent<'_>) -> Ev {
@@ -56,6 +58,8 @@ fn own(ev: &TraceEvent<'_>) -> Ev {
         TraceEvent::Notified => Ev::Notified,
         TraceEvent::TimerFired { late, .. } => Ev::TimerFired(late),
         TraceEvent::ClockJump { from, to } => Ev::Jump(to - from),
+        TraceEvent::FdNamed { fd, what } => Ev::Named(fd, String::from(what)),
+        TraceEvent::Interrupted { signal } => Ev::Interrupted(signal),
         _ => panic!("new event kind: {ev:?}"),
     }
 }

@@ -5,6 +5,8 @@
 # `#[cfg_attr(miri, ignore)]` in this crate's own files, or skipped by name below for the
 # files that predate this script. Bounded to ten minutes; about three on two cores.
 set -euo pipefail
+# tests/report.rs is left out: its reports name each fd's object (fstat, SIOCINQ), which Miri
+# cannot emulate; the loop code those tests reach runs under Miri through the others.
 cd "$(dirname "$0")/../.."
 rustup component add miri --toolchain nightly >/dev/null 2>&1
 cargo +nightly miri setup >/dev/null 2>&1
@@ -24,6 +26,6 @@ skip=(
 )
 timeout 600 cargo +nightly miri test --no-fail-fast --lib \
     --test miri_core --test tasks --test wakers --test timers \
-    --test backends --test report --test trace --test virtual_clock \
+    --test backends --test trace --test virtual_clock \
     --test reentrancy --test panicking_callbacks \
     -- "${skip[@]}"

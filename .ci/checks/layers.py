@@ -8,8 +8,9 @@ Layers, lowest first (a file may import its own layer and the ones below):
   1 task       src/task/: task header, wakers, JoinHandle
   2 reactor    reactor.rs, timers.rs, stats.rs, report.rs, trace/: the loop's tables
   3 executor   src/executor/, blocking/pool.rs: the Loop, its turn, Handle
-  4 leaves     events/, async_fd.rs, registration.rs, net/, signal.rs, blocking/, compat/
-  5 combine    combinators/, sync/
+  4 leaves     events/, async_fd.rs, registration.rs, net/, signal.rs, blocking/, compat/,
+               fs_watch.rs, process/, systemd/, multi.rs
+  5 combine    combinators/, sync/, testing/
   6 top        lib.rs, private.rs, current.rs: re-exports and the free functions
 A path is resolved through `pub use` re-exports to the file that defines the name, so a
 re-export in a mod.rs adds no edge of its own. Standard library only; no cargo needed.
@@ -29,8 +30,8 @@ LAYERS = [  # (layer, name, path prefixes relative to src/)
     (3, "executor", ["executor/", "blocking/pool.rs"]),
     (4, "leaves", ["events/", "async_fd.rs", "registration.rs", "net/", "signal.rs",
                    "blocking/", "blocking.rs", "compat/", "fs_watch.rs", "process/",
-                   "systemd/"]),
-    (5, "combine", ["combinators/", "sync/"]),
+                   "systemd/", "multi.rs"]),
+    (5, "combine", ["combinators/", "sync/", "testing/"]),
     (6, "top", ["lib.rs", "private.rs", "current.rs"]),
 ]
 

@@ -75,10 +75,12 @@ pub struct Interval {
 impl Interval {
     /// An interval on `handle`'s loop whose first tick is at `start` (what
     /// [`Handle::interval`] and [`Handle::interval_at`] make).
+    #[track_caller]
     pub(crate) fn new_at(handle: &Handle, start: Instant, period: Duration) -> Self {
+        let origin = crate::report::TimerOrigin::here(crate::report::TimerKind::Interval);
         Interval {
             handle: handle.clone(),
-            sleep: Sleep::until(handle, start),
+            sleep: Sleep::until(handle, start, origin),
             period,
             missed: MissedTickBehavior::default(),
         }
@@ -247,6 +249,7 @@ impl Handle {
     /// let mut iv = lp.handle().interval(Duration::from_millis(1));
     /// lp.block_on(iv.tick());
     /// ```
+    #[track_caller]
     pub fn interval(&self, period: Duration) -> Interval {
         Interval::new_at(self, self.now(), period)
     }
@@ -262,6 +265,7 @@ impl Handle {
     /// let mut iv = h.interval_at(start, Duration::from_millis(5));
     /// assert_eq!(lp.block_on(iv.tick()), start);
     /// ```
+    #[track_caller]
     pub fn interval_at(&self, start: Instant, period: Duration) -> Interval {
         Interval::new_at(self, start, period)
     }

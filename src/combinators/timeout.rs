@@ -95,6 +95,8 @@ pub struct Timeout<F> {
     handle: Handle,
     /// Armed at the first poll that finds the inner future pending.
     sleep: Option<Sleep>,
+    /// Where the timeout was made, for reports.
+    origin: crate::report::TimerOrigin,
 }
 
 impl<F> fmt::Debug for Timeout<F> {
@@ -107,12 +109,14 @@ impl<F> fmt::Debug for Timeout<F> {
 }
 
 impl<F> Timeout<F> {
+    #[track_caller]
     pub(crate) fn new(handle: Handle, deadline: Instant, future: F) -> Self {
         Timeout {
             future: Some(future),
             deadline,
             handle,
             sleep: None,
+            origin: crate::report::TimerOrigin::here(crate::report::TimerKind::Timeout),
         }
     }
 
@@ -172,7 +176,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         if this.sleep.is_none() {
-            this.sleep = Some(this.handle.sleep_until(this.deadline));
+            this.sleep = Some(Sleep::until(&this.handle, this.deadline, this.origin));
         }
         let sleep = this.sleep.as_mut().expect("armed above");
         match Pin::new(sleep).poll(cx) {
@@ -202,6 +206,7 @@ impl Handle {
     /// assert!(slow.is_err());
     /// assert_eq!(h.stats().timers_armed, 0);
     /// ```
+    #[track_caller]
     pub fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<F> {
         Timeout::new(self.clone(), self.now() + duration, future)
     }
@@ -215,6 +220,7 @@ impl Handle {
     /// let r = lp.block_on(h.timeout_at(h.now() + Duration::from_secs(1), async { "in time" }));
     /// assert_eq!(r, Ok("in time"));
     /// ```
+    #[track_caller]
     pub fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<F> {
         Timeout::new(self.clone(), deadline, future)
     }

@@ -1,6 +1,7 @@
 //! `futures_io::AsyncRead` and `AsyncWrite` for [`Async`](crate::Async) and the stream
 //! sockets ([`TcpStream`](crate::net::TcpStream), [`UnixStream`](crate::net::UnixStream)), by
-//! forwarding to their `poll_read`/`poll_recv`-style methods.
+//! forwarding to their `poll_read`/`poll_recv`-style methods (`poll_write_vectored` of the
+//! stream sockets is one `sendmsg`).
 //!
 //! `poll_flush` has nothing to do (readyloop keeps no write buffer: a write that returned is
 //! in the kernel); `poll_close` shuts the writing half, so the peer reads end of file. The
@@ -8,7 +9,7 @@
 //! reference. This file must never make a syscall or register a wait itself.
 
 use crate::async_fd::Async;
-use crate::net::{Shutdown, TcpStream, UnixStream};
+use crate::net::{Shutdown, StreamSocket, TcpStream, UnixStream};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -110,6 +111,14 @@ macro_rules! stream_socket {
                 <$ty>::poll_send(&*self, cx, buf).map_err(io::Error::from)
             }
 
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                StreamSocket::poll_send_vectored(&*self, cx, bufs).map_err(io::Error::from)
+            }
+
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
@@ -126,6 +135,14 @@ macro_rules! stream_socket {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 <$ty>::poll_send(*self, cx, buf).map_err(io::Error::from)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                StreamSocket::poll_send_vectored(*self, cx, bufs).map_err(io::Error::from)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

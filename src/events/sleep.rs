@@ -1,6 +1,7 @@
 //! `Sleep`: wait until a deadline on the loop clock.
 
 use crate::executor::Handle;
+use crate::report::{TimerKind, TimerOrigin};
 use crate::time::Instant;
 use crate::timers::TimerKey;
 use core::future::Future;
@@ -104,16 +105,19 @@ pub struct Sleep {
     handle: Handle,
     deadline: Instant,
     key: Option<TimerKey>,
+    /// What made it and where, for reports (copied into the timer at each arming).
+    origin: Option<TimerOrigin>,
 }
 
 impl Sleep {
     /// A sleep until `deadline` on `handle`'s loop (what [`Handle::sleep`] and
     /// [`Handle::sleep_until`] make; the deadline is taken by the caller).
-    pub(crate) fn until(handle: &Handle, deadline: Instant) -> Sleep {
+    pub(crate) fn until(handle: &Handle, deadline: Instant, origin: TimerOrigin) -> Sleep {
         Sleep {
             handle: handle.clone(),
             deadline,
             key: None,
+            origin: Some(origin),
         }
     }
 
@@ -195,7 +199,10 @@ impl Future for Sleep {
                 if this.handle.now() >= this.deadline {
                     return Poll::Ready(());
                 }
-                this.key = Some(this.handle.timer_insert(this.deadline.0, cx.waker()));
+                this.key = Some(
+                    this.handle
+                        .timer_insert(this.deadline.0, cx.waker(), this.origin),
+                );
                 Poll::Pending
             }
         }
@@ -218,8 +225,10 @@ impl Handle {
     /// let lp = readyloop::Loop::new().unwrap();
     /// lp.block_on(lp.handle().sleep(Duration::from_millis(1)));
     /// ```
+    #[track_caller]
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        Sleep::until(self, self.now() + duration)
+        let origin = TimerOrigin::here(TimerKind::Sleep);
+        Sleep::until(self, self.now() + duration, origin)
     }
 
     /// A [`Sleep`] until `deadline`.
@@ -230,7 +239,8 @@ impl Handle {
     /// let h = lp.handle();
     /// lp.block_on(h.sleep_until(h.now() + Duration::from_millis(1)));
     /// ```
+    #[track_caller]
     pub fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Sleep::until(self, deadline)
+        Sleep::until(self, deadline, TimerOrigin::here(TimerKind::Sleep))
     }
 }

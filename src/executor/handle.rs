@@ -60,6 +60,9 @@ pub(crate) struct Core {
     pub(crate) now: Cell<u64>,
     /// Leaf operations the running task may still complete before yielding.
     pub(crate) budget: Cell<u32>,
+    /// The turn runs alone (`run_once`, `step`): a wait that nothing could ever end (no
+    /// fd, timer, queued work or waker on another thread) only looks (timeout 0).
+    pub(crate) single_turn: Cell<bool>,
     /// The loop is inside `block_on` or `run_forever`.
     pub(crate) running: Cell<bool>,
     /// The loop was dropped; spawns are cancelled at once.
@@ -85,6 +88,9 @@ pub(crate) struct Core {
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
+    /// The hog watchdog (`Builder::hog_watchdog`), set once when the loop is built.
+    #[cfg(feature = "std")]
+    pub(crate) watchdog: core::cell::OnceCell<super::watchdog::Watchdog>,
 }
 
 impl Core {
@@ -99,6 +105,10 @@ impl Core {
             task.cancel();
             task.set_complete();
             return;
+        }
+        #[cfg(feature = "std")]
+        if let (Some(w), Some(n)) = (self.watchdog.get(), name.as_deref()) {
+            w.name(task.id(), Some(n));
         }
         let alive = {
             let mut tasks = self.tasks.borrow_mut();
@@ -179,6 +189,7 @@ impl Handle {
                 wake_buf: RefCell::new(Vec::new()),
                 now: Cell::new(clock::monotonic_nanos()),
                 budget: Cell::new(BUDGET),
+                single_turn: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
                 next_id: Cell::new(1),
@@ -192,6 +203,8 @@ impl Handle {
                 turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
+                #[cfg(feature = "std")]
+                watchdog: core::cell::OnceCell::new(),
             }),
         })
     }
@@ -589,7 +602,12 @@ impl Handle {
     }
 
     #[inline]
-    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+    pub(crate) fn timer_insert(
+        &self,
+        deadline: u64,
+        waker: &Waker,
+        origin: Option<crate::report::TimerOrigin>,
+    ) -> TimerKey {
         let now = self.core.now.get();
         self.note_timer(deadline);
         // Made and dropped outside the timers' borrow (see `wait_io`).
@@ -598,7 +616,7 @@ impl Handle {
             .core
             .timers
             .borrow_mut()
-            .insert(deadline, &mut waker, now);
+            .insert(deadline, &mut waker, now, origin);
         drop(waker);
         key
     }

@@ -103,6 +103,22 @@ impl Core {
     ) -> Poll<F::Output> {
         self.budget.set(BUDGET);
         self.main_polled_at.set(self.now.get());
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(0);
+            let result = self.poll_main_unwatched(future, cx);
+            w.end();
+            return result;
+        }
+        self.poll_main_unwatched(future, cx)
+    }
+
+    /// `poll_main` after the watchdog's bookkeeping.
+    fn poll_main_unwatched<F: Future>(
+        &self,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
         if !self.tracing() {
             return future.poll(cx);
         }
@@ -159,11 +175,127 @@ impl Core {
             });
             reactor.backend.kind()
         };
+        self.name_new_fds(&fds);
         self.emit(|| TraceEvent::Wait {
             backend,
             fds: &fds,
             timeout: timeout.map(Duration::from_nanos),
         });
+    }
+
+    /// Emits `FdNamed` for each fd of the coming wait not named yet in this trace.
+    fn name_new_fds(&self, fds: &[(crate::sys::RawFd, Readiness)]) {
+        let notifier = self.reactor.borrow().notifier_fd();
+        for &(fd, _) in fds {
+            {
+                let mut named = self.tracer().named_fds.borrow_mut();
+                match named.binary_search(&fd) {
+                    Ok(_) => continue,
+                    Err(at) => named.insert(at, fd),
+                }
+            }
+            let mut what = if fd == notifier {
+                alloc::string::String::from("the loop's notifier (eventfd)")
+            } else {
+                fd_name(fd)
+            };
+            let label = {
+                let labels = self.tracer().labels.borrow();
+                labels
+                    .binary_search_by_key(&fd, |&(f, _)| f)
+                    .ok()
+                    .map(|at| labels[at].1)
+            };
+            if let Some(label) = label {
+                what.push_str(" \"");
+                what.push_str(label);
+                what.push('"');
+            }
+            self.emit(|| TraceEvent::FdNamed { fd, what: &what });
+        }
+    }
+
+    /// Traces a socket syscall a leaf made (`Builder::trace_syscalls`): one predictable
+    /// branch when tracing is off; `result` runs only when the syscall level is on.
+    #[inline(always)]
+    pub(crate) fn trace_syscall(
+        &self,
+        fd: crate::sys::RawFd,
+        op: &'static str,
+        result: impl FnOnce() -> crate::trace::SyscallResult,
+    ) {
+        if self.tracing() {
+            self.trace_syscall_traced(fd, op, result);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_syscall_traced(
+        &self,
+        fd: crate::sys::RawFd,
+        op: &'static str,
+        result: impl FnOnce() -> crate::trace::SyscallResult,
+    ) {
+        if self.tracer().syscalls.get() {
+            let result = result();
+            self.emit(|| TraceEvent::Syscall { fd, op, result });
+        }
+    }
+
+    /// A registration of `fd` is going: the next fd with its number is named again.
+    #[inline(always)]
+    pub(crate) fn forget_fd_name(&self, fd: crate::sys::RawFd) {
+        if self.tracing() {
+            self.forget_fd_name_traced(fd);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn forget_fd_name_traced(&self, fd: crate::sys::RawFd) {
+        if let Ok(mut named) = self.tracer().named_fds.try_borrow_mut() {
+            if let Ok(at) = named.binary_search(&fd) {
+                named.remove(at);
+            }
+        }
+        if let Ok(mut labels) = self.tracer().labels.try_borrow_mut() {
+            if let Ok(at) = labels.binary_search_by_key(&fd, |&(f, _)| f) {
+                labels.remove(at);
+            }
+        }
+    }
+
+    /// `Async::label`: names `fd` in the trace (traced loops only).
+    pub(crate) fn label_fd(&self, fd: crate::sys::RawFd, label: &'static str) {
+        if self.tracing() {
+            if let Ok(mut labels) = self.tracer().labels.try_borrow_mut() {
+                match labels.binary_search_by_key(&fd, |&(f, _)| f) {
+                    Ok(at) => labels[at].1 = label,
+                    Err(at) => labels.insert(at, (fd, label)),
+                }
+            }
+            // Named again, with the label, at the next wait it is in.
+            if let Ok(mut named) = self.tracer().named_fds.try_borrow_mut() {
+                if let Ok(at) = named.binary_search(&fd) {
+                    named.remove(at);
+                }
+            }
+        }
+    }
+
+    /// Emits `Interrupted` after a wait a signal cut short (EINTR).
+    #[cold]
+    #[inline(never)]
+    fn trace_interrupted_traced(&self) {
+        if !self.reactor.borrow().interrupted {
+            return;
+        }
+        #[cfg(feature = "signal")]
+        let signal = crate::sys::signal::pending_signal();
+        #[cfg(not(feature = "signal"))]
+        let signal = None;
+        self.emit(|| TraceEvent::Interrupted { signal });
     }
 
     /// Notes a reported fd and the cause of the wakers it released (the reactor is
@@ -313,6 +445,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             ready,
             failed,
         });
+        if TRACED {
+            self.0.trace_interrupted_traced();
+        }
     }
 
     /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
@@ -408,4 +543,19 @@ impl Drop for Leftovers<'_> {
             }
         }
     }
+}
+
+/// What `fd` is, in a few words: its kind and, for a socket, its addresses (the stuck
+/// report's description without the queue sizes, which change every turn).
+fn fd_name(fd: crate::sys::RawFd) -> alloc::string::String {
+    use core::fmt::Write;
+    let object = crate::sys::describe::describe_registered(fd);
+    let mut what = alloc::string::String::from(object.kind.name());
+    if let Some(local) = &object.local {
+        let _ = write!(what, " {local}");
+    }
+    if let Some(peer) = &object.peer {
+        let _ = write!(what, " -> {peer}");
+    }
+    what
 }

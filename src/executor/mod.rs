@@ -24,12 +24,16 @@ mod report;
 mod stopper;
 mod turn;
 mod virtual_time;
+#[cfg(feature = "std")]
+mod watchdog;
 
 pub use handle::Handle;
 pub(crate) use handle::{Core, BUDGET};
 pub use loop_clock::ClockHold;
 pub use stopper::Stopper;
 pub use virtual_time::Advance;
+#[cfg(feature = "std")]
+pub use watchdog::HogReport;
 
 use crate::error::Error;
 use crate::report::Stuck;
@@ -80,10 +84,18 @@ pub struct Builder {
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
+    /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
+    stepping: bool,
+    /// `trace_syscalls` was called: the socket leaves trace their syscalls.
+    syscalls: bool,
     virtual_clock: bool,
     epoll_at: usize,
     virtual_clock_grace: Option<u64>,
     shuffle: Option<u64>,
+    /// The hog watchdog's threshold and sink, if asked for.
+    #[cfg(feature = "std")]
+    hog_watchdog: Option<(core::time::Duration, watchdog::HogSink)>,
 }
 
 impl core::fmt::Debug for Builder {
@@ -97,11 +109,22 @@ impl core::fmt::Debug for Builder {
             .field("epoll_at", &self.epoll_at)
             .field("virtual_clock_grace", &self.virtual_clock_grace)
             .field("shuffle", &self.shuffle)
+            .field("hog_watchdog", &self.hog_watchdog_threshold())
             .finish()
     }
 }
 
 impl Builder {
+    #[cfg(feature = "std")]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        self.hog_watchdog.as_ref().map(|(t, _)| *t)
+    }
+
+    #[cfg(not(feature = "std"))]
+    fn hog_watchdog_threshold(&self) -> Option<core::time::Duration> {
+        None
+    }
+
     /// Which system call the loop waits with (default: [`BackendKind::default_kind`]).
     ///
     /// ```
@@ -195,6 +218,45 @@ impl Builder {
         self
     }
 
+    /// Lets [`Loop::step`] record turns: the loop runs the traced turn (the one
+    /// [`trace`](Builder::trace) selects) with no sink of its own, so a program that never
+    /// steps pays nothing. With a sink from `trace` as well, both see every event.
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let turn = lp.step().unwrap();
+    /// assert_eq!(turn.turn, 1);
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn stepping(mut self) -> Self {
+        if self.trace.is_none() {
+            self.trace = Some(Box::new(
+                |_: crate::Instant, _: &crate::trace::TraceEvent<'_>| {},
+            ));
+        }
+        self.turn = Core::traced_turn;
+        self.stepping = true;
+        self
+    }
+
+    /// Adds the socket leaves' own syscalls to the trace ([`TraceEvent::Syscall`]): every
+    /// `recv`, `send`, `sendmsg`, `recvfrom`, `sendto`, `peek` and `accept` a readiness
+    /// leaf makes, with its result (`recv fd 8 -> 64 B`, `recv fd 8 -> EAGAIN`,
+    /// `accept fd 5 -> fd 7 from 127.0.0.1:50312`). Needs a sink from
+    /// [`trace`](Builder::trace) (call either first); without one it does nothing.
+    ///
+    /// [`TraceEvent::Syscall`]: crate::trace::TraceEvent::Syscall
+    ///
+    /// ```
+    /// let lp = readyloop::Loop::builder().trace_stderr().trace_syscalls().build().unwrap();
+    /// # drop(lp);
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn trace_syscalls(mut self) -> Self {
+        self.syscalls = true;
+        self
+    }
+
     /// Traces every turn as readable lines on standard error (`std`).
     ///
     /// ```
@@ -219,6 +281,9 @@ impl Builder {
     /// [`ClockHold`]. Bytes in flight are never overtaken by a jump. [`Handle::now`] and
     /// every `Sleep` follow this clock; [`Handle::advance`] moves it by hand, and
     /// [`Handle::pause`] turns it on for a loop already built.
+    ///
+    /// Needs `std`: without it the loop always keeps real time and the virtual clock's code
+    /// is left out by the optimizer (the no_std daemon in nostd-echo/ stays under 32 KiB).
     ///
     /// ```
     /// use core::time::Duration;
@@ -269,6 +334,8 @@ impl Builder {
     /// woken for a turn runs exactly once in it. `#[readyloop::test(shuffle = N)]` runs a
     /// test under seeds `0..N` and names the seed that fails.
     ///
+    /// Needs `std`: without it tasks always run in wake order (and the shuffle's code is left out).
+    ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
     /// let order = |seed| {
@@ -290,6 +357,48 @@ impl Builder {
     /// ```
     pub fn shuffle(mut self, seed: u64) -> Self {
         self.shuffle = Some(seed);
+        self
+    }
+
+    /// Starts a hog watchdog (`std`): a thread that prints to stderr a [`HogReport`]
+    /// naming any task whose poll has run longer than `threshold` without yielding (a
+    /// blocking call, a long computation), once per such poll. The loop pays a clock read
+    /// and two atomic stores per poll while it is on; `#[readyloop::test]` turns it on with
+    /// a 1 s threshold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = readyloop::Loop::builder().hog_watchdog(Duration::from_secs(1)).build().unwrap();
+    /// lp.block_on(async {}); // a quick poll: no report
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog(self, threshold: core::time::Duration) -> Self {
+        self.hog_watchdog_with(threshold, |report| std::eprintln!("{report}"))
+    }
+
+    /// Like [`hog_watchdog`](Self::hog_watchdog), handing each report to `sink` (on the
+    /// watchdog's thread) instead of printing it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// let hogs = Arc::new(AtomicU32::new(0));
+    /// let seen = hogs.clone();
+    /// let lp = readyloop::Loop::builder()
+    ///     .hog_watchdog_with(Duration::from_millis(20), move |_| { seen.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()
+    ///     .unwrap();
+    /// lp.block_on(async { std::thread::sleep(Duration::from_millis(200)) });
+    /// assert_eq!(hogs.load(Ordering::Relaxed), 1);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn hog_watchdog_with(
+        mut self,
+        threshold: core::time::Duration,
+        sink: impl Fn(&HogReport) + Send + Sync + 'static,
+    ) -> Self {
+        self.hog_watchdog = Some((threshold, Box::new(sink)));
         self
     }
 
@@ -318,6 +427,20 @@ impl Builder {
             .core
             .shuffle
             .set(self.shuffle.map(|seed| seed ^ 0x9e37_79b9_7f4a_7c15));
+        #[cfg(feature = "std")]
+        if let Some((threshold, sink)) = self.hog_watchdog {
+            let _ = handle
+                .core
+                .watchdog
+                .set(watchdog::Watchdog::start(threshold, sink)?);
+        }
+        #[cfg(feature = "trace")]
+        if let (true, Some(tracer)) = (self.stepping, handle.core.trace.as_deref()) {
+            tracer.keep_names();
+        }
+        if let (true, Some(tracer)) = (self.syscalls, handle.core.trace.as_deref()) {
+            tracer.syscalls.set(true);
+        }
         Ok(Loop { handle })
     }
 }
@@ -348,10 +471,14 @@ impl Loop {
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
+            stepping: false,
+            syscalls: false,
             virtual_clock: false,
             epoll_at: crate::sys::backend::adaptive::DEFAULT_EPOLL_AT,
             virtual_clock_grace: None,
             shuffle: None,
+            #[cfg(feature = "std")]
+            hog_watchdog: None,
         }
     }
 
@@ -442,6 +569,9 @@ impl Loop {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = limit.arm(core, &waker);
+        // A wake of this future that lands after its last poll must not outlive it: the
+        // flag would keep every later wait (run_forever, run_once, step) from blocking.
+        let _clear = ClearMainWoken(core);
         core.shared.take_main_woken();
         core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
@@ -488,9 +618,9 @@ impl Loop {
         }
     }
 
-    /// Runs exactly one turn: the ready callbacks and tasks, then one wait that blocks
-    /// until an fd is ready, the nearest deadline, or a wake (with nothing armed and nothing
-    /// ready it waits for a wake from another thread: give it something to wait for).
+    /// Runs exactly one turn (waiting at most until the nearest deadline). A turn with nothing
+    /// left that could end its wait (no fd, timer, queued work, or waker held on another
+    /// thread) waits with timeout zero instead of blocking forever.
     ///
     /// ```
     /// use core::time::Duration;
@@ -511,7 +641,60 @@ impl Loop {
     /// ```
     pub fn run_once(&self) {
         let _running = self.handle.enter();
-        self.handle.core.turn();
+        let core = &self.handle.core;
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+    }
+
+    /// Runs exactly one turn, as [`run_once`](Loop::run_once) does, and returns what it did:
+    /// the tasks taken to run and why, the tasks polled and what each then waits on, the
+    /// wait's fd set and timeout, how long it blocked and the `revents` it returned, and the
+    /// timers that fired. The record is made by the trace hooks (the turn's events, gathered),
+    /// so the loop must be built with [`Builder::stepping`] or [`Builder::trace`].
+    ///
+    /// As with `run_once`, a turn whose wait nothing could end (no fd, timer, queued work or
+    /// waker held on another thread) waits with timeout zero instead of blocking forever.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built
+    /// without `stepping` or `trace`; no turn is run. Needs the `trace` feature (default).
+    ///
+    /// # Panics
+    /// If called while this loop is already running (from inside one of its tasks).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use readyloop::trace::WakeCause;
+    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
+    /// let h = lp.handle();
+    /// h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(5)).await } });
+    /// let first = lp.step().unwrap();
+    /// assert_eq!(first.polled, [1]); // the task ran and filed its timer,
+    /// assert!(first.wait.unwrap().timeout.is_some()); // the wait slept until its deadline
+    /// assert_eq!(first.timers_fired.len(), 1); // and the timer fired
+    /// let second = lp.step().unwrap();
+    /// assert_eq!(second.woken, [(1, WakeCause::Timer)]);
+    /// assert_eq!(second.completed, [1]);
+    /// assert!(readyloop::Loop::new().unwrap().step().is_err()); // not built to step
+    /// ```
+    #[cfg(feature = "trace")]
+    pub fn step(&self) -> Result<crate::trace::TurnRecord, Error> {
+        let core = &self.handle.core;
+        let tracer =
+            match core.trace.as_deref() {
+                Some(tracer) if core.tracing() => tracer,
+                _ => return Err(Error::new(
+                    crate::ErrorKind::Unsupported,
+                    "Loop::step needs a loop built with Builder::stepping() or Builder::trace()",
+                )),
+            };
+        let _running = self.handle.enter();
+        tracer.start_step();
+        core.single_turn.set(true);
+        core.turn();
+        core.single_turn.set(false);
+        Ok(tracer.take_step())
     }
 }
 
@@ -537,6 +720,15 @@ impl<'a> Forever<'a> {
 impl Drop for Forever<'_> {
     fn drop(&mut self) {
         self.0.set_forever(false);
+    }
+}
+
+/// Clears the `block_on` future's wake flag when `run_main` returns (or unwinds).
+struct ClearMainWoken<'a>(&'a Core);
+
+impl Drop for ClearMainWoken<'_> {
+    fn drop(&mut self) {
+        self.0.shared.take_main_woken();
     }
 }
 
@@ -589,7 +781,7 @@ impl<'a> Deadline<'a> {
         let now = core.clock_now();
         let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
         let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
-        let key = core.timers.borrow_mut().insert(at, &mut waker, now);
+        let key = core.timers.borrow_mut().insert(at, &mut waker, now, None);
         drop(waker);
         Deadline {
             core,

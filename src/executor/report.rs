@@ -79,12 +79,13 @@ impl Core {
                     fd,
                     interest,
                     waited: since(waiter.since),
+                    object: crate::sys::describe::describe_registered(fd),
                 };
                 file(&waiter.waker, wait);
             });
         self.timers
             .borrow()
-            .for_each(&mut |key, deadline, armed_at, waker| {
+            .for_each(&mut |key, deadline, armed_at, waker, origin| {
                 if Some(key) == skip {
                     return;
                 }
@@ -92,6 +93,7 @@ impl Core {
                     deadline: Instant(deadline),
                     due_in: Duration::from_nanos(deadline.saturating_sub(now)),
                     waited: since(armed_at),
+                    origin,
                 };
                 file(waker, wait);
             });

@@ -120,7 +120,8 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// the backlog advances every turn, so no task waits forever behind tasks that keep
     /// waking themselves.
     fn run_ready(&self) {
-        if self.shuffle.get().is_some() {
+        // Without std never: shuffling is a testing aid, and no_std builds stay small.
+        if cfg!(feature = "std") && self.shuffle.get().is_some() {
             self.shuffle_fresh();
         }
         // Each pop is its own statement: the queue's borrow ends before the task runs
@@ -178,7 +179,18 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         self.budget.set(BUDGET);
         task.set_polled_at(self.now.get());
         self.begin_poll(task.id());
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(task.id());
+        }
         let result = task.poll();
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.end();
+            if result.is_ready() {
+                w.name(task.id(), None);
+            }
+        }
         if result.is_ready() {
             self.complete(&task);
         }
@@ -262,10 +274,20 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         // Interest left over from the last dispatch is settled first, so the trace shows
         // the set exactly as the kernel gets it (the notifier too, whenever this backend
         // cannot leave it out).
-        let notifier = {
+        let (notifier, endless) = {
             let mut reactor = self.reactor.borrow_mut();
             reactor.flush_interest();
-            notifier || !reactor.backend.can_leave_out_notifier()
+            let endless = timeout.is_none() && !notifier && reactor.waiter_count() == 0;
+            (
+                notifier || !reactor.backend.can_leave_out_notifier(),
+                endless,
+            )
+        };
+        // Nothing could end this wait: a lone turn (`run_once`, `step`) only looks.
+        let timeout = if endless && self.single_turn.get() {
+            Some(0)
+        } else {
+            timeout
         };
         self.trace_wait(timeout, notifier);
         let before = clock::monotonic_nanos();

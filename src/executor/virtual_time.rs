@@ -21,6 +21,7 @@ impl Handle {
     /// clock is not frozen: it keeps running at the real rate while a task waits on
     /// something outside the loop, so a timeout against an external peer still fires.
     /// Calling it again does nothing; a loop's clock cannot be made real again.
+    /// Needs `std` (see [`Builder::virtual_clock`]).
     ///
     /// [`Builder::virtual_clock`]: crate::Builder::virtual_clock
     ///

@@ -172,7 +172,7 @@ impl<S: Connectable> Future for Connect<S> {
             Err(Errno::AGAIN) => {
                 let deadline = handle.now() + this.retry_delay;
                 this.retry_delay = (this.retry_delay * 2).min(RETRY_MAX);
-                let key = handle.timer_insert(deadline.as_nanos(), cx.waker());
+                let key = handle.timer_insert(deadline.as_nanos(), cx.waker(), None);
                 this.state = State::Retrying(socket, key);
                 Poll::Pending
             }

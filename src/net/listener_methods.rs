@@ -7,7 +7,7 @@
 //! Each method's doc comment comes from the invoking file, so each type keeps its own prose
 //! and examples; this file holds only the code, which is the same for both once the header
 //! names what differs: the stream an accept makes, the peer address type, the socket family, and the type's function that makes a bound (not
-//! yet listening) socket. The method list must name every method in this order. Nothing
+//! yet listening) socket with the `BindOptions` set. The method list must name every method in this order. Nothing
 //! here opens a socket or blocks: opening is the type's own function, waiting is `Accept`'s.
 
 macro_rules! listener_methods {
@@ -16,9 +16,10 @@ macro_rules! listener_methods {
             stream: $stream:ident,
             addr: $addr:ident,
             family: $family:ident,
-            bind: fn $bound:ident($param:ident: impl $to_addr:ident),
+            bind: fn $bound:ident($param:ident: impl $to_addr:ident, options),
         }
         $(#[$bind_doc:meta])* fn bind;
+        $(#[$bind_with_doc:meta])* fn bind_with;
         $(#[$bind_with_backlog_doc:meta])* fn bind_with_backlog;
         $(#[$from_fd_doc:meta])* fn from_fd;
         $(#[$into_fd_doc:meta])* fn into_fd;
@@ -33,7 +34,19 @@ macro_rules! listener_methods {
                 handle: &crate::Handle,
                 $param: impl $to_addr,
             ) -> Result<$ty, crate::Error> {
-                Self::bind_with_backlog(handle, $param, crate::net::DEFAULT_BACKLOG)
+                Self::bind_with(handle, $param, &crate::net::BindOptions::new())
+            }
+
+            $(#[$bind_with_doc])*
+            pub fn bind_with(
+                handle: &crate::Handle,
+                $param: impl $to_addr,
+                options: &crate::net::BindOptions,
+            ) -> Result<$ty, crate::Error> {
+                use rustix::fd::AsFd;
+                let fd = $bound($param, options)?;
+                crate::sys::net::listen(fd.as_fd(), options.listen_backlog())?;
+                Ok(Self::wrap(handle, fd))
             }
 
             $(#[$bind_with_backlog_doc])*
@@ -42,10 +55,7 @@ macro_rules! listener_methods {
                 $param: impl $to_addr,
                 backlog: u32,
             ) -> Result<$ty, crate::Error> {
-                use rustix::fd::AsFd;
-                let fd = $bound($param)?;
-                crate::sys::net::listen(fd.as_fd(), i32::try_from(backlog).unwrap_or(i32::MAX))?;
-                Ok(Self::wrap(handle, fd))
+                Self::bind_with(handle, $param, &crate::net::BindOptions::new().backlog(backlog))
             }
 
             fn wrap(handle: &crate::Handle, fd: rustix::fd::OwnedFd) -> $ty {

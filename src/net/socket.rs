@@ -17,7 +17,9 @@ use crate::registration::Registration;
 use crate::sys::net as sys;
 use crate::sys::Interest;
 use crate::timers::TimerKey;
+use crate::trace::SyscallResult;
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -161,6 +163,25 @@ impl Socket {
             .poll_ready_with(cx, Interest::Readable, token)
     }
 
+    /// Hands a syscall's outcome to the trace when the loop traces syscalls
+    /// (`Builder::trace_syscalls`); otherwise one predictable branch. `ok` describes a
+    /// success.
+    #[inline(always)]
+    fn traced<T>(
+        &self,
+        op: &'static str,
+        result: Result<T, Errno>,
+        ok: impl FnOnce(&T) -> SyscallResult,
+    ) -> Result<T, Errno> {
+        self.handle()
+            .core
+            .trace_syscall(self.fd.as_raw_fd(), op, || match &result {
+                Ok(v) => ok(v),
+                Err(e) => SyscallResult::Failed(e.raw_os_error()),
+            });
+        result
+    }
+
     /// Withdraws a wait a future kept (call from its `Drop`).
     pub(crate) fn cancel(&self, interest: Interest, token: &mut u64) {
         self.registration.cancel(interest, token);
@@ -180,7 +201,9 @@ impl Socket {
             // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
             return Poll::Ready(Ok(0));
         }
-        let polled = self.io(cx, Interest::Readable, slot, || sys::recv(fd, buf));
+        let polled = self.io(cx, Interest::Readable, slot, || {
+            self.traced("recv", sys::recv(fd, buf), |n| SyscallResult::Bytes(*n))
+        });
         if let Poll::Ready(Ok(n)) = polled {
             // A stream recv that returns less than asked emptied the receive queue: the
             // next one waits for readiness instead of a recv that would say EAGAIN.
@@ -204,9 +227,64 @@ impl Socket {
             // An empty buffer reads nothing at once (a Unix stream's recv would say EAGAIN).
             return Poll::Ready(Ok(0));
         }
-        let polled = self.io(cx, Interest::Writable, slot, || sys::send(fd, buf));
+        let polled = self.io(cx, Interest::Writable, slot, || {
+            self.traced("send", sys::send(fd, buf), |n| SyscallResult::Bytes(*n))
+        });
         if let Poll::Ready(Ok(n)) = polled {
             // A short send filled the send buffer: the next one waits for POLLOUT first.
+            if n < len {
+                self.registration.set_drained(Interest::Writable);
+            }
+        }
+        polled
+    }
+
+    /// [`poll_recv`](Self::poll_recv) into memory that need not be initialised: nothing is
+    /// zeroed first. On `Ok(n)` the first `n` bytes of `buf` are initialised.
+    pub(crate) fn poll_recv_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<Result<usize, Error>> {
+        let fd = self.fd();
+        let len = buf.len();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let polled = self.io(cx, Interest::Readable, slot, || {
+            self.traced("recv", sys::recv_uninit(fd, buf), |n| {
+                SyscallResult::Bytes(*n)
+            })
+        });
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 && n < len {
+                self.registration.set_drained(Interest::Readable);
+            }
+        }
+        polled
+    }
+
+    #[cfg(feature = "std")]
+    /// Sends from several buffers in one `sendmsg` (a gather write), in order; returns the
+    /// byte count, which may end inside any buffer.
+    pub(crate) fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        slot: Slot<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<Result<usize, Error>> {
+        let fd = self.fd();
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let polled = self.io(cx, Interest::Writable, slot, || {
+            self.traced("sendmsg", sys::send_vectored(fd, bufs), |n| {
+                SyscallResult::Bytes(*n)
+            })
+        });
+        if let Poll::Ready(Ok(n)) = polled {
             if n < len {
                 self.registration.set_drained(Interest::Writable);
             }
@@ -222,7 +300,11 @@ impl Socket {
         buf: &mut [u8],
     ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::recv_from(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("recvfrom", sys::recv_from(fd, buf), |r| {
+                SyscallResult::Bytes(r.0)
+            })
+        })
     }
 
     /// Copies up to `buf.len()` bytes from the front of the receive queue without taking
@@ -238,7 +320,9 @@ impl Socket {
             return Poll::Ready(Ok(0));
         }
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::peek(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("peek", sys::peek(fd, buf), |n| SyscallResult::Bytes(*n))
+        })
     }
 
     /// Like [`poll_peek`](Socket::poll_peek) with the sender's kernel address (datagrams).
@@ -249,7 +333,11 @@ impl Socket {
         buf: &mut [u8],
     ) -> Poll<Result<(usize, Option<SocketAddrAny>), Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Readable, slot, || sys::peek_from(fd, buf))
+        self.io(cx, Interest::Readable, slot, || {
+            self.traced("peek", sys::peek_from(fd, buf), |r| {
+                SyscallResult::Bytes(r.0)
+            })
+        })
     }
 
     /// Sends one datagram to `addr`.
@@ -261,7 +349,11 @@ impl Socket {
         addr: &impl SocketAddrArg,
     ) -> Poll<Result<usize, Error>> {
         let fd = self.fd();
-        self.io(cx, Interest::Writable, slot, || sys::send_to(fd, buf, addr))
+        self.io(cx, Interest::Writable, slot, || {
+            self.traced("sendto", sys::send_to(fd, buf, addr), |n| {
+                SyscallResult::Bytes(*n)
+            })
+        })
     }
 
     /// Accepts one connection. When the process or system is out of fds (or buffers), waits
@@ -285,7 +377,13 @@ impl Socket {
         }
         let fd = self.fd();
         let accepted = self.io(cx, Interest::Readable, slot, || loop {
-            match sys::accept(fd) {
+            let accepted = self.traced("accept", sys::accept(fd), |(new, peer)| {
+                SyscallResult::Accepted {
+                    fd: new.as_raw_fd(),
+                    peer: peer.clone().and_then(|a| sys::to_inet(a).ok()),
+                }
+            });
+            match accepted {
                 // The peer reset before we took it: nothing to hand over, try the next.
                 Err(Errno::CONNABORTED) => continue,
                 other => return other,
@@ -294,7 +392,7 @@ impl Socket {
         match accepted {
             Poll::Ready(Err(e)) if is_exhaustion(&e) => {
                 let deadline = handle.now() + backoff.grow();
-                backoff.key = Some(handle.timer_insert(deadline.as_nanos(), cx.waker()));
+                backoff.key = Some(handle.timer_insert(deadline.as_nanos(), cx.waker(), None));
                 Poll::Pending
             }
             // Pending (EAGAIN) too: fds were there, so the next exhaustion starts afresh.

@@ -171,6 +171,56 @@ pub trait StreamSocket: sealed::HasSocket {
             .poll_send(cx, super::socket::Slot::Shared, buf)
     }
 
+    /// [`poll_recv`](Self::poll_recv) into memory that need not be initialised (no zeroing
+    /// before each receive: what a reader with its own buffer, such as hyper's, wants). On
+    /// `Ok(n)` the first `n` bytes of `buf` are initialised and hold the data.
+    ///
+    /// ```
+    /// # let lp = readyloop::Loop::new().unwrap();
+    /// # let (a, b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+    /// use core::mem::MaybeUninit;
+    /// use readyloop::net::StreamSocket;
+    /// lp.block_on(a.send_all(b"raw")).unwrap();
+    /// let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+    /// let n = lp.block_on(core::future::poll_fn(|cx| b.poll_recv_uninit(cx, &mut buf)));
+    /// assert_eq!(n.unwrap(), 3);
+    /// ```
+    fn poll_recv_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [core::mem::MaybeUninit<u8>],
+    ) -> Poll<Result<usize, Error>> {
+        self.socket()
+            .poll_recv_uninit(cx, super::socket::Slot::Shared, buf)
+    }
+
+    /// Sends from several buffers in one system call (`sendmsg(2)` with `MSG_NOSIGNAL`, a
+    /// `writev(2)` that cannot raise `SIGPIPE`), on the socket's own write wait: a header
+    /// and a body leave together without being copied into one buffer. Resolves to the byte
+    /// count, which may end inside any buffer. With `std` (the buffers are std's `IoSlice`).
+    ///
+    /// ```
+    /// # let lp = readyloop::Loop::new().unwrap();
+    /// # let (a, b) = readyloop::net::UnixStream::pair(&lp.handle()).unwrap();
+    /// use readyloop::net::StreamSocket;
+    /// use std::io::IoSlice;
+    /// let bufs = [IoSlice::new(b"head "), IoSlice::new(b"body")];
+    /// let n = lp.block_on(core::future::poll_fn(|cx| a.poll_send_vectored(cx, &bufs)));
+    /// assert_eq!(n.unwrap(), 9);
+    /// let mut got = [0u8; 9];
+    /// lp.block_on(b.recv_exact(&mut got)).unwrap();
+    /// assert_eq!(&got, b"head body");
+    /// ```
+    #[cfg(feature = "std")]
+    fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<Result<usize, Error>> {
+        self.socket()
+            .poll_send_vectored(cx, super::socket::Slot::Shared, bufs)
+    }
+
     /// Sends all of `buf` across partial sends. See [`SendAll`] for cancellation. Sending
     /// after `shutdown(Write)`, or to a peer that is gone, fails with `BrokenPipe` (never a
     /// `SIGPIPE`).

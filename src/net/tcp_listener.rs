@@ -5,12 +5,13 @@
 //! inheritable fd.
 
 use super::addr::ToSocketAddr;
+use super::bind_options::{bind_inet, BindOptions};
 use super::socket::{AcceptBackoff, Socket};
 use super::tcp_stream::TcpStream;
 use crate::error::Error;
-use crate::sys::net::{self as sys, Kind};
+use crate::sys::net::Kind;
 use core::net::SocketAddr;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 
 /// A TCP socket listening for connections, IPv4 or IPv6.
 ///
@@ -39,7 +40,7 @@ listener_methods! {
         stream: TcpStream,
         addr: SocketAddr,
         family: Inet,
-        bind: fn bound_socket(addr: impl ToSocketAddr),
+        bind: fn bound_socket(addr: impl ToSocketAddr, options),
     }
 
     /// Binds to `addr` (`"127.0.0.1:9527"`, `"[::1]:0"`, a `SocketAddr`...) with
@@ -61,6 +62,22 @@ listener_methods! {
     /// assert_eq!(no_port.kind(), ErrorKind::InvalidInput);
     /// ```
     fn bind;
+
+    /// Binds with [`BindOptions`]: `SO_REUSEPORT` (several listeners, say one per loop and
+    /// thread, on one port), `SO_REUSEADDR`, `IPV6_V6ONLY` and the backlog.
+    /// [`bind`](Self::bind) is this with `BindOptions::new()`. An option that does not apply
+    /// (`only_v6` with an IPv4 address) is `InvalidInput`.
+    ///
+    /// ```
+    /// use readyloop::net::{BindOptions, TcpListener};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let opts = BindOptions::new().reuse_port(true);
+    /// let first = TcpListener::bind_with(&h, "127.0.0.1:0", &opts).unwrap();
+    /// let second = TcpListener::bind_with(&h, first.local_addr().unwrap(), &opts).unwrap();
+    /// assert_eq!(first.local_addr().unwrap(), second.local_addr().unwrap());
+    /// ```
+    fn bind_with;
 
     /// Like [`bind`](Self::bind) with the listen backlog (`listen(10)` in seed 003); the
     /// kernel caps it at `net.core.somaxconn`.
@@ -153,12 +170,7 @@ listener_methods! {
     fn handle;
 }
 
-/// A TCP socket bound to `addr`, not yet listening. `SO_REUSEADDR` lets a restarted server
-/// bind again while the old connections sit in `TIME_WAIT`.
-fn bound_socket(addr: impl ToSocketAddr) -> Result<OwnedFd, Error> {
-    let addr = addr.to_socket_addr()?;
-    let fd = sys::inet_socket(&addr, Kind::Stream)?;
-    sys::set_reuseaddr(fd.as_fd())?;
-    sys::bind(fd.as_fd(), &addr)?;
-    Ok(fd)
+/// A TCP socket bound to `addr` with `options` set, not yet listening.
+fn bound_socket(addr: impl ToSocketAddr, options: &BindOptions) -> Result<OwnedFd, Error> {
+    bind_inet(&addr.to_socket_addr()?, Kind::Stream, options)
 }

@@ -4,6 +4,7 @@
 //! `connect` and sending to an address. It never blocks and never hands out a blocking fd.
 
 use super::addr::{inet_from_kernel, ToSocketAddr};
+use super::bind_options::{bind_inet, BindOptions};
 use super::datagram_io::SendTo;
 use super::socket::{Slot, Socket};
 use crate::error::Error;
@@ -11,7 +12,6 @@ use crate::executor::Handle;
 use crate::sys::net::{self as sys, Kind};
 use core::net::SocketAddr;
 use core::task::{Context, Poll};
-use rustix::fd::AsFd;
 
 /// A UDP socket. Methods take `&self`, so several tasks may send and receive at once.
 ///
@@ -46,9 +46,28 @@ impl UdpSocket {
     /// assert!(s.local_addr().unwrap().is_ipv6());
     /// ```
     pub fn bind(handle: &Handle, addr: impl ToSocketAddr) -> Result<UdpSocket, Error> {
-        let addr = addr.to_socket_addr()?;
-        let fd = sys::inet_socket(&addr, Kind::Datagram)?;
-        sys::bind(fd.as_fd(), &addr)?;
+        Self::bind_with(handle, addr, &BindOptions::new())
+    }
+
+    /// Binds with [`BindOptions`]: `SO_REUSEPORT` (several sockets on one port, the kernel
+    /// spreading datagrams over them by sender), `SO_REUSEADDR`, `IPV6_V6ONLY`.
+    /// [`bind`](Self::bind) is this with `BindOptions::new()`; a backlog is `InvalidInput`
+    /// (nothing listens).
+    ///
+    /// ```
+    /// use readyloop::net::{BindOptions, UdpSocket};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let h = lp.handle();
+    /// let s = UdpSocket::bind_with(&h, "[::]:0", &BindOptions::new().only_v6(false)).unwrap();
+    /// let bad = UdpSocket::bind_with(&h, "127.0.0.1:0", &BindOptions::new().backlog(5));
+    /// assert_eq!(bad.unwrap_err().kind(), readyloop::ErrorKind::InvalidInput);
+    /// ```
+    pub fn bind_with(
+        handle: &Handle,
+        addr: impl ToSocketAddr,
+        options: &BindOptions,
+    ) -> Result<UdpSocket, Error> {
+        let fd = bind_inet(&addr.to_socket_addr()?, Kind::Datagram, options)?;
         Ok(Self::wrap(handle, fd))
     }
 

@@ -5,6 +5,7 @@
 //! fails with `AddrInUse`; remove it first if it is yours).
 
 use super::addr::{ToUnixAddr, UnixSocketAddr};
+use super::bind_options::BindOptions;
 use super::socket::{AcceptBackoff, Socket};
 use super::unix_stream::UnixStream;
 use crate::error::Error;
@@ -42,7 +43,7 @@ listener_methods! {
         stream: UnixStream,
         addr: UnixSocketAddr,
         family: Unix,
-        bind: fn bound_socket(path: impl ToUnixAddr),
+        bind: fn bound_socket(path: impl ToUnixAddr, options),
     }
 
     /// Binds to `path` (a `&str`, bytes, a [`UnixSocketAddr`], or with `std` a `Path`) and
@@ -58,6 +59,21 @@ listener_methods! {
     /// assert_eq!(l.local_addr().unwrap(), addr);
     /// ```
     fn bind;
+
+    /// Binds with [`BindOptions`]; only the backlog applies to a Unix-domain socket, and
+    /// any other option set is `InvalidInput` (it would do nothing).
+    ///
+    /// ```
+    /// use readyloop::net::{BindOptions, UnixListener, UnixSocketAddr};
+    /// let lp = readyloop::Loop::new().unwrap();
+    /// let name = format!("readyloop-doc-w-{}", std::process::id());
+    /// let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let h = lp.handle();
+    /// UnixListener::bind_with(&h, &addr, &BindOptions::new().backlog(8)).unwrap();
+    /// let err = UnixListener::bind_with(&h, &addr, &BindOptions::new().reuse_port(true));
+    /// assert_eq!(err.unwrap_err().kind(), readyloop::ErrorKind::InvalidInput);
+    /// ```
+    fn bind_with;
 
     /// Like [`bind`](Self::bind) with the listen backlog.
     ///
@@ -155,7 +171,8 @@ listener_methods! {
 }
 
 /// A Unix stream socket bound to `path`, not yet listening.
-fn bound_socket(path: impl ToUnixAddr) -> Result<OwnedFd, Error> {
+fn bound_socket(path: impl ToUnixAddr, options: &BindOptions) -> Result<OwnedFd, Error> {
+    options.check_unix()?;
     let addr = path.to_unix_addr()?;
     let fd = sys::unix_socket(Kind::Stream)?;
     sys::bind_unix(fd.as_fd(), &addr.raw)?;

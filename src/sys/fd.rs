@@ -89,7 +89,7 @@ pub(crate) fn reopen_private_nonblocking(fd: BorrowedFd<'_>) -> Result<rustix::f
 }
 
 /// Writes `/proc/self/fd/<fd>` and a NUL into `out`; the length with the NUL.
-fn proc_self_fd_path(fd: rustix::fd::RawFd, out: &mut [u8; 32]) -> usize {
+pub(crate) fn proc_self_fd_path(fd: rustix::fd::RawFd, out: &mut [u8; 32]) -> usize {
     const PREFIX: &[u8] = b"/proc/self/fd/";
     out[..PREFIX.len()].copy_from_slice(PREFIX);
     let mut digits = [0u8; 10];

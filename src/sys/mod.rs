@@ -5,6 +5,9 @@
 
 pub(crate) mod backend;
 pub(crate) mod clock;
+pub(crate) mod describe;
+#[cfg(feature = "testing")]
+pub(crate) mod faults;
 pub(crate) mod fd;
 #[cfg(feature = "fs-watch")]
 pub(crate) mod inotify;

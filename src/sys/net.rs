@@ -7,6 +7,7 @@
 //! caller as it is.
 
 use crate::error::Error;
+use core::mem::MaybeUninit;
 use core::net::SocketAddr;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
@@ -14,6 +15,8 @@ use rustix::net::{
     addr::SocketAddrArg, AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
     SocketFlags, SocketType,
 };
+#[cfg(feature = "std")]
+use std::io::IoSlice;
 
 pub(crate) use rustix::net::Shutdown;
 
@@ -69,10 +72,22 @@ pub(crate) fn unix_pair(kind: Kind) -> Result<(OwnedFd, OwnedFd), Errno> {
     rustix::net::socketpair(AddressFamily::UNIX, kind.raw(), FLAGS, None)
 }
 
-/// `SO_REUSEADDR` on, as servers want (a restarted server can bind while old connections
-/// sit in `TIME_WAIT`).
-pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> Result<(), Errno> {
-    rustix::net::sockopt::set_socket_reuseaddr(fd, true)
+/// `SO_REUSEADDR` (on, a restarted server can bind while old connections sit in
+/// `TIME_WAIT`).
+pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_socket_reuseaddr(fd, on)
+}
+
+/// `SO_REUSEPORT` (on, sockets of one user share an address and the kernel spreads
+/// connections over them).
+pub(crate) fn set_reuseport(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_socket_reuseport(fd, on)
+}
+
+/// `IPV6_V6ONLY`, set before `bind` (an IPv4 socket has no such option: callers refuse
+/// that first).
+pub(crate) fn set_only_v6(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    rustix::net::sockopt::set_ipv6_v6only(fd, on)
 }
 
 /// `bind(2)` to an IP address.
@@ -106,8 +121,14 @@ pub(crate) fn take_error(fd: BorrowedFd<'_>) -> Result<Result<(), Errno>, Errno>
     rustix::net::sockopt::socket_error(fd)
 }
 
-/// `recv(2)` without flags.
+/// `recv(2)` without flags (with feature `testing`, after asking `faults` whether to fail
+/// or shorten it).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    #[cfg(feature = "testing")]
+    let buf = {
+        let n = super::faults::before(fd, super::faults::Op::Recv, buf.len())?;
+        &mut buf[..n]
+    };
     rustix::net::recv(fd, buf, RecvFlags::empty()).map(|(n, _)| n)
 }
 
@@ -121,9 +142,26 @@ pub(crate) fn has_input(fd: BorrowedFd<'_>) -> bool {
     )
 }
 
-/// `send(2)` with `MSG_NOSIGNAL`.
+/// `send(2)` with `MSG_NOSIGNAL` (with feature `testing`, after asking `faults`).
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    #[cfg(feature = "testing")]
+    let buf = &buf[..super::faults::before(fd, super::faults::Op::Send, buf.len())?];
     rustix::net::send(fd, buf, SendFlags::NOSIGNAL)
+}
+
+/// `recv(2)` into memory that need not be initialised; returns the count of bytes the
+/// kernel wrote, which are initialised from then on.
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> Result<usize, Errno> {
+    rustix::net::recv(fd, buf, RecvFlags::empty()).map(|((filled, _), _)| filled.len())
+}
+
+/// `sendmsg(2)` of several buffers (`std` only: then rustix's `IoSlice` is std's, which the
+/// public API takes) in one call (gather write) with `MSG_NOSIGNAL`: no
+/// ancillary data and no address, so it is `writev(2)` that cannot raise `SIGPIPE`.
+#[cfg(feature = "std")]
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let mut control = rustix::net::SendAncillaryBuffer::default();
+    rustix::net::sendmsg(fd, bufs, &mut control, SendFlags::NOSIGNAL)
 }
 
 /// `recvfrom(2)`: the byte count and the sender's address.
@@ -215,6 +253,13 @@ pub(crate) fn set_linger(
     linger: Option<core::time::Duration>,
 ) -> Result<(), Errno> {
     rustix::net::sockopt::set_socket_linger(fd, linger)
+}
+
+/// `connect(2)` to `AF_UNSPEC`: dissolves a TCP connection, sending a reset if it was
+/// established (the fault proxy's reset, while other threads still hold the fd).
+#[cfg(feature = "testing")]
+pub(crate) fn disconnect(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    rustix::net::connect_unspec(fd)
 }
 
 /// Checks that an fd handed to readyloop is a socket of the expected family and type, in

@@ -388,3 +388,33 @@ impl Drop for SignalPipe {
         // `read` and `write` close after this body, once no handler can reach them.
     }
 }
+
+/// The lowest-numbered signal some receiver has pending (written to its pipe, not yet
+/// read back), for the trace of an interrupted wait.
+pub(crate) fn pending_signal() -> Option<i32> {
+    let bits = TABLE
+        .iter()
+        .filter(|slot| slot.claimed.load(SeqCst))
+        .fold(0u64, |acc, slot| acc | slot.pending.load(SeqCst));
+    (bits != 0).then(|| bits.trailing_zeros() as i32 + 1)
+}
+
+/// Whether `fd` is the read end of a live receiver's pipe (for the stuck-task report): a
+/// pipe's two ends share one inode, and `TABLE` holds every live receiver's write end.
+pub(crate) fn is_signal_pipe(fd: BorrowedFd<'_>) -> bool {
+    let Ok(st) = rustix::fs::fstat(fd) else {
+        return false;
+    };
+    TABLE.iter().any(|slot| {
+        let write = slot.write_fd.load(SeqCst);
+        if !slot.claimed.load(SeqCst) || write < 0 {
+            return false;
+        }
+        // SAFETY: a claimed slot's write fd is kept open by its `SignalPipe` until the slot
+        // is released; a receiver dropped meanwhile on another thread leaves a number that
+        // fstat at worst reports as EBADF or as another file (then a wrong "pipe"), and
+        // the borrow ends before this call returns.
+        let write = unsafe { BorrowedFd::borrow_raw(write) };
+        matches!(rustix::fs::fstat(write), Ok(w) if w.st_ino == st.st_ino && w.st_dev == st.st_dev)
+    })
+}

@@ -4,7 +4,7 @@
 //! events (a waker only knows a task's number), so the writers take a lookup that a sink
 //! fills from `Spawned` events. This module only formats; it never allocates.
 
-use super::{PendingOn, TraceEvent, WakeCause};
+use super::{PendingOn, SyscallResult, TraceEvent, WakeCause};
 use crate::time::Instant;
 use core::fmt::{self, Write};
 use core::time::Duration;
@@ -126,11 +126,73 @@ pub(crate) fn write_line<'n>(
             write!(f, "fd {fd} revents {revents}, woke {woken}")
         }
         TraceEvent::Notified => f.write_str("notifier fired: woken from another thread"),
+        TraceEvent::FdNamed { fd, what } => write!(f, "fd {fd} is {what}"),
+        TraceEvent::Syscall { fd, op, result } => write!(f, "{op} fd {fd} -> {result}"),
+        TraceEvent::Interrupted { signal: None } => f.write_str("wait interrupted (EINTR)"),
+        TraceEvent::Interrupted { signal: Some(s) } => {
+            write!(f, "wait interrupted (EINTR) by signal {s}")?;
+            match signal_name(s) {
+                Some(name) => write!(f, " ({name})"),
+                None => Ok(()),
+            }
+        }
         TraceEvent::TimerFired { late, .. } => write!(f, "timer fired {} late", Secs(late)),
         TraceEvent::ClockJump { from, to } => {
             write!(f, "virtual clock jumps ahead {}", Secs(to - from))
         }
     }
+}
+
+impl fmt::Display for SyscallResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SyscallResult::Bytes(n) => write!(f, "{n} B"),
+            SyscallResult::Accepted { fd, peer: Some(p) } => write!(f, "fd {fd} from {p}"),
+            SyscallResult::Accepted { fd, peer: None } => write!(f, "fd {fd}"),
+            SyscallResult::Failed(e) => write!(f, "{}", ErrnoName(e)),
+        }
+    }
+}
+
+/// An errno's symbolic name (the ones a socket leaf meets), else `errno N`.
+struct ErrnoName(i32);
+
+impl fmt::Display for ErrnoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rustix::io::Errno;
+        let e = Errno::from_raw_os_error(self.0);
+        let name = match e {
+            Errno::AGAIN => "EAGAIN",
+            Errno::INTR => "EINTR",
+            Errno::PIPE => "EPIPE",
+            Errno::CONNRESET => "ECONNRESET",
+            Errno::CONNREFUSED => "ECONNREFUSED",
+            Errno::CONNABORTED => "ECONNABORTED",
+            Errno::NOTCONN => "ENOTCONN",
+            Errno::MFILE => "EMFILE",
+            Errno::NFILE => "ENFILE",
+            Errno::BADF => "EBADF",
+            _ => return write!(f, "errno {}", self.0),
+        };
+        f.write_str(name)
+    }
+}
+
+/// The usual name of a signal number (Linux numbering), for trace lines.
+fn signal_name(signo: i32) -> Option<&'static str> {
+    Some(match signo {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        10 => "SIGUSR1",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        17 => "SIGCHLD",
+        28 => "SIGWINCH",
+        _ => return None,
+    })
 }
 
 /// Writes `s` as a JSON string.
@@ -200,6 +262,9 @@ impl TraceEvent<'_> {
             TraceEvent::Waited { .. } => "waited",
             TraceEvent::Ready { .. } => "ready",
             TraceEvent::Notified => "notified",
+            TraceEvent::FdNamed { .. } => "fd_named",
+            TraceEvent::Syscall { .. } => "syscall",
+            TraceEvent::Interrupted { .. } => "interrupted",
             TraceEvent::TimerFired { .. } => "timer_fired",
             TraceEvent::ClockJump { .. } => "clock_jump",
         }
@@ -279,6 +344,30 @@ impl TraceEvent<'_> {
             TraceEvent::Ready { fd, revents, woken } => {
                 write!(f, r#","fd":{fd},"revents":"{revents}","woken":{woken}"#)?
             }
+            TraceEvent::FdNamed { fd, what } => {
+                write!(f, r#","fd":{fd},"what":"#)?;
+                json_str(f, what)?;
+            }
+            TraceEvent::Syscall { fd, op, result } => {
+                write!(f, r#","fd":{fd},"op":"{op}","result":"#)?;
+                match result {
+                    SyscallResult::Bytes(n) => write!(f, r#"{{"bytes":{n}}}"#)?,
+                    SyscallResult::Accepted { fd, peer } => {
+                        write!(f, r#"{{"fd":{fd},"peer":"#)?;
+                        match peer {
+                            Some(p) => write!(f, r#""{p}"}}"#)?,
+                            None => f.write_str("null}")?,
+                        }
+                    }
+                    SyscallResult::Failed(e) => {
+                        write!(f, r#"{{"errno":{e},"error":"{}"}}"#, ErrnoName(e))?
+                    }
+                }
+            }
+            TraceEvent::Interrupted { signal } => match signal {
+                Some(s) => write!(f, r#","signal":{s}"#)?,
+                None => f.write_str(r#","signal":null"#)?,
+            },
             TraceEvent::TimerFired { deadline, late } => write!(
                 f,
                 r#","deadline_ns":{},"late_ns":{}"#,

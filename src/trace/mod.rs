@@ -39,10 +39,12 @@
 pub(crate) mod format;
 #[cfg(feature = "std")]
 mod sinks;
+mod step;
 pub(crate) mod tracer;
 
 #[cfg(feature = "std")]
 pub use sinks::{JsonLines, Lines};
+pub use step::{TurnRecord, WaitRecord};
 
 use crate::sys::backend::BackendKind;
 pub use crate::sys::backend::Readiness;
@@ -81,6 +83,31 @@ pub enum WakeCause {
     Spawn,
     /// The loop's own thread outside any task or callback (before `block_on`, in a drop).
     Other,
+}
+
+/// What a traced socket syscall returned (see [`TraceEvent::Syscall`]).
+///
+/// ```
+/// use readyloop::trace::SyscallResult;
+/// assert_eq!(SyscallResult::Bytes(64).to_string(), "64 B");
+/// assert_eq!(SyscallResult::Failed(11).to_string(), "EAGAIN");
+/// let peer = "127.0.0.1:50312".parse().ok();
+/// assert_eq!(SyscallResult::Accepted { fd: 7, peer }.to_string(), "fd 7 from 127.0.0.1:50312");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SyscallResult {
+    /// This many bytes moved.
+    Bytes(usize),
+    /// A connection was accepted as `fd`, from `peer` (`None`: a Unix peer).
+    Accepted {
+        /// The new connection's fd.
+        fd: RawFd,
+        /// The peer's address (IP sockets).
+        peer: Option<core::net::SocketAddr>,
+    },
+    /// It failed with this errno (`EAGAIN`: nothing to do yet, the leaf then waits).
+    Failed(i32),
 }
 
 /// One thing a pending task filed with the loop: an fd wait or a timer.
@@ -202,6 +229,33 @@ pub enum TraceEvent<'a> {
     },
     /// The loop's notifier fired: a cross-thread wake (or a signal) interrupted the wait.
     Notified,
+    /// What an fd is, the first time it appears in a traced wait: `TCP listener
+    /// 127.0.0.1:5566`, `TCP socket 127.0.0.1:5566 -> 127.0.0.1:50312`, `pipe`,
+    /// `the loop's notifier (eventfd)`, `signal pipe`, `tty`. Named again after the fd's
+    /// registration is dropped (its number may be reused for something else).
+    FdNamed {
+        /// The fd.
+        fd: RawFd,
+        /// What it is.
+        what: &'a str,
+    },
+    /// A socket syscall a readiness leaf made, and what the kernel answered (only with
+    /// [`Builder::trace_syscalls`](crate::Builder::trace_syscalls)): `recv fd 8 -> 64 B`,
+    /// `recv fd 8 -> EAGAIN`, `accept fd 5 -> fd 7 from 127.0.0.1:50312`.
+    Syscall {
+        /// The fd it was made on.
+        fd: RawFd,
+        /// The call: `recv`, `send`, `sendmsg`, `recvfrom`, `sendto`, `peek`, `accept`.
+        op: &'static str,
+        /// What it returned.
+        result: SyscallResult,
+    },
+    /// The wait returned early because a signal interrupted it (EINTR); `signal` is the
+    /// signal a `readyloop::signal` receiver has pending, when one has (`signal` feature).
+    Interrupted {
+        /// The signal's number, when known.
+        signal: Option<i32>,
+    },
     /// A timer reached its deadline.
     TimerFired {
         /// The timer's deadline.

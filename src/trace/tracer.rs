@@ -4,11 +4,17 @@
 //! A `Tracer` exists only when tracing is on; the loop holds `Option<Box<Tracer>>`. Nothing
 //! here is touched from another thread except [`encode`]d causes, which are plain `u64`s.
 
+#[cfg(feature = "trace")]
+use super::step::TurnRecord;
 use super::{PendingOn, Readiness, TraceEvent, TraceSink, WakeCause};
 use crate::sys::backend::ReadyFd;
 use crate::sys::RawFd;
 use crate::time::Instant;
 use alloc::boxed::Box;
+#[cfg(feature = "trace")]
+use alloc::collections::BTreeMap;
+#[cfg(feature = "trace")]
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -27,6 +33,22 @@ pub(crate) struct Tracer {
     /// to the sink after (the sink is user code and may re-enter the loop).
     pub(crate) ready: RefCell<Vec<(ReadyFd, usize)>>,
     pub(crate) fired: RefCell<Vec<u64>>,
+    /// The turn `Loop::step` is recording, if one is: every event goes here too. (Step
+    /// mode is part of the `trace` feature: without it the fields and their code are out.)
+    #[cfg(feature = "trace")]
+    step: RefCell<Option<TurnRecord>>,
+    /// Names of live named tasks, for the records' lines (kept once a step was taken).
+    #[cfg(feature = "trace")]
+    names: RefCell<Option<BTreeMap<u64, String>>>,
+    /// The fds already named in this trace (`FdNamed`); one leaves when its registration
+    /// is dropped, so a reused number is named again. Sorted (binary search): a `Vec`
+    /// keeps the untraced build free of map code.
+    pub(crate) named_fds: RefCell<Vec<RawFd>>,
+    /// Labels given with `Async::label`, added to the fd's `FdNamed` line.
+    /// Sorted by fd, like `named_fds`.
+    pub(crate) labels: RefCell<Vec<(RawFd, &'static str)>>,
+    /// `Builder::trace_syscalls`: the socket leaves report their syscalls.
+    pub(crate) syscalls: core::cell::Cell<bool>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -44,6 +66,62 @@ impl Tracer {
             fds: RefCell::new(Vec::new()),
             ready: RefCell::new(Vec::new()),
             fired: RefCell::new(Vec::new()),
+            #[cfg(feature = "trace")]
+            step: RefCell::new(None),
+            #[cfg(feature = "trace")]
+            names: RefCell::new(None),
+            named_fds: RefCell::new(Vec::new()),
+            syscalls: core::cell::Cell::new(false),
+            labels: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Starts recording the events of one turn (for `Loop::step`).
+    /// Keeps task names from now on, for the lines of stepped turns.
+    #[cfg(feature = "trace")]
+    pub(crate) fn keep_names(&self) {
+        self.names.borrow_mut().get_or_insert_with(BTreeMap::new);
+    }
+
+    #[cfg(feature = "trace")]
+    pub(crate) fn start_step(&self) {
+        self.keep_names();
+        *self.step.borrow_mut() = Some(TurnRecord::default());
+    }
+
+    /// Stops recording and returns what was recorded since `start_step`.
+    #[cfg(feature = "trace")]
+    pub(crate) fn take_step(&self) -> TurnRecord {
+        self.step.borrow_mut().take().unwrap_or_default()
+    }
+
+    /// Copies an event into the turn being stepped, and keeps task names for its lines
+    /// (both only on a loop that was stepped).
+    #[cfg(feature = "trace")]
+    fn record_step(&self, event: &TraceEvent<'_>) {
+        let Ok(mut names) = self.names.try_borrow_mut() else {
+            return;
+        };
+        let Some(names) = names.as_mut() else {
+            return;
+        };
+        if let TraceEvent::Spawned {
+            task,
+            name: Some(n),
+        } = *event
+        {
+            names.insert(task, String::from(n));
+        }
+        if let Ok(mut step) = self.step.try_borrow_mut() {
+            if let Some(record) = step.as_mut() {
+                record.absorb(event, names);
+            }
+        }
+        if let TraceEvent::Completed { task }
+        | TraceEvent::Aborted { task }
+        | TraceEvent::Panicked { task } = *event
+        {
+            names.remove(&task);
         }
     }
 
@@ -51,6 +129,8 @@ impl Tracer {
     #[cold]
     #[inline(never)]
     pub(crate) fn emit(&self, at: Instant, event: &TraceEvent<'_>) {
+        #[cfg(feature = "trace")]
+        self.record_step(event);
         if let Ok(mut sink) = self.sink.try_borrow_mut() {
             sink.record(at, event);
         }

@@ -337,7 +337,7 @@ impl EpollBackend {
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let mut timeout = timeout_ns;
         if self.always_ready > 0 {
             timeout = Some(0);
@@ -354,9 +354,13 @@ impl EpollBackend {
         if self.buffer.len() < wanted_len {
             self.buffer.resize(wanted_len, empty_event());
         }
+        let mut interrupted = false;
         let ready = match self.wait_ns(timeout) {
             Ok(n) => n,
-            Err(Errno::INTR) => 0,
+            Err(Errno::INTR) => {
+                interrupted = true;
+                0
+            }
             Err(e) => return Err(e.into()),
         };
         if self.next_check != u64::MAX {
@@ -387,7 +391,7 @@ impl EpollBackend {
             }
         }
         self.sweep_if_due(events);
-        Ok(())
+        Ok(interrupted)
     }
 
     /// `epoll_wait` with a nanosecond timeout. `epoll_wait` counts whole milliseconds, so a
@@ -467,7 +471,7 @@ impl super::OtherBackend for EpollBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         EpollBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
         EpollBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

@@ -297,7 +297,8 @@ pub(crate) trait OtherBackend: core::fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error>;
+    /// `Ok(true)`: a signal interrupted the wait (EINTR).
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error>;
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
@@ -373,7 +374,7 @@ impl Backend {
     }
 
     /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
-    /// An interrupted wait (EINTR) returns with no events.
+    /// An interrupted wait (EINTR) returns `Ok(true)` with no events.
     #[inline]
     /// `notifier`: whether the wait must include the notifier; only poll(2) can leave it
     /// out (select and epoll watch it always: see `can_leave_out_notifier`).
@@ -382,7 +383,7 @@ impl Backend {
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
         notifier: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         match self {
             Backend::Poll(b) => b.wait(timeout_ns, events, notifier),
             Backend::Other(b) => b.wait(timeout_ns, events),

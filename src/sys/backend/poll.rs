@@ -131,18 +131,19 @@ impl PollBackend {
     }
 
     /// One ppoll over the array; `notifier`: include the notifier (the first entry).
+    /// `Ok(true)`: a signal interrupted it (EINTR), with no events.
     pub(crate) fn wait(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
         notifier: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let ts = timeout_ns.map(timespec);
         let skip = usize::from(self.notifier && !notifier);
         let fds = &mut self.fds[skip..];
         let mut ready = match rustix::event::poll(fds, ts.as_ref()) {
             Ok(n) => n,
-            Err(Errno::INTR) => return Ok(()),
+            Err(Errno::INTR) => return Ok(true),
             Err(e) => return Err(e.into()),
         };
         for pfd in fds.iter() {
@@ -159,7 +160,7 @@ impl PollBackend {
                 revents: revents_of(revents),
             });
         }
-        Ok(())
+        Ok(false)
     }
 
     pub(crate) fn len(&self) -> usize {

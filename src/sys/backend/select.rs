@@ -113,7 +113,7 @@ impl SelectBackend {
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let nfds = self.fill_sets();
         let ts = timeout_ns.map(timespec);
         // SAFETY: each set holds `fd_set_num_elements(.., nfds)` elements, and every fd in
@@ -129,14 +129,15 @@ impl SelectBackend {
             )
         };
         match result {
-            Ok(0) | Err(Errno::INTR) => Ok(()),
+            Ok(0) => Ok(false),
+            Err(Errno::INTR) => Ok(true),
             Ok(_) => {
                 self.collect(events);
-                Ok(())
+                Ok(false)
             }
             Err(Errno::BADF) => {
                 self.report_closed(events);
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(e.into()),
         }
@@ -210,7 +211,7 @@ impl super::OtherBackend for SelectBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         SelectBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<(), Error> {
+    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
         SelectBackend::wait(self, timeout_ns, events)
     }
     fn len(&self) -> usize {

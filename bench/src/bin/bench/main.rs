@@ -17,6 +17,7 @@
 //! within a repetition (paired) and the table shows medians of those paired ratios.
 
 mod loadgen;
+mod per_core;
 mod procs;
 mod table;
 
@@ -41,6 +42,14 @@ pub enum Subject {
     ReadyloopSpin(String),
     /// The crate's own `examples/echo_server`, run as built (default backend).
     ReadyloopExample,
+    /// `echo-readyloop --loops N` (`--pin`: each loop pinned to a CPU): N loops on N threads,
+    /// one `SO_REUSEPORT` listener each (`--per-core` mode only).
+    ReadyloopLoops {
+        loops: usize,
+        pin: bool,
+        /// CPU the server spends per received chunk (`--work-us`).
+        work_us: u64,
+    },
 }
 
 impl Subject {
@@ -53,6 +62,20 @@ impl Subject {
             Subject::ReadyloopSlack(b) => format!("readyloop {b} slack 1ns"),
             Subject::ReadyloopSpin(b) => format!("readyloop {b} slack 1ns spin 30us"),
             Subject::ReadyloopExample => "readyloop example".into(),
+            Subject::ReadyloopLoops {
+                loops,
+                pin,
+                work_us,
+            } => format!(
+                "readyloop {loops} loop{}{}{}",
+                if *loops == 1 { "" } else { "s" },
+                if *pin { " pinned" } else { "" },
+                if *work_us > 0 {
+                    format!(", {work_us} us work")
+                } else {
+                    String::new()
+                }
+            ),
         }
     }
 
@@ -63,6 +86,7 @@ impl Subject {
                 | Subject::ReadyloopSlack(_)
                 | Subject::ReadyloopSpin(_)
                 | Subject::ReadyloopExample
+                | Subject::ReadyloopLoops { .. }
         )
     }
 }
@@ -98,13 +122,17 @@ impl Row {
                 (Row::PingPong(_) | Row::Stream(_), s) => {
                     !matches!(s, Subject::ReadyloopSlack(_) | Subject::ReadyloopSpin(_))
                 }
-                (Row::Lone, s) => !matches!(s, Subject::Raw | Subject::ReadyloopExample),
+                (Row::Lone, s) => !matches!(
+                    s,
+                    Subject::Raw | Subject::ReadyloopExample | Subject::ReadyloopLoops { .. }
+                ),
                 (_, s) => !matches!(
                     s,
                     Subject::Raw
                         | Subject::ReadyloopSlack(_)
                         | Subject::ReadyloopSpin(_)
                         | Subject::ReadyloopExample
+                        | Subject::ReadyloopLoops { .. }
                 ),
             })
             .cloned()
@@ -124,6 +152,8 @@ pub struct Config {
     pub spawn_n: u64,
     pub lone_n: u64,
     pub quick: bool,
+    /// `--per-core`: 1 loop against 2 loops (one per core), nothing pinned by the driver.
+    pub per_core: bool,
     pub rows: Vec<Row>,
     pub subjects: Vec<Subject>,
     pub bin_dir: PathBuf,
@@ -158,6 +188,7 @@ fn parse_args() -> Config {
         spawn_n: 1_000_000,
         lone_n: 2000,
         quick: false,
+        per_core: false,
         rows: vec![
             Row::PingPong(1),
             Row::PingPong(100),
@@ -195,6 +226,7 @@ fn parse_args() -> Config {
             "--duration" => cfg.duration = secs(args.next()),
             "--warmup" => cfg.warmup = secs(args.next()),
             "--scaling" => scaling = true,
+            "--per-core" => cfg.per_core = true,
             "--sweep" => sweep = true,
             "--rows" => {
                 row_filter = args
@@ -209,7 +241,7 @@ fn parse_args() -> Config {
             "-h" | "--help" => {
                 println!(
                     "bench [--quick] [--reps N] [--duration S] [--warmup S] [--scaling] \
-                     [--sweep] \
+                     [--sweep] [--per-core] \
                      [--rows pp1,pp100,pp1000,pp10000,stream1,stream100,timers,spawn,lone] \
                      [--subjects raw,tokio,smol,readyloop]"
                 );
@@ -228,6 +260,26 @@ fn parse_args() -> Config {
                 .map(|n| format!("pp{n}"))
                 .collect(),
         );
+    }
+    if cfg.per_core {
+        // One loop against one per core, on the same binary and code (serve_per_core).
+        cfg.rows = vec![Row::PingPong(1), Row::PingPong(100), Row::PingPong(1000)];
+        // With 20 us of handler work per message the server, not the load generator, is
+        // the bottleneck: what a second loop buys when there is work to spread.
+        cfg.subjects = [
+            (1, false, 0),
+            (2, false, 0),
+            (2, true, 0),
+            (1, false, 20),
+            (2, false, 20),
+        ]
+        .iter()
+        .map(|&(loops, pin, work_us)| Subject::ReadyloopLoops {
+            loops,
+            pin,
+            work_us,
+        })
+        .collect();
     }
     if let Some(f) = row_filter {
         // Listed rows run in the order given; ppN and streamN take any N.
@@ -272,6 +324,19 @@ fn server_cmd(cfg: &Config, s: &Subject) -> (PathBuf, Vec<String>) {
             bin(cfg, "echo-readyloop"),
             vec!["127.0.0.1:0".into(), b.clone()],
         ),
+        Subject::ReadyloopLoops {
+            loops,
+            pin,
+            work_us,
+        } => {
+            let mut args = vec!["--loops".into(), loops.to_string()];
+            if *pin {
+                args.push("--pin".into());
+            }
+            args.extend(["--work-us".into(), work_us.to_string()]);
+            args.push("127.0.0.1:0".into());
+            (bin(cfg, "echo-readyloop"), args)
+        }
         Subject::ReadyloopExample => (
             cfg.bin_dir.join("examples").join("echo_server"),
             vec![
@@ -346,7 +411,9 @@ fn task_row(cfg: &Config, placement: &Placement, row: Row, s: &Subject) -> Resul
                 "spin_ns=30000".into(),
             ],
         ),
-        Subject::Raw | Subject::ReadyloopExample => unreachable!(),
+        Subject::Raw | Subject::ReadyloopExample | Subject::ReadyloopLoops { .. } => {
+            unreachable!()
+        }
     };
     match row {
         Row::Timers => {
@@ -421,7 +488,14 @@ fn sizes(cfg: &Config) -> BTreeMap<String, u64> {
 
 fn main() {
     let cfg = parse_args();
-    let placement = Placement::apply();
+    // Per-core mode leaves every process free to use both CPUs: pinning the servers to one
+    // would make two loops share it.
+    let placement = if cfg.per_core {
+        Placement::unpinned()
+    } else {
+        Placement::apply()
+    };
+    let load_before = per_core::load_average();
     let most_conns = cfg
         .rows
         .iter()
@@ -482,8 +556,11 @@ fn main() {
             }
         }
     }
-    let sizes = sizes(&cfg);
-    let report = table::render(&cfg, &placement, &results, &sizes);
+    let report = if cfg.per_core {
+        per_core::render(&cfg, &placement, &results, &load_before)
+    } else {
+        table::render(&cfg, &placement, &results, &sizes(&cfg))
+    };
     println!("{report}");
     if failures > 0 {
         eprintln!("bench: {failures} measurement(s) failed");

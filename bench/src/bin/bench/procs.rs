@@ -57,6 +57,16 @@ impl Placement {
         }
     }
 
+    /// Nothing pinned (every process may run on every CPU), nice -20 when permitted: for
+    /// servers with a loop per core, which need every CPU themselves.
+    pub fn unpinned() -> Placement {
+        Placement {
+            server_cpu: None,
+            load_cpu: None,
+            nice: set_nice(),
+        }
+    }
+
     /// A `Command` for `bin` that pins and renices the child before it runs. With
     /// `BENCH_SERVER_WRAP` set (e.g. `valgrind --tool=callgrind`), `bin` runs under it.
     pub fn command(&self, bin: &Path) -> Command {
