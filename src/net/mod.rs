@@ -107,8 +107,8 @@ mod incoming;
 
 mod accept;
 mod addr;
-mod buffer_pool;
 mod bind_options;
+mod buffer_pool;
 mod client;
 mod connect;
 mod connection;
@@ -132,8 +132,8 @@ mod unix_stream;
 
 pub use accept::{Accept, Listener};
 pub use addr::{ToSocketAddr, ToUnixAddr, UnixSocketAddr};
-pub use buffer_pool::{BufferPool, PooledBuffer};
 pub use bind_options::BindOptions;
+pub use buffer_pool::{BufferPool, PooledBuffer};
 pub use client::open_connection;
 pub use connect::{Connect, Connectable};
 pub use datagram_io::{DatagramAddr, RecvFrom, SendTo};
