@@ -1,21 +1,21 @@
 //! Chooses the default wait backend from the environment, so the whole test suite can be
 //! rerun against each backend: `READYLOOP_BACKEND=select cargo test`.
 //!
-//! Emits `cfg(readyloop_backend = "poll" | "select" | "epoll")`; `BackendKind::default_kind`
+//! Emits `cfg(readyloop_backend = "adaptive" | "poll" | "select" | "epoll")`; `BackendKind::default_kind`
 //! reads it. An unknown value stops the build with a message rather than being ignored.
 
 fn main() {
     println!("cargo:rerun-if-env-changed=READYLOOP_BACKEND");
     println!("cargo:rerun-if-changed=build.rs");
     println!(
-        "cargo:rustc-check-cfg=cfg(readyloop_backend, values(\"poll\", \"select\", \"epoll\"))"
+        "cargo:rustc-check-cfg=cfg(readyloop_backend, values(\"adaptive\", \"poll\", \"select\", \"epoll\"))"
     );
     let backend = std::env::var("READYLOOP_BACKEND").unwrap_or_default();
     let backend = match backend.trim() {
-        "" => "poll",
-        b @ ("poll" | "select" | "epoll") => b,
+        "" => "adaptive",
+        b @ ("adaptive" | "poll" | "select" | "epoll") => b,
         other => panic!(
-            "READYLOOP_BACKEND={other:?} is not a readyloop backend: use poll, select or epoll"
+            "READYLOOP_BACKEND={other:?} is not a readyloop backend: use adaptive, poll, select or epoll"
         ),
     };
     println!("cargo:rustc-cfg=readyloop_backend=\"{backend}\"");

@@ -1,6 +1,13 @@
 //! Seed 003's echo server, as a small daemon: an accept loop that spawns one task per
 //! connection, each receiving up to BYTES bytes and sending them all back until the client
-//! closes (`readyloop::net::echo`). Accepted sockets get TCP_NODELAY.
+//! closes. Accepted sockets get TCP_NODELAY.
+//!
+//! The daemon pattern for many idle clients: a connection's task waits for something to
+//! receive with no buffer (`stream.readable().await`), then takes a BYTES buffer from a
+//! pool the tasks share, receives and answers until the socket is drained, and gives the
+//! buffer back (`readyloop::net::echo_pooled`). An idle connection costs its socket and
+//! task (~0.5 KiB), not its buffer: with `--buf 16384`, ~1/30 of tokio's echo per idle
+//! connection (bench/README.md).
 //!
 //! When ready it prints one line, `listening on IP:PORT` (the real port, so port 0 works),
 //! to stdout. On SIGINT or SIGTERM it stops accepting, gives the connections still open up
@@ -18,7 +25,7 @@
 //! Trace: READYLOOP_TRACE=trace.jsonl records every turn as JSON lines for
 //!        `cargo run -p readyloop-trace-view -- svg trace.jsonl` (or `-- story trace.jsonl`)
 
-use readyloop::net::{echo, TcpListener, TcpStream};
+use readyloop::net::{echo_pooled, BufferPool, TcpListener, TcpStream};
 use readyloop::signal::{Signal, Signals};
 use readyloop::{Handle, JoinHandle, Loop};
 use std::cell::{Cell, RefCell};
@@ -233,12 +240,15 @@ async fn serve(h: Handle, listener: TcpListener, mut shutdown: Signals, options:
 
 /// Seed 003's `server`: accept forever, one echo task per connection.
 async fn accept_loop(h: Handle, listener: TcpListener, buf: usize, connections: Rc<Connections>) {
+    // Buffers are held only while a connection has something to receive; up to 64 free
+    // ones are kept for the next busy connections.
+    let pool = BufferPool::new(buf, 64);
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
                 // Guarded from here: a task cancelled before its first poll still resets.
                 let stream = ResetUnlessFinished(Some(stream));
-                let task = h.spawn(handle_connection(stream, buf, connections.clone()));
+                let task = h.spawn(handle_connection(stream, pool.clone(), connections.clone()));
                 let mut tasks = connections.tasks.borrow_mut();
                 // Forget finished connections now and then, so the list stays short.
                 if tasks.len() >= 64 && tasks.len().is_power_of_two() {
@@ -259,7 +269,7 @@ async fn accept_loop(h: Handle, listener: TcpListener, buf: usize, connections: 
 /// Seed 003's `handler`: echo until the client closes, then close; reset on an error.
 async fn handle_connection(
     mut stream: ResetUnlessFinished,
-    buf: usize,
+    pool: BufferPool,
     connections: Rc<Connections>,
 ) {
     let Some(tcp) = stream.0.as_ref() else {
@@ -267,8 +277,7 @@ async fn handle_connection(
     };
     // Small echoes go out at once instead of waiting for the previous ACK.
     let _ = tcp.set_nodelay(true);
-    let mut buffer = vec![0u8; buf];
-    let result = echo(tcp, &mut buffer).await;
+    let result = echo_pooled(tcp, &pool).await;
     connections.served.set(connections.served.get() + 1);
     if result.is_err() {
         connections.failed.set(connections.failed.get() + 1);

@@ -94,6 +94,15 @@
 //! articles' socket calls (`recv`, `send`, `recv_exact`, `send_all`, `read_to_end`). Each
 //! has the poll form beside it (`poll_read`, `poll_recv`, ...).
 //!
+//! ## A daemon with many idle connections waits buffer-less
+//!
+//! A connection task that waits in `recv(&mut buf)` holds its buffer while idle. A daemon
+//! waits with `stream.readable().await` instead, then takes a buffer from a
+//! `net::BufferPool` its tasks share, receives and answers until the socket is drained,
+//! and gives the buffer back (`net::echo_pooled`, `examples/echo_server.rs`): an idle
+//! connection then costs its socket and task, about half a KiB. The default backend
+//! (`BackendKind::Adaptive`) moves such a large, mostly idle set to epoll by itself.
+//!
 //! ## Layers import downward
 //!
 //! `sys <- task <- reactor/timers <- executor <- leaves/net <- combinators/sync`, as

@@ -10,10 +10,13 @@
 //! `POLLERR`/`POLLHUP` wake both sides (the next syscall tells the task what happened);
 //! `POLLNVAL` (fd closed under a waiter) also drops the fd's registration, so a closed fd can
 //! never make the loop spin. The reactor never calls a waker itself (the loop does, after
-//! releasing its borrow), and never allocates once its tables have grown.
+//! releasing its borrow), and never allocates once its tables have grown, except when the
+//! adaptive backend (the default) moves its interest table to a new backend between two
+//! waits (`move_backend`; the policy is `sys/backend/adaptive.rs`).
 
 use crate::error::Error;
-use crate::sys::backend::{Backend, ReadyFd, Wanted};
+use crate::sys::backend::adaptive::Adapt;
+use crate::sys::backend::{Backend, BackendKind, ReadyFd, Wanted};
 use crate::sys::{Interest, RawFd};
 use crate::task::{same_waker, NewWaker};
 use alloc::vec::Vec;
@@ -110,6 +113,14 @@ pub(crate) struct Reactor {
     /// ~40 instructions per round trip on epoll in callgrind).
     disarms: bool,
     keeps: bool,
+    /// The backend the loop was built with (`Adaptive`, or the one `backend` is).
+    configured: BackendKind,
+    /// The adaptive backend's policy (None: the backend never moves).
+    adapt: Option<Adapt>,
+    /// The backend the policy asked for, moved to just before the next wait.
+    move_to: Option<BackendKind>,
+    /// Moves made so far.
+    pub(crate) moves: u64,
     /// The last wait was interrupted by a signal (EINTR), for the trace.
     pub(crate) interrupted: bool,
 }
@@ -120,6 +131,10 @@ impl Reactor {
         Ok(Reactor {
             disarms: backend.disarms_on_report(),
             keeps: backend.keeps_armed(),
+            configured: backend.kind(),
+            adapt: None,
+            move_to: None,
+            moves: 0,
             backend,
             fds: Vec::new(),
             events: Vec::new(),
@@ -130,6 +145,50 @@ impl Reactor {
             refused: Vec::new(),
             interrupted: false,
         })
+    }
+
+    /// Makes the backend adaptive (see [`BackendKind::Adaptive`]): from a registered set of
+    /// `epoll_at` fds, a sparse set moves to epoll. Without the epoll backend compiled in it
+    /// stays on poll.
+    pub(crate) fn make_adaptive(&mut self, epoll_at: usize) {
+        self.configured = BackendKind::Adaptive;
+        if cfg!(feature = "epoll") && matches!(self.backend, Backend::Poll(_)) {
+            self.adapt = Some(Adapt::new(epoll_at));
+        }
+    }
+
+    /// The backend the loop was built with (`Adaptive` for the adaptive one).
+    pub(crate) fn configured(&self) -> BackendKind {
+        self.configured
+    }
+
+    /// Moves every interest to a new backend of kind `kind`, between two waits (the last
+    /// dispatch's interest is flushed already). Each fd with an interest is told to the new
+    /// backend, which checks readiness as it registers (poll and level-triggered epoll
+    /// alike), so nothing that became ready meanwhile is lost, and nothing is reported twice:
+    /// the old backend's results were all dispatched. The old backend is dropped, which
+    /// closes an epoll instance with every registration in it. An fd the new backend refuses
+    /// (closed under its waiters) is reported invalid by the next wait, as `flush_dirty`
+    /// does. If the new backend cannot be made (no fd left for an epoll instance), the loop
+    /// stays where it is and the policy may ask again a window later.
+    #[cold]
+    #[inline(never)]
+    fn move_backend(&mut self, kind: BackendKind) {
+        let Ok(mut new) = Backend::new(kind) else {
+            return;
+        };
+        if new.add_notifier(self.notifier_fd).is_err() {
+            return;
+        }
+        for (index, entry) in self.fds.iter().enumerate() {
+            if !entry.wanted.is_empty() && new.set(index as RawFd, entry.wanted).is_err() {
+                self.refused.push(index as RawFd);
+            }
+        }
+        self.disarms = new.disarms_on_report();
+        self.keeps = new.keeps_armed();
+        self.backend = new;
+        self.moves += 1;
     }
 
     /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
@@ -287,6 +346,11 @@ impl Reactor {
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
         self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
+        if let Some(adapt) = &mut self.adapt {
+            if adapt.note(self.backend.len(), self.events.len()) {
+                self.move_to = adapt.decide(self.backend.kind());
+            }
+        }
         if !self.refused.is_empty() {
             for fd in self.refused.drain(..) {
                 self.events.push(ReadyFd {
@@ -305,10 +369,15 @@ impl Reactor {
     /// disarms an fd once it reports it (epoll's `EPOLLONESHOT`). An fd the backend refuses
     /// now (closed under its waiters) is reported by the next wait as invalid, so its
     /// waiters wake and get the error from their own syscall.
+    /// A move the adaptive policy asked for is made here, after the flush, so the trace of
+    /// the wait that follows shows the backend it uses.
     #[inline]
     pub(crate) fn flush_interest(&mut self) {
         if !self.dirty.is_empty() {
             self.flush_dirty();
+        }
+        if let Some(kind) = self.move_to.take() {
+            self.move_backend(kind);
         }
     }
 

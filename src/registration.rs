@@ -166,6 +166,11 @@ impl Registration {
         self.drained_flag(interest).set(true);
     }
 
+    /// Whether the direction is marked drained (see `set_drained`).
+    pub(crate) fn is_drained(&self, interest: Interest) -> bool {
+        self.drained_flag(interest).get()
+    }
+
     /// If the direction is marked drained, waits for readiness: `Some(Pending)` while it
     /// waits, `None` once the kernel reported it (the mark is then cleared).
     fn wait_if_drained<T>(
@@ -298,6 +303,22 @@ impl Registration {
         let mut token = cell.get();
         let r = self.handle.poll_ready(cx, self.fd, interest, &mut token);
         cell.set(token);
+        r
+    }
+
+    /// Like [`poll_ready`](Registration::poll_ready) with a wait slot the caller keeps; once
+    /// ready, the direction is no longer marked drained (see `set_drained`), so the
+    /// operation that follows tries its syscall at once.
+    pub(crate) fn poll_ready_with(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        token: &mut u64,
+    ) -> Poll<Result<(), Error>> {
+        let r = self.handle.poll_ready(cx, self.fd, interest, token);
+        if r.is_ready() {
+            self.drained_flag(interest).set(false);
+        }
         r
     }
 

@@ -43,6 +43,8 @@ pub struct Stats {
     pub tasks_peak: u64,
     /// Fds currently handed to the kernel (the loop's own notifier included).
     pub fds_registered: u64,
+    /// Times the adaptive backend moved the registered set between poll and epoll.
+    pub backend_moves: u64,
     /// Task waits currently registered on fds (several may share one fd).
     pub fd_waiters: u64,
     /// Timers currently armed.

@@ -33,6 +33,7 @@ fn child_server_when_asked() {
     let kind = match backend {
         "poll" => BackendKind::Poll,
         "select" => BackendKind::Select,
+        "adaptive" => BackendKind::Adaptive,
         _ => BackendKind::Epoll,
     };
     common::set_fd_limit(limit.parse().unwrap());
@@ -141,6 +142,18 @@ fn epoll_backend_stays_idle_at_the_fd_limit() {
     raise_limit();
     let cpu = cpu_at_fd_limit("epoll", 4000);
     assert!(cpu < 3.0, "epoll at the fd limit uses {cpu:.1} % of a CPU");
+}
+
+/// The default: 4,000 idle fds would move it to epoll, but at the limit there is no fd for
+/// an epoll instance; it stays on poll (and idle) and tries again a window later.
+#[test]
+fn adaptive_backend_stays_idle_at_the_fd_limit() {
+    raise_limit();
+    let cpu = cpu_at_fd_limit("adaptive", 4000);
+    assert!(
+        cpu < 3.0,
+        "adaptive at the fd limit uses {cpu:.1} % of a CPU"
+    );
 }
 
 #[test]

@@ -52,9 +52,9 @@ fn registered_pair(h: &readyloop::Handle) -> (readyloop::net::UnixStream, UnixSt
 
 #[test]
 fn default_backend_follows_build_env() {
-    let expected = option_env!("READYLOOP_BACKEND").unwrap_or("poll");
+    let expected = option_env!("READYLOOP_BACKEND").unwrap_or("adaptive");
     let expected = if expected.is_empty() {
-        "poll"
+        "adaptive"
     } else {
         expected
     };

@@ -151,7 +151,7 @@ fn trace_tells_the_story_of_each_turn() {
         // at most the sleeper's 20 ms.
         let first_block = at(&|e| {
             matches!(e, Ev::Wait(b, fds, Some(t))
-                if *b == kind && fds.contains(&(rfd, Readiness::IN))
+                if *b == h.backend_in_use() && fds.contains(&(rfd, Readiness::IN))
                     && *t > Duration::ZERO && *t <= pause)
         });
         assert!(first_block > sleeper_pending && first_block > reader_pending);

@@ -398,13 +398,27 @@ impl Handle {
         self.core.report(None, false)
     }
 
-    /// Which backend this loop waits with.
+    /// Which backend this loop was built with ([`BackendKind::Adaptive`] for the default
+    /// that moves between poll and epoll; see [`backend_in_use`](Handle::backend_in_use)).
     ///
     /// ```
     /// let lp = readyloop::Loop::builder().backend(readyloop::BackendKind::Epoll).build().unwrap();
     /// assert_eq!(lp.handle().backend(), readyloop::BackendKind::Epoll);
     /// ```
     pub fn backend(&self) -> BackendKind {
+        self.core.reactor.borrow().configured()
+    }
+
+    /// Which backend the loop's next wait uses: the one it was built with, or for
+    /// [`BackendKind::Adaptive`] poll or epoll, whichever it is on now.
+    ///
+    /// ```
+    /// use readyloop::{BackendKind, Loop};
+    /// let lp = Loop::builder().backend(BackendKind::Adaptive).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), BackendKind::Adaptive);
+    /// assert_eq!(lp.handle().backend_in_use(), BackendKind::Poll); // a small set starts on poll
+    /// ```
+    pub fn backend_in_use(&self) -> BackendKind {
         self.core.reactor.borrow().backend.kind()
     }
 
@@ -438,6 +452,7 @@ impl Handle {
             tasks_alive: self.core.tasks.borrow().len() as u64,
             tasks_peak: c.tasks_peak.get(),
             fds_registered: reactor.registered_fds() as u64,
+            backend_moves: reactor.moves,
             fd_waiters: reactor.waiter_count() as u64,
             timers_armed: self.core.timers.borrow().len() as u64,
             clock_jumps: c.clock_jumps.get(),

@@ -90,6 +90,7 @@ pub struct Builder {
     /// `trace_syscalls` was called: the socket leaves trace their syscalls.
     syscalls: bool,
     virtual_clock: bool,
+    epoll_at: usize,
     virtual_clock_grace: Option<u64>,
     shuffle: Option<u64>,
     /// The hog watchdog's threshold and sink, if asked for.
@@ -105,6 +106,7 @@ impl core::fmt::Debug for Builder {
             .field("timer_spin_ns", &self.timer_spin_ns)
             .field("trace", &self.trace.is_some())
             .field("virtual_clock", &self.virtual_clock)
+            .field("epoll_at", &self.epoll_at)
             .field("virtual_clock_grace", &self.virtual_clock_grace)
             .field("shuffle", &self.shuffle)
             .field("hog_watchdog", &self.hog_watchdog_threshold())
@@ -133,6 +135,22 @@ impl Builder {
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = kind;
         self.make_backend = Backend::new;
+        self
+    }
+
+    /// For [`BackendKind::Adaptive`] (the default): the registered-set size from which a
+    /// mostly idle set (at least 32 registered fds per ready one, over a window of 64
+    /// waits) moves from poll(2) to epoll(7) (default 1,024). It moves back under a
+    /// quarter of that, or once the set is dense (under 8 registered fds per ready one).
+    /// Other backends ignore it.
+    ///
+    /// ```
+    /// use readyloop::{BackendKind, Loop};
+    /// let lp = Loop::builder().backend(BackendKind::Adaptive).adaptive_threshold(64).build().unwrap();
+    /// assert_eq!(lp.handle().backend(), BackendKind::Adaptive);
+    /// ```
+    pub fn adaptive_threshold(mut self, fds: usize) -> Self {
+        self.epoll_at = fds;
         self
     }
 
@@ -397,6 +415,13 @@ impl Builder {
         let backend = (self.make_backend)(self.backend)?;
         let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
+        if self.backend == BackendKind::Adaptive {
+            handle
+                .core
+                .reactor
+                .borrow_mut()
+                .make_adaptive(self.epoll_at);
+        }
         handle.core.clock.grace.set(self.virtual_clock_grace);
         handle
             .core
@@ -449,6 +474,7 @@ impl Loop {
             stepping: false,
             syscalls: false,
             virtual_clock: false,
+            epoll_at: crate::sys::backend::adaptive::DEFAULT_EPOLL_AT,
             virtual_clock_grace: None,
             shuffle: None,
             #[cfg(feature = "std")]

@@ -144,6 +144,25 @@ impl Socket {
         }
     }
 
+    /// Ready once the socket has something to receive (see `Readable`). Unless the last
+    /// receive drained it (the steady state of a request-reply loop: no syscall here), a
+    /// first look peeks without waiting, so a connection that already has data or was
+    /// already closed is answered in this turn, not the next.
+    pub(crate) fn poll_readable(
+        &self,
+        cx: &mut Context<'_>,
+        token: &mut u64,
+    ) -> Poll<Result<(), Error>> {
+        if *token == 0 && !self.registration.is_drained(Interest::Readable) {
+            if sys::has_input(self.fd()) {
+                return Poll::Ready(Ok(()));
+            }
+            self.registration.set_drained(Interest::Readable);
+        }
+        self.registration
+            .poll_ready_with(cx, Interest::Readable, token)
+    }
+
     /// Hands a syscall's outcome to the trace when the loop traces syscalls
     /// (`Builder::trace_syscalls`); otherwise one predictable branch. `ok` describes a
     /// success.

@@ -44,6 +44,24 @@ macro_rules! stream_methods {
                 <Self as crate::net::StreamSocket>::poll_recv(self, cx, buf)
             }
 
+            /// Waits until there is something to receive (data, the peer's close, or an
+            /// error), without a buffer: a task that idles here holds none, and takes one
+            /// only when it has something to receive. The pattern for a daemon with many
+            /// idle connections (see `examples/echo_server.rs`). See
+            /// [`Readable`](crate::net::Readable).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// a.send_all(b"x").await.unwrap();
+            /// b.readable().await.unwrap();
+            /// let mut buf = [0u8; 4];
+            /// assert_eq!(b.recv(&mut buf).await.unwrap(), 1);
+            /// # });
+            /// ```
+            pub fn readable(&self) -> crate::net::Readable<'_> {
+                crate::net::Readable::new(crate::net::stream::sealed::HasSocket::socket(self))
+            }
+
             /// Fills `buf` completely, or fails with `UnexpectedEof` if the peer closes
             /// first. See [`RecvExact`](crate::net::RecvExact) for cancellation.
             ///

@@ -132,6 +132,16 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     rustix::net::recv(fd, buf, RecvFlags::empty()).map(|(n, _)| n)
 }
 
+/// Whether a stream socket has something to receive (data, the peer's close, or an error),
+/// without taking it: a one-byte `MSG_PEEK | MSG_DONTWAIT` receive; false on `EAGAIN`.
+pub(crate) fn has_input(fd: BorrowedFd<'_>) -> bool {
+    let mut byte = [0u8; 1];
+    !matches!(
+        rustix::net::recv(fd, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT),
+        Err(Errno::AGAIN)
+    )
+}
+
 /// `send(2)` with `MSG_NOSIGNAL` (with feature `testing`, after asking `faults`).
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     #[cfg(feature = "testing")]

@@ -15,82 +15,11 @@
 //! - nothing is allocated per operation: each connection's buffer is allocated once at
 //!   accept (the same `BUF` bytes every other server gives a connection).
 
-use readyloop_bench::{announce, bind_addr, BACKLOG, BUF};
-use std::net::TcpListener;
-use std::os::fd::{AsRawFd, IntoRawFd};
+#[path = "../raw_echo.rs"]
+mod raw_echo;
 
-struct Conn {
-    buf: Box<[u8]>,
-    /// Bytes of `buf[pending..filled]` still to be written back.
-    pending: usize,
-    filled: usize,
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-fn listen(addr: std::net::SocketAddr) -> (i32, std::net::SocketAddr) {
-    let l = TcpListener::bind(addr).expect("bind");
-    let fd = l.as_raw_fd();
-    // SAFETY: plain syscalls on an fd we own; re-listening only raises the backlog.
-    unsafe {
-        libc::listen(fd, BACKLOG);
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    let local = l.local_addr().expect("local_addr");
-    (l.into_raw_fd(), local)
-}
-
-/// Writes `conn.buf[pending..filled]`; true once all of it is out, false on EAGAIN.
-/// Err on a dead connection.
-fn flush(fd: i32, conn: &mut Conn) -> Result<bool, ()> {
-    while conn.pending < conn.filled {
-        let rest = &conn.buf[conn.pending..conn.filled];
-        // SAFETY: `rest` is a live slice for the length given.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n >= 0 {
-            conn.pending += n as usize;
-        } else {
-            match errno() {
-                libc::EAGAIN => return Ok(false),
-                libc::EINTR => {}
-                _ => return Err(()),
-            }
-        }
-    }
-    conn.pending = 0;
-    conn.filled = 0;
-    Ok(true)
-}
-
-/// Reads until drained, echoing each read. Ok(true): keep POLLIN; Ok(false): a write is
-/// pending (switch to POLLOUT); Err: close.
-fn serve(fd: i32, conn: &mut Conn) -> Result<bool, ()> {
-    loop {
-        // SAFETY: the buffer is live and `BUF` long.
-        let n = unsafe { libc::read(fd, conn.buf.as_mut_ptr().cast(), conn.buf.len()) };
-        if n > 0 {
-            conn.pending = 0;
-            conn.filled = n as usize;
-            if !flush(fd, conn)? {
-                return Ok(false);
-            }
-            if (n as usize) < conn.buf.len() {
-                return Ok(true);
-            }
-        } else if n == 0 {
-            return Err(());
-        } else {
-            match errno() {
-                libc::EAGAIN => return Ok(true),
-                libc::EINTR => {}
-                _ => return Err(()),
-            }
-        }
-    }
-}
+use raw_echo::{errno, flush, listen, serve, Conn};
+use readyloop_bench::{announce, bind_addr, BUF};
 
 fn main() {
     let (listener, local) = listen(bind_addr());

@@ -1,6 +1,7 @@
 //! readyloop as an echo server, on the crate's own socket types and written the way
 //! `examples/echo_server.rs` is: an accept loop that spawns one task per connection, each
-//! running `readyloop::net::echo` with its own buffer (TCP_NODELAY set). Unlike the example
+//! running `readyloop::net::echo_pooled` (it waits buffer-less and takes a `BUF` buffer from a
+//! shared pool only while it has something to receive; TCP_NODELAY set). Unlike the example
 //! it can pick the backend, and it has no signal handling or shutdown grace period.
 //!
 //! With `--loops N` it runs N loops on N threads through `readyloop::multi::serve_per_core`,
@@ -12,7 +13,7 @@
 //! Run: `cargo run --release -p readyloop-bench --bin echo-readyloop [--loops N [--pin]] [--work-us N]
 //! [IP:PORT [BACKEND]]` (BACKEND: a `BackendKind::name()`, default the loop's default).
 
-use readyloop::net::{echo, BindOptions, TcpListener, TcpStream};
+use readyloop::net::{echo_pooled, BindOptions, BufferPool, TcpListener, TcpStream};
 use readyloop::{Handle, Loop};
 use readyloop_bench::{announce, readyloop_backend, BUF};
 use std::net::SocketAddr;
@@ -21,21 +22,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 async fn accept_loop(h: Handle, listener: TcpListener, work: Duration) {
+    let pool = BufferPool::new(BUF, 64);
     loop {
         match listener.accept().await {
-            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream, work))),
+            Ok((stream, _peer)) => drop(h.spawn(handle_connection(stream, pool.clone(), work))),
             Err(_) => h.sleep(Duration::from_millis(10)).await,
         }
     }
 }
 
-async fn handle_connection(stream: TcpStream, work: Duration) {
+async fn handle_connection(stream: TcpStream, pool: BufferPool, work: Duration) {
     let _ = stream.set_nodelay(true);
-    let mut buffer = vec![0u8; BUF];
     if work.is_zero() {
-        let _ = echo(&stream, &mut buffer).await;
+        let _ = echo_pooled(&stream, &pool).await;
         return;
     }
+    let mut buffer = vec![0u8; BUF];
     while let Ok(n @ 1..) = stream.recv(&mut buffer).await {
         let start = Instant::now();
         while start.elapsed() < work {

@@ -5,16 +5,19 @@
 //! [`Readiness`]. It knows nothing of tasks. Three are offered and behave the same to the
 //! layers above:
 //!
-//! - `poll.rs`: poll(2) through `ppoll`, the default;
+//! - `poll.rs`: poll(2) through `ppoll`;
 //! - `select.rs`: select(2) through `pselect6`, the literal port of Python's `select.select`
 //!   (fds of 1024 and more are refused with [`ErrorKind::FdTooLarge`](crate::ErrorKind));
-//! - `epoll.rs`: epoll(7), registrations kept in the kernel between waits.
+//! - `epoll.rs`: epoll(7), registrations kept in the kernel between waits;
+//! - `adaptive.rs`: the default's policy, poll(2) while the registered set is small or
+//!   mostly ready, epoll(7) while it is large and mostly idle (the reactor moves the set).
 //!
 //! The default a plain `Loop::new()` uses is chosen at build time from the environment
-//! variable `READYLOOP_BACKEND` (`poll`, `select` or `epoll`; see `build.rs`), so the whole
-//! test suite can be rerun against each backend. A fd closed while registered is reported
+//! variable `READYLOOP_BACKEND` (`adaptive`, the default, `poll`, `select` or `epoll`; see
+//! `build.rs`), so the whole test suite can be rerun against each backend. A fd closed while registered is reported
 //! as `NVAL` by all three (select and epoll find it themselves; see their module docs).
 
+pub(crate) mod adaptive;
 #[cfg(feature = "epoll")]
 mod epoll;
 mod poll;
@@ -33,11 +36,15 @@ use alloc::vec::Vec;
 /// let lp = Loop::builder().backend(BackendKind::Epoll).build().unwrap();
 /// assert_eq!(lp.handle().backend(), BackendKind::Epoll);
 /// assert_eq!(BackendKind::Select.name(), "select");
+/// // The default moves between poll(2) and epoll(7) with the registered set.
+/// let lp = Loop::new().unwrap();
+/// assert!(matches!(lp.handle().backend_in_use(), BackendKind::Poll | BackendKind::Epoll
+///     | BackendKind::Select));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BackendKind {
-    /// `poll(2)` through `ppoll` (nanosecond timeouts); the default.
+    /// `poll(2)` through `ppoll` (nanosecond timeouts), always: the articles' loop.
     Poll,
     /// `select(2)` through `pselect6` (nanosecond timeouts): the articles' `select.select`.
     /// File descriptors of `FD_SETSIZE` (1024) and above are refused with
@@ -50,27 +57,40 @@ pub enum BackendKind {
     /// one-shot registration with one `epoll_ctl`. Timeouts keep nanosecond precision (a
     /// fractional millisecond is waited in `ppoll` on the epoll fd).
     Epoll,
+    /// The default: waits with poll(2) while the registered set is small or most of it is
+    /// ready at each wait (busy connections), and moves the set to epoll(7) while it is
+    /// large and mostly idle (a daemon's keep-alive clients), and back, measured over
+    /// windows of 64 waits with hysteresis (see
+    /// [`Builder::adaptive_threshold`](crate::Builder::adaptive_threshold)). A move happens
+    /// between two waits: every waiter's interest is handed to the new backend before it
+    /// waits (level-triggered, so readiness that came meanwhile is reported by that wait),
+    /// and the old one is closed with every registration in it. Traces name the backend
+    /// each wait used; [`Handle::backend_in_use`](crate::Handle::backend_in_use) tells it
+    /// now. Without the `epoll` feature it stays on poll(2).
+    Adaptive,
 }
 
 impl BackendKind {
-    /// The backend a plain `Loop::new()` uses: poll, unless the crate was built with
-    /// `READYLOOP_BACKEND=select` or `READYLOOP_BACKEND=epoll` in the environment.
+    /// The backend a plain `Loop::new()` uses: adaptive, unless the crate was built with
+    /// `READYLOOP_BACKEND=poll`, `select` or `epoll` in the environment.
     ///
     /// ```
     /// let kind = readyloop::BackendKind::default_kind();
-    /// assert!(["poll", "select", "epoll"].contains(&kind.name()));
+    /// assert!(["adaptive", "poll", "select", "epoll"].contains(&kind.name()));
     /// ```
     pub fn default_kind() -> Self {
         if cfg!(readyloop_backend = "select") {
             BackendKind::Select
         } else if cfg!(readyloop_backend = "epoll") {
             BackendKind::Epoll
-        } else {
+        } else if cfg!(readyloop_backend = "poll") {
             BackendKind::Poll
+        } else {
+            BackendKind::Adaptive
         }
     }
 
-    /// A short lowercase name ("poll", "select", "epoll").
+    /// A short lowercase name ("poll", "select", "epoll", "adaptive").
     ///
     /// ```
     /// assert_eq!(readyloop::BackendKind::Poll.name(), "poll");
@@ -80,15 +100,21 @@ impl BackendKind {
             BackendKind::Poll => "poll",
             BackendKind::Select => "select",
             BackendKind::Epoll => "epoll",
+            BackendKind::Adaptive => "adaptive",
         }
     }
 
     /// Every backend, in the order above (for tests that run on each).
     ///
     /// ```
-    /// assert_eq!(readyloop::BackendKind::ALL.len(), 3);
+    /// assert_eq!(readyloop::BackendKind::ALL.len(), 4);
     /// ```
-    pub const ALL: [BackendKind; 3] = [BackendKind::Poll, BackendKind::Select, BackendKind::Epoll];
+    pub const ALL: [BackendKind; 4] = [
+        BackendKind::Poll,
+        BackendKind::Select,
+        BackendKind::Epoll,
+        BackendKind::Adaptive,
+    ];
 }
 
 impl core::fmt::Display for BackendKind {
@@ -304,10 +330,13 @@ impl Backend {
         Ok(Backend::Poll(poll::PollBackend::new()))
     }
 
-    /// The backend `kind` (an error if its feature is off).
+    /// The backend `kind` (an error if its feature is off). Adaptive starts on poll(2); the
+    /// reactor moves it (see `Reactor::make_adaptive`).
     pub(crate) fn new(kind: BackendKind) -> Result<Self, Error> {
         match kind {
-            BackendKind::Poll => Ok(Backend::Poll(poll::PollBackend::new())),
+            BackendKind::Poll | BackendKind::Adaptive => {
+                Ok(Backend::Poll(poll::PollBackend::new()))
+            }
             #[cfg(feature = "select")]
             BackendKind::Select => Ok(Backend::Other(Box::new(select::SelectBackend::new()))),
             #[cfg(feature = "epoll")]

@@ -1,0 +1,548 @@
+//! The idle-heavy rows of issue 17: a few busy ping-pong connections beside thousands of
+//! idle ones, as a daemon with keep-alive clients sees them.
+//!
+//! Run: `cargo build --release -p readyloop-bench && cargo build --release --example
+//! echo_server && target/release/idle [--quick] [--reps N] [--rows a,b] [--subjects a,b]`.
+//!
+//! Rows: `b100i10000` (100 busy + 10,000 idle), `b10i19000` (10 busy + 19,000 idle; the
+//! hard RLIMIT_NOFILE here is 20,000), `churn` (100 busy, and idle connections opened at
+//! 2,000 a second, each closed 1-3 s later); `--rows` also takes `ppN` (N busy, none idle)
+//! and `bNiM`. `IDLE_EXTRA=name=path,...` adds servers (another build's `echo-readyloop`,
+//! for a paired regression check against it). Subjects: the raw poll and raw epoll loops,
+//! tokio current_thread, smol, readyloop on poll, epoll and its default (adaptive), and
+//! `examples/echo_server --buf 16384` (the default backend, with its buffer pool). Each
+//! repetition runs every row with every subject, order rotated, so ratios are paired.
+//!
+//! Per measurement: round trips/s and server CPU per round trip inside the timed window
+//! (schedstat), p99 of the busy connections' round-trip latency, the server's peak RSS
+//! (VmHWM), and its RSS growth per idle connection (VmRSS before and after the idle
+//! connections were accepted, divided by their count). Placement, priority and servers as in
+//! `bench` (server on CPU 0, this load generator on CPU 1); `BENCH_ATTACH` as in `bench`.
+
+#[path = "bench/procs.rs"]
+#[allow(dead_code)]
+mod procs;
+
+use procs::{Placement, Server};
+use readyloop_bench::pattern;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const MSG: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Row {
+    Idle { busy: usize, idle: usize },
+    Churn { busy: usize, per_sec: u64 },
+}
+
+impl Row {
+    fn id(self) -> String {
+        match self {
+            Row::Idle { busy, idle: 0 } => format!("pp{busy}"),
+            Row::Idle { busy, idle } => format!("b{busy}i{idle}"),
+            Row::Churn { .. } => "churn".into(),
+        }
+    }
+    fn label(self) -> String {
+        match self {
+            Row::Idle { busy, idle: 0 } => format!("{busy} busy, none idle"),
+            Row::Idle { busy, idle } => format!("{busy} busy + {idle} idle"),
+            Row::Churn { busy, per_sec } => {
+                format!("{busy} busy + idle churn {per_sec}/s (each idle 1-3 s)")
+            }
+        }
+    }
+}
+
+fn subjects(bin: &std::path::Path) -> Vec<(String, PathBuf, Vec<String>)> {
+    let b = |n: &str| bin.join(n);
+    let any = "127.0.0.1:0".to_string();
+    let mut v = vec![
+        ("raw poll".into(), b("echo-raw"), vec![]),
+        ("raw epoll".into(), b("echo-raw-epoll"), vec![]),
+        ("tokio".into(), b("echo-tokio"), vec![]),
+        ("smol".into(), b("echo-smol"), vec![]),
+        (
+            "readyloop poll".into(),
+            b("echo-readyloop"),
+            vec![any.clone(), "poll".into()],
+        ),
+        (
+            "readyloop epoll".into(),
+            b("echo-readyloop"),
+            vec![any.clone(), "epoll".into()],
+        ),
+        (
+            "readyloop default".into(),
+            b("echo-readyloop"),
+            vec![any.clone()],
+        ),
+    ];
+    // IDLE_EXTRA="name=path[,name=path]": more servers (say, another build's echo-readyloop),
+    // run with no arguments.
+    for extra in std::env::var("IDLE_EXTRA").unwrap_or_default().split(',') {
+        if let Some((name, path)) = extra.split_once('=') {
+            v.push((name.into(), PathBuf::from(path), vec![]));
+        }
+    }
+    let example = bin.join("examples").join("echo_server");
+    if example.exists() {
+        v.push((
+            "readyloop example".into(),
+            example,
+            vec!["--buf".into(), "16384".into(), any],
+        ));
+    }
+    v
+}
+
+fn vm_rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// A non-blocking connect from 127.0.0.`src` (several source addresses, so ports never run
+/// out however many connections come and go), not waited for.
+fn open_idle(addr: SocketAddr, src: u8) -> Option<OwnedFd> {
+    let SocketAddr::V4(v4) = addr else {
+        return None;
+    };
+    // SAFETY: plain socket syscalls on a fresh fd we own; the address structs are live.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        // The port is chosen at connect, unique per 4-tuple (not per source address).
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as u16;
+        sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, src]).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        if libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len) != 0 {
+            return None;
+        }
+        sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+        sa.sin_port = v4.port().to_be();
+        let r = libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len);
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS) {
+            return None;
+        }
+        Some(owned)
+    }
+}
+
+/// The busy connections, each with one checked round trip done; non-blocking after.
+fn connect_busy(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(|e| format!("busy connect {i}: {e}"))?;
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let msg = [i as u8; MSG];
+        s.write_all(&msg).map_err(|e| e.to_string())?;
+        let mut back = [0u8; MSG];
+        s.read_exact(&mut back)
+            .map_err(|e| format!("first echo {i}: {e}"))?;
+        if back != msg {
+            return Err("first echo differs".into());
+        }
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        v.push(s);
+    }
+    Ok(v)
+}
+
+struct Measured {
+    rts: f64,
+    cpu_us: f64,
+    p99_us: f64,
+    peak_mib: f64,
+    per_idle_b: Option<f64>,
+}
+
+/// Ping-pong on `busy` (one message in flight each, every echo checked) for warmup +
+/// duration; with `churn`, idle connections are opened at that rate and closed 1-3 s later.
+fn run_busy(
+    busy: &mut [TcpStream],
+    server: &Server,
+    warmup: Duration,
+    duration: Duration,
+    churn: Option<u64>,
+) -> Result<(f64, f64, f64), String> {
+    let pat = pattern();
+    let n = busy.len();
+    let mut sent_at = vec![Instant::now(); n];
+    let mut got = vec![0usize; n];
+    let mut seq = vec![0u64; n];
+    let mut bufs = vec![[0u8; MSG]; n];
+    let msg = |i: usize, s: u64| -> &[u8] {
+        let off = (s as usize * MSG + i * 4099) % readyloop_bench::PATTERN_PERIOD;
+        &pat[off..off + MSG]
+    };
+    for (i, s) in busy.iter_mut().enumerate() {
+        s.write_all(msg(i, 0)).map_err(|e| e.to_string())?;
+        sent_at[i] = Instant::now();
+    }
+    let start = Instant::now();
+    let warm_until = start + warmup;
+    let end = warm_until + duration;
+    let mut at_warm: Option<(Instant, u64, u64)> = None;
+    let mut rts = 0u64;
+    let mut lat: Vec<u32> = Vec::with_capacity(4_000_000);
+    // Churn state: a heap of (close deadline, fd).
+    let mut heap: BinaryHeap<std::cmp::Reverse<(Instant, i32)>> = BinaryHeap::new();
+    let mut owned: BTreeMap<i32, OwnedFd> = BTreeMap::new();
+    let mut opened = 0u64;
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut spin = 0u32;
+    // One level-triggered epoll set over the busy connections, polled without blocking (as
+    // `bench` does): only the ones with an echo waiting are read.
+    // SAFETY: plain syscalls; each event struct is live during its call.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let _ep_owner = unsafe { OwnedFd::from_raw_fd(ep) };
+    for (i, s) in busy.iter().enumerate() {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
+        // SAFETY: as above.
+        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) };
+    }
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; n.max(1)];
+    loop {
+        // SAFETY: the buffer is live and its length given.
+        let ready = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), n.max(1) as i32, 0) };
+        for event in events.iter().take(ready.max(0) as usize) {
+            let i = event.u64 as usize;
+            match busy[i].read(&mut bufs[i][got[i]..]) {
+                Ok(0) => return Err("busy connection closed".into()),
+                Ok(k) => {
+                    got[i] += k;
+                    if got[i] == MSG {
+                        if bufs[i] != *msg(i, seq[i]) {
+                            return Err("echo differs".into());
+                        }
+                        got[i] = 0;
+                        let now = Instant::now();
+                        if at_warm.is_some() {
+                            lat.push(now.duration_since(sent_at[i]).as_nanos() as u32);
+                        }
+                        rts += 1;
+                        seq[i] += 1;
+                        busy[i]
+                            .write_all(msg(i, seq[i]))
+                            .map_err(|e| e.to_string())?;
+                        sent_at[i] = Instant::now();
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        spin += 1;
+        if !spin.is_multiple_of(16) {
+            continue;
+        }
+        let now = Instant::now();
+        if let Some(rate) = churn {
+            let due = (now.duration_since(start).as_secs_f64() * rate as f64) as u64;
+            while opened < due {
+                opened += 1;
+                if let Some(fd) = open_idle(server.addr, 2 + (opened % 16) as u8) {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let life = Duration::from_millis(1000 + rng % 2000);
+                    let raw = fd.as_raw_fd();
+                    heap.push(std::cmp::Reverse((now + life, raw)));
+                    owned.insert(raw, fd);
+                }
+            }
+            while let Some(std::cmp::Reverse((t, fd))) = heap.peek().copied() {
+                if t > now {
+                    break;
+                }
+                heap.pop();
+                owned.remove(&fd);
+            }
+        }
+        if at_warm.is_none() && now >= warm_until {
+            at_warm = Some((now, rts, procs::cpu_ns(server.pid())));
+        }
+        if now >= end {
+            let cpu = procs::cpu_ns(server.pid());
+            let (t0, r0, c0) = at_warm.expect("warm");
+            let units = (rts - r0) as f64;
+            let secs = now.duration_since(t0).as_secs_f64();
+            lat.sort_unstable();
+            let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
+            return Ok((
+                units / secs,
+                (cpu - c0) as f64 / 1000.0 / units.max(1.0),
+                p99,
+            ));
+        }
+    }
+}
+
+fn measure(
+    placement: &Placement,
+    subject: &(String, PathBuf, Vec<String>),
+    row: Row,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<Measured, String> {
+    let server = Server::start(placement, &subject.1, &subject.2)?;
+    let pid = server.pid();
+    let (busy_n, idle_n, churn) = match row {
+        Row::Idle { busy, idle } => (busy, idle, None),
+        Row::Churn { busy, per_sec } => (busy, 0, Some(per_sec)),
+    };
+    let mut busy = connect_busy(server.addr, busy_n)?;
+    std::thread::sleep(Duration::from_millis(100));
+    let base_fds = fd_count(pid);
+    let rss0 = vm_rss_kib(pid);
+    let mut idle = Vec::with_capacity(idle_n);
+    for i in 0..idle_n {
+        let fd = open_idle(server.addr, 2 + (i % 16) as u8)
+            .ok_or_else(|| format!("idle connect {i}: {}", std::io::Error::last_os_error()))?;
+        idle.push(fd);
+        if i % 100 == 99 {
+            // In batches the server has accepted, so its listen backlog never overflows
+            // (an overflowed SYN is retried only a second later).
+            let t = Instant::now();
+            while fd_count(pid) < base_fds + i + 1 && t.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    let t = Instant::now();
+    while fd_count(pid) < base_fds + idle_n && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if fd_count(pid) < base_fds + idle_n {
+        return Err(format!(
+            "server holds {} fds, expected {}",
+            fd_count(pid),
+            base_fds + idle_n
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let rss1 = vm_rss_kib(pid);
+    let per_idle_b = (idle_n > 0).then(|| (rss1 as f64 - rss0 as f64) * 1024.0 / idle_n as f64);
+    let attached = procs::Attached::start(pid);
+    let (rts, cpu_us, p99_us) = run_busy(&mut busy, &server, warmup, duration, churn)?;
+    drop(attached);
+    let peak_mib = procs::vm_hwm_kib(pid).unwrap_or(0) as f64 / 1024.0;
+    drop(idle);
+    Ok(Measured {
+        rts,
+        cpu_us,
+        p99_us,
+        peak_mib,
+        per_idle_b,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn main() {
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut reps = 3;
+    let mut warmup = Duration::from_millis(500);
+    let mut duration = Duration::from_secs(2);
+    let mut rows = vec![
+        Row::Idle {
+            busy: 100,
+            idle: 10_000,
+        },
+        Row::Idle {
+            busy: 10,
+            idle: 19_000,
+        },
+        Row::Churn {
+            busy: 100,
+            per_sec: 2000,
+        },
+    ];
+    let mut subj = subjects(&bin);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => {
+                reps = 1;
+                warmup = Duration::from_millis(100);
+                duration = Duration::from_millis(400);
+                rows = vec![
+                    Row::Idle {
+                        busy: 10,
+                        idle: 2_000,
+                    },
+                    Row::Churn {
+                        busy: 10,
+                        per_sec: 500,
+                    },
+                ];
+            }
+            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
+            "--duration" => {
+                duration = Duration::from_secs_f64(args.next().unwrap().parse().unwrap())
+            }
+            "--rows" => {
+                // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
+                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
+                let all = rows.clone();
+                rows = want
+                    .iter()
+                    .filter_map(|id| {
+                        if let Some(r) = all.iter().find(|r| r.id() == *id) {
+                            return Some(*r);
+                        }
+                        if let Some(n) = id.strip_prefix("pp") {
+                            return Some(Row::Idle {
+                                busy: n.parse().ok()?,
+                                idle: 0,
+                            });
+                        }
+                        let (b, i) = id.strip_prefix('b')?.split_once('i')?;
+                        Some(Row::Idle {
+                            busy: b.parse().ok()?,
+                            idle: i.parse().ok()?,
+                        })
+                    })
+                    .collect();
+            }
+            "--subjects" => {
+                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
+                subj.retain(|s| {
+                    want.iter()
+                        .any(|w| s.0 == *w || s.0.replace(' ', "-") == *w)
+                });
+            }
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    procs::raise_nofile(20_000);
+    let placement = Placement::apply();
+    eprintln!(
+        "idle: {reps} reps x {:?}, placement {placement:?}, load {}",
+        duration,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    // results[(row, subject)] = per-rep measurements.
+    let mut results: BTreeMap<(usize, usize), Vec<Measured>> = BTreeMap::new();
+    let mut failed = false;
+    for rep in 0..reps {
+        for (ri, row) in rows.iter().enumerate() {
+            for k in 0..subj.len() {
+                let si = (k + rep) % subj.len();
+                match measure(&placement, &subj[si], *row, warmup, duration) {
+                    Ok(m) => {
+                        eprintln!(
+                            "rep {rep} {} {}: {:.0} rt/s, {:.2} us CPU/rt, p99 {:.0} us, peak {:.1} MiB, {} B/idle",
+                            row.id(),
+                            subj[si].0,
+                            m.rts,
+                            m.cpu_us,
+                            m.p99_us,
+                            m.peak_mib,
+                            m.per_idle_b.map_or("-".into(), |b| format!("{b:.0}"))
+                        );
+                        results.entry((ri, si)).or_default().push(m);
+                    }
+                    Err(e) => {
+                        eprintln!("rep {rep} {} {}: FAILED {e}", row.id(), subj[si].0);
+                        failed = true;
+                    }
+                }
+                // Let closed connections' state drain before the next server.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    }
+    let tokio = subj.iter().position(|s| s.0 == "tokio");
+    println!("\n| row | server | round trips/s | CPU us/rt | p99 us | peak RSS MiB | B per idle conn | vs tokio (rt/s, CPU/rt, B/idle; paired medians) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---|");
+    for (ri, row) in rows.iter().enumerate() {
+        for (si, s) in subj.iter().enumerate() {
+            let Some(ms) = results.get(&(ri, si)) else {
+                continue;
+            };
+            let med = |f: &dyn Fn(&Measured) -> f64| median(ms.iter().map(f).collect());
+            let mut ratio = String::new();
+            if let (Some(t), true) = (tokio, Some(si) != tokio) {
+                if let Some(ts) = results.get(&(ri, t)) {
+                    let pairs = |f: &dyn Fn(&Measured) -> f64| {
+                        median(ms.iter().zip(ts).map(|(a, b)| f(a) / f(b)).collect())
+                    };
+                    ratio = format!("{:.3}x, {:.3}x", pairs(&|m| m.rts), pairs(&|m| m.cpu_us));
+                    if ms[0].per_idle_b.is_some() {
+                        ratio += &format!(", {:.3}x", pairs(&|m| m.per_idle_b.unwrap_or(f64::NAN)));
+                    }
+                }
+            }
+            let per = if ms[0].per_idle_b.is_some() {
+                format!("{:.0}", med(&|m| m.per_idle_b.unwrap_or(f64::NAN)))
+            } else {
+                "-".into()
+            };
+            println!(
+                "| {} | {} | {:.0} | {:.2} | {:.0} | {:.1} | {} | {} |",
+                row.label(),
+                s.0,
+                med(&|m| m.rts),
+                med(&|m| m.cpu_us),
+                med(&|m| m.p99_us),
+                med(&|m| m.peak_mib),
+                per,
+                ratio
+            );
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
