@@ -24,7 +24,7 @@
 mod procs;
 
 use procs::{Placement, Server};
-use readyloop_bench::pattern;
+use readyloop_bench::{connect_from, paired, pattern};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -111,49 +111,6 @@ fn vm_rss_kib(pid: u32) -> u64 {
 
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
-/// A non-blocking connect from 127.0.0.`src` (several source addresses, so ports never run
-/// out however many connections come and go), not waited for.
-fn open_idle(addr: SocketAddr, src: u8) -> Option<OwnedFd> {
-    let SocketAddr::V4(v4) = addr else {
-        return None;
-    };
-    // SAFETY: plain socket syscalls on a fresh fd we own; the address structs are live.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
-        if fd < 0 {
-            return None;
-        }
-        let owned = OwnedFd::from_raw_fd(fd);
-        // The port is chosen at connect, unique per 4-tuple (not per source address).
-        let one: libc::c_int = 1;
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&one as *const libc::c_int).cast(),
-            4,
-        );
-        let mut sa: libc::sockaddr_in = std::mem::zeroed();
-        sa.sin_family = libc::AF_INET as u16;
-        sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, src]).to_be();
-        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
-        if libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len) != 0 {
-            return None;
-        }
-        sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
-        sa.sin_port = v4.port().to_be();
-        let r = libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len);
-        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS) {
-            return None;
-        }
-        Some(owned)
-    }
 }
 
 /// The busy connections, each with one checked round trip done; non-blocking after.
@@ -274,7 +231,7 @@ fn run_busy(
             let due = (now.duration_since(start).as_secs_f64() * rate as f64) as u64;
             while opened < due {
                 opened += 1;
-                if let Some(fd) = open_idle(server.addr, 2 + (opened % 16) as u8) {
+                if let Some(fd) = connect_from(server.addr, 2 + (opened % 16) as u8) {
                     rng ^= rng << 13;
                     rng ^= rng >> 7;
                     rng ^= rng << 17;
@@ -330,7 +287,7 @@ fn measure(
     let rss0 = vm_rss_kib(pid);
     let mut idle = Vec::with_capacity(idle_n);
     for i in 0..idle_n {
-        let fd = open_idle(server.addr, 2 + (i % 16) as u8)
+        let fd = connect_from(server.addr, 2 + (i % 16) as u8)
             .ok_or_else(|| format!("idle connect {i}: {}", std::io::Error::last_os_error()))?;
         idle.push(fd);
         if i % 100 == 99 {
@@ -368,19 +325,6 @@ fn measure(
         peak_mib,
         per_idle_b,
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
 }
 
 fn main() {
@@ -472,60 +416,46 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    // results[(row, subject)] = per-rep measurements.
-    let mut results: BTreeMap<(usize, usize), Vec<Measured>> = BTreeMap::new();
-    let mut failed = false;
-    for rep in 0..reps {
-        for (ri, row) in rows.iter().enumerate() {
-            for k in 0..subj.len() {
-                let si = (k + rep) % subj.len();
-                match measure(&placement, &subj[si], *row, warmup, duration) {
-                    Ok(m) => {
-                        eprintln!(
-                            "rep {rep} {} {}: {:.0} rt/s, {:.2} us CPU/rt, p99 {:.0} us, peak {:.1} MiB, {} B/idle",
-                            row.id(),
-                            subj[si].0,
-                            m.rts,
-                            m.cpu_us,
-                            m.p99_us,
-                            m.peak_mib,
-                            m.per_idle_b.map_or("-".into(), |b| format!("{b:.0}"))
-                        );
-                        results.entry((ri, si)).or_default().push(m);
-                    }
-                    Err(e) => {
-                        eprintln!("rep {rep} {} {}: FAILED {e}", row.id(), subj[si].0);
-                        failed = true;
-                    }
-                }
-                // Let closed connections' state drain before the next server.
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        }
-    }
+    let runs = paired::run(
+        reps,
+        rows.len(),
+        subj.len(),
+        |ri, si| format!("{} {}", rows[ri].id(), subj[si].0),
+        |m: &Measured| {
+            format!(
+                "{:.0} rt/s, {:.2} us CPU/rt, p99 {:.0} us, peak {:.1} MiB, {} B/idle",
+                m.rts,
+                m.cpu_us,
+                m.p99_us,
+                m.peak_mib,
+                m.per_idle_b.map_or("-".into(), |b| format!("{b:.0}"))
+            )
+        },
+        |ri, si| measure(&placement, &subj[si], rows[ri], warmup, duration),
+    );
     let tokio = subj.iter().position(|s| s.0 == "tokio");
     println!("\n| row | server | round trips/s | CPU us/rt | p99 us | peak RSS MiB | B per idle conn | vs tokio (rt/s, CPU/rt, B/idle; paired medians) |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
+    let per_idle = |m: &Measured| m.per_idle_b.unwrap_or(f64::NAN);
     for (ri, row) in rows.iter().enumerate() {
         for (si, s) in subj.iter().enumerate() {
-            let Some(ms) = results.get(&(ri, si)) else {
+            let Some(ms) = runs.get(ri, si) else {
                 continue;
             };
-            let med = |f: &dyn Fn(&Measured) -> f64| median(ms.iter().map(f).collect());
+            let has_idle = ms[0].1.per_idle_b.is_some();
+            let med = |f: &dyn Fn(&Measured) -> f64| runs.median(ri, si, f).unwrap_or(f64::NAN);
             let mut ratio = String::new();
-            if let (Some(t), true) = (tokio, Some(si) != tokio) {
-                if let Some(ts) = results.get(&(ri, t)) {
-                    let pairs = |f: &dyn Fn(&Measured) -> f64| {
-                        median(ms.iter().zip(ts).map(|(a, b)| f(a) / f(b)).collect())
-                    };
-                    ratio = format!("{:.3}x, {:.3}x", pairs(&|m| m.rts), pairs(&|m| m.cpu_us));
-                    if ms[0].per_idle_b.is_some() {
-                        ratio += &format!(", {:.3}x", pairs(&|m| m.per_idle_b.unwrap_or(f64::NAN)));
+            if let Some(t) = tokio.filter(|&t| t != si) {
+                let pair = |f: &dyn Fn(&Measured) -> f64| runs.paired(ri, si, t, f);
+                if let (Some(r), Some(c)) = (pair(&|m| m.rts), pair(&|m| m.cpu_us)) {
+                    ratio = format!("{r:.3}x, {c:.3}x");
+                    if let Some(b) = pair(&per_idle).filter(|_| has_idle) {
+                        ratio += &format!(", {b:.3}x");
                     }
                 }
             }
-            let per = if ms[0].per_idle_b.is_some() {
-                format!("{:.0}", med(&|m| m.per_idle_b.unwrap_or(f64::NAN)))
+            let per = if has_idle {
+                format!("{:.0}", med(&per_idle))
             } else {
                 "-".into()
             };
@@ -542,7 +472,7 @@ fn main() {
             );
         }
     }
-    if failed {
+    if runs.failed {
         std::process::exit(1);
     }
 }
