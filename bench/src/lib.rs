@@ -13,8 +13,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 
+pub mod epoll;
 pub mod http_service;
 pub mod paired;
+pub mod window;
 
 /// Per-connection buffer of every echo server (each reads at most this much per call).
 pub const BUF: usize = 16 * 1024;

@@ -28,19 +28,18 @@
 mod procs;
 
 use procs::{Placement, Server};
+use readyloop_bench::epoll::Epoll;
 use readyloop_bench::http_service::{BODY, REQUEST};
+use readyloop_bench::window::{Rates, Window, STALL};
 use readyloop_bench::{connect_from, paired};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Idle connections opened (and answered) per batch.
 const IDLE_BATCH: usize = 100;
-
-/// Longest silence tolerated from the server while requests are outstanding.
-const STALL: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Row {
@@ -105,54 +104,6 @@ fn subjects(bin: &Path) -> Vec<Subject> {
         }
     }
     v
-}
-
-/// The load generator's epoll set (level-triggered), tokens are connection indices.
-struct Epoll(OwnedFd);
-
-impl Epoll {
-    fn new() -> Result<Epoll, String> {
-        // SAFETY: plain syscall; the fd it returns is owned here at once.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(format!(
-                "epoll_create1: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: a fresh fd nothing else owns.
-        Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
-    fn ctl(&self, op: i32, fd: RawFd, events: i32, token: usize) -> Result<(), String> {
-        let mut ev = libc::epoll_event {
-            events: events as u32,
-            u64: token as u64,
-        };
-        // SAFETY: the event struct is live for the call.
-        if unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut ev) } != 0 {
-            return Err(format!("epoll_ctl: {}", std::io::Error::last_os_error()));
-        }
-        Ok(())
-    }
-
-    /// Ready events into `events`; `timeout_ms` 0 polls without blocking.
-    fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> Result<usize, String> {
-        // SAFETY: the buffer is live and its length given.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.0.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as i32,
-                timeout_ms,
-            )
-        };
-        match n {
-            0.. => Ok(n as usize),
-            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => Ok(0),
-            _ => Err(format!("epoll_wait: {}", std::io::Error::last_os_error())),
-        }
-    }
 }
 
 /// Parses a response at the start of `buf`: `Ok(None)` while incomplete, `Ok(Some(len))`
@@ -328,18 +279,13 @@ fn run_busy(
     pid: u32,
     warmup: Duration,
     duration: Duration,
-) -> Result<(f64, f64, f64), String> {
+) -> Result<Rates, String> {
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; busy.max(1)];
     for c in &mut conns[..busy] {
         c.send()?;
     }
-    let start = Instant::now();
-    let warm_until = start + warmup;
-    let end = warm_until + duration;
-    let mut at_warm: Option<(Instant, u64, u64)> = None;
+    let mut window = Window::start(warmup, duration);
     let mut done = 0u64;
-    let mut last_done = (start, 0u64);
-    let mut lat: Vec<u32> = Vec::with_capacity(4_000_000);
     let mut spin = 0u32;
     loop {
         // Polled without blocking (as `bench` and `idle` do): this process has its own CPU,
@@ -352,37 +298,16 @@ fn run_busy(
             }
             let c = &mut conns[i];
             if c.read()? {
-                if at_warm.is_some() {
-                    lat.push(c.sent_at.elapsed().as_nanos().min(u32::MAX as u128) as u32);
-                }
+                window.record(c.sent_at.elapsed());
                 done += 1;
                 c.send()?;
             }
         }
         spin += 1;
-        if !spin.is_multiple_of(16) {
-            continue;
-        }
-        let now = Instant::now();
-        if done != last_done.1 {
-            last_done = (now, done);
-        } else if now.duration_since(last_done.0) > STALL {
-            return Err(format!("no response for {STALL:?}"));
-        }
-        if at_warm.is_none() && now >= warm_until {
-            at_warm = Some((now, done, procs::cpu_ns(pid)));
-        }
-        if now >= end {
-            let cpu = procs::cpu_ns(pid);
-            let (t0, d0, c0) = at_warm.expect("warm");
-            let units = (done - d0) as f64;
-            lat.sort_unstable();
-            let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
-            return Ok((
-                units / now.duration_since(t0).as_secs_f64(),
-                (cpu - c0) as f64 / 1000.0 / units.max(1.0),
-                p99,
-            ));
+        if spin.is_multiple_of(16) {
+            if let Some(rates) = window.check(done, || procs::cpu_ns(pid))? {
+                return Ok(rates);
+            }
         }
     }
 }
@@ -425,11 +350,11 @@ fn measure(
     if !server.alive() {
         return Err(format!("{} died", subject.0));
     }
-    let (rps, cpu_us, p99_us) = result?;
+    let rates = result?;
     Ok(Measured {
-        rps,
-        cpu_us,
-        p99_us,
+        rps: rates.per_sec,
+        cpu_us: rates.cpu_us,
+        p99_us: rates.p99_us,
         peak_mib,
     })
 }
@@ -549,5 +474,43 @@ fn main() {
     }
     if runs.failed {
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_response;
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 6\r\ndate: Fri, 04 Dec 2026 21:00:00 GMT\r\n\r\nhello\n";
+
+    #[test]
+    fn a_whole_response_is_its_length() {
+        assert_eq!(check_response(OK.as_bytes()), Ok(Some(OK.len())));
+    }
+
+    #[test]
+    fn a_partial_head_or_body_asks_for_more() {
+        for cut in [10, OK.len() - 7, OK.len() - 1] {
+            assert_eq!(
+                check_response(&OK.as_bytes()[..cut]),
+                Ok(None),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_answer_is_an_error() {
+        let wrong = [
+            OK.replace("hello\n", "hellO\n"),
+            OK.replace("200 OK", "404 Not Found"),
+            OK.replace("content-length: 6", "transfer-encoding: chunked"),
+            OK.replace("content-length: 6\r\n", ""),
+            OK.replace("date:", "connection: close\r\ndate:"),
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+        ];
+        for w in wrong {
+            assert!(check_response(w.as_bytes()).is_err(), "accepted {w:?}");
+        }
     }
 }

@@ -24,11 +24,13 @@
 mod procs;
 
 use procs::{Placement, Server};
+use readyloop_bench::epoll::Epoll;
+use readyloop_bench::window::{Rates, Window};
 use readyloop_bench::{connect_from, paired, pattern};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -151,7 +153,7 @@ fn run_busy(
     warmup: Duration,
     duration: Duration,
     churn: Option<u64>,
-) -> Result<(f64, f64, f64), String> {
+) -> Result<Rates, String> {
     let pat = pattern();
     let n = busy.len();
     let mut sent_at = vec![Instant::now(); n];
@@ -167,11 +169,8 @@ fn run_busy(
         sent_at[i] = Instant::now();
     }
     let start = Instant::now();
-    let warm_until = start + warmup;
-    let end = warm_until + duration;
-    let mut at_warm: Option<(Instant, u64, u64)> = None;
+    let mut window = Window::start(warmup, duration);
     let mut rts = 0u64;
-    let mut lat: Vec<u32> = Vec::with_capacity(4_000_000);
     // Churn state: a heap of (close deadline, fd).
     let mut heap: BinaryHeap<std::cmp::Reverse<(Instant, i32)>> = BinaryHeap::new();
     let mut owned: BTreeMap<i32, OwnedFd> = BTreeMap::new();
@@ -180,22 +179,14 @@ fn run_busy(
     let mut spin = 0u32;
     // One level-triggered epoll set over the busy connections, polled without blocking (as
     // `bench` does): only the ones with an echo waiting are read.
-    // SAFETY: plain syscalls; each event struct is live during its call.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    let _ep_owner = unsafe { OwnedFd::from_raw_fd(ep) };
+    let ep = Epoll::new()?;
     for (i, s) in busy.iter().enumerate() {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: i as u64,
-        };
-        // SAFETY: as above.
-        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) };
+        ep.ctl(libc::EPOLL_CTL_ADD, s.as_raw_fd(), libc::EPOLLIN, i)?;
     }
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; n.max(1)];
     loop {
-        // SAFETY: the buffer is live and its length given.
-        let ready = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), n.max(1) as i32, 0) };
-        for event in events.iter().take(ready.max(0) as usize) {
+        let ready = ep.wait(&mut events, 0)?;
+        for event in &events[..ready] {
             let i = event.u64 as usize;
             match busy[i].read(&mut bufs[i][got[i]..]) {
                 Ok(0) => return Err("busy connection closed".into()),
@@ -206,10 +197,7 @@ fn run_busy(
                             return Err("echo differs".into());
                         }
                         got[i] = 0;
-                        let now = Instant::now();
-                        if at_warm.is_some() {
-                            lat.push(now.duration_since(sent_at[i]).as_nanos() as u32);
-                        }
+                        window.record(sent_at[i].elapsed());
                         rts += 1;
                         seq[i] += 1;
                         busy[i]
@@ -249,21 +237,8 @@ fn run_busy(
                 owned.remove(&fd);
             }
         }
-        if at_warm.is_none() && now >= warm_until {
-            at_warm = Some((now, rts, procs::cpu_ns(server.pid())));
-        }
-        if now >= end {
-            let cpu = procs::cpu_ns(server.pid());
-            let (t0, r0, c0) = at_warm.expect("warm");
-            let units = (rts - r0) as f64;
-            let secs = now.duration_since(t0).as_secs_f64();
-            lat.sort_unstable();
-            let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
-            return Ok((
-                units / secs,
-                (cpu - c0) as f64 / 1000.0 / units.max(1.0),
-                p99,
-            ));
+        if let Some(rates) = window.check(rts, || procs::cpu_ns(server.pid()))? {
+            return Ok(rates);
         }
     }
 }
@@ -314,14 +289,14 @@ fn measure(
     let rss1 = vm_rss_kib(pid);
     let per_idle_b = (idle_n > 0).then(|| (rss1 as f64 - rss0 as f64) * 1024.0 / idle_n as f64);
     let attached = procs::Attached::start(pid);
-    let (rts, cpu_us, p99_us) = run_busy(&mut busy, &server, warmup, duration, churn)?;
+    let rates = run_busy(&mut busy, &server, warmup, duration, churn)?;
     drop(attached);
     let peak_mib = procs::vm_hwm_kib(pid).unwrap_or(0) as f64 / 1024.0;
     drop(idle);
     Ok(Measured {
-        rts,
-        cpu_us,
-        p99_us,
+        rts: rates.per_sec,
+        cpu_us: rates.cpu_us,
+        p99_us: rates.p99_us,
         peak_mib,
         per_idle_b,
     })
