@@ -15,6 +15,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 pub mod epoll;
 pub mod http_service;
+pub mod options;
 pub mod paired;
 pub mod window;
 

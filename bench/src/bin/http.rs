@@ -30,6 +30,7 @@ mod procs;
 use procs::{Placement, Server};
 use readyloop_bench::epoll::Epoll;
 use readyloop_bench::http_service::{BODY, REQUEST};
+use readyloop_bench::options::{bin_dir, Options};
 use readyloop_bench::window::{Rates, Window, STALL};
 use readyloop_bench::{connect_from, paired};
 use std::io::{Read, Write};
@@ -81,7 +82,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -360,56 +361,34 @@ fn measure(
 }
 
 fn main() {
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut reps = 7;
-    let mut warmup = Duration::from_millis(500);
-    let mut duration = Duration::from_secs(2);
-    let mut rows = vec![
-        Row { busy: 50, idle: 0 },
-        Row {
-            busy: 50,
-            idle: 10_000,
-        },
-    ];
-    let mut subj = subjects(&bin);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--quick" => {
-                reps = 1;
-                warmup = Duration::from_millis(100);
-                duration = Duration::from_millis(400);
-                rows = vec![
-                    Row { busy: 50, idle: 0 },
-                    Row {
-                        busy: 50,
-                        idle: 2_000,
-                    },
-                ];
-            }
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
-            "--duration" => {
-                let secs = args.next().and_then(|v| v.parse().ok());
-                duration = Duration::from_secs_f64(secs.expect("--duration SECS"));
-            }
-            "--rows" => {
-                let want = args.next().expect("--rows a,b");
-                rows = want
-                    .split(',')
-                    .map(|id| Row::parse(id).unwrap_or_else(|| panic!("unknown row {id}")))
-                    .collect();
-            }
-            "--subjects" => {
-                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                subj.retain(|s| want.contains(&s.0));
-            }
-            other => panic!("unknown argument {other}"),
-        }
+    let opts = Options::from_args();
+    let (mut reps, warmup, mut duration, idle) = if opts.quick {
+        (
+            1,
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+            2_000,
+        )
+    } else {
+        (
+            7,
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+            10_000,
+        )
+    };
+    reps = opts.reps.unwrap_or(reps);
+    duration = opts.duration.unwrap_or(duration);
+    let mut rows = vec![Row { busy: 50, idle: 0 }, Row { busy: 50, idle }];
+    if !opts.rows.is_empty() {
+        rows = opts
+            .rows
+            .iter()
+            .map(|id| Row::parse(id).unwrap_or_else(|| panic!("unknown row {id}")))
+            .collect();
     }
+    let mut subj = subjects(&bin_dir());
+    subj.retain(|s| opts.wants_subject(&s.0));
     for (name, path) in &subj {
         if !path.exists() {
             eprintln!("http: {name}: {} not built", path.display());

@@ -25,6 +25,7 @@ mod procs;
 
 use procs::{Placement, Server};
 use readyloop_bench::epoll::Epoll;
+use readyloop_bench::options::{bin_dir, Options};
 use readyloop_bench::window::{Rates, Window};
 use readyloop_bench::{connect_from, paired, pattern};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -303,85 +304,67 @@ fn measure(
 }
 
 fn main() {
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut reps = 3;
-    let mut warmup = Duration::from_millis(500);
-    let mut duration = Duration::from_secs(2);
-    let mut rows = vec![
-        Row::Idle {
-            busy: 100,
-            idle: 10_000,
-        },
-        Row::Idle {
-            busy: 10,
-            idle: 19_000,
-        },
-        Row::Churn {
-            busy: 100,
-            per_sec: 2000,
-        },
-    ];
-    let mut subj = subjects(&bin);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--quick" => {
-                reps = 1;
-                warmup = Duration::from_millis(100);
-                duration = Duration::from_millis(400);
-                rows = vec![
-                    Row::Idle {
-                        busy: 10,
-                        idle: 2_000,
-                    },
-                    Row::Churn {
-                        busy: 10,
-                        per_sec: 500,
-                    },
-                ];
-            }
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
-            "--duration" => {
-                duration = Duration::from_secs_f64(args.next().unwrap().parse().unwrap())
-            }
-            "--rows" => {
-                // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
-                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                let all = rows.clone();
-                rows = want
-                    .iter()
-                    .filter_map(|id| {
-                        if let Some(r) = all.iter().find(|r| r.id() == *id) {
-                            return Some(*r);
-                        }
-                        if let Some(n) = id.strip_prefix("pp") {
-                            return Some(Row::Idle {
-                                busy: n.parse().ok()?,
-                                idle: 0,
-                            });
-                        }
-                        let (b, i) = id.strip_prefix('b')?.split_once('i')?;
-                        Some(Row::Idle {
-                            busy: b.parse().ok()?,
-                            idle: i.parse().ok()?,
-                        })
-                    })
-                    .collect();
-            }
-            "--subjects" => {
-                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                subj.retain(|s| {
-                    want.iter()
-                        .any(|w| s.0 == *w || s.0.replace(' ', "-") == *w)
-                });
-            }
-            other => panic!("unknown argument {other}"),
-        }
+    let opts = Options::from_args();
+    let (mut reps, warmup, mut duration) = if opts.quick {
+        (1, Duration::from_millis(100), Duration::from_millis(400))
+    } else {
+        (3, Duration::from_millis(500), Duration::from_secs(2))
+    };
+    reps = opts.reps.unwrap_or(reps);
+    duration = opts.duration.unwrap_or(duration);
+    let mut rows = if opts.quick {
+        vec![
+            Row::Idle {
+                busy: 10,
+                idle: 2_000,
+            },
+            Row::Churn {
+                busy: 10,
+                per_sec: 500,
+            },
+        ]
+    } else {
+        vec![
+            Row::Idle {
+                busy: 100,
+                idle: 10_000,
+            },
+            Row::Idle {
+                busy: 10,
+                idle: 19_000,
+            },
+            Row::Churn {
+                busy: 100,
+                per_sec: 2000,
+            },
+        ]
+    };
+    if !opts.rows.is_empty() {
+        // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
+        let all = rows.clone();
+        rows = opts
+            .rows
+            .iter()
+            .filter_map(|id| {
+                if let Some(r) = all.iter().find(|r| r.id() == *id) {
+                    return Some(*r);
+                }
+                if let Some(n) = id.strip_prefix("pp") {
+                    return Some(Row::Idle {
+                        busy: n.parse().ok()?,
+                        idle: 0,
+                    });
+                }
+                let (b, i) = id.strip_prefix('b')?.split_once('i')?;
+                Some(Row::Idle {
+                    busy: b.parse().ok()?,
+                    idle: i.parse().ok()?,
+                })
+            })
+            .collect();
     }
+    let mut subj = subjects(&bin_dir());
+    subj.retain(|s| opts.wants_subject(&s.0));
     procs::raise_nofile(20_000);
     let placement = Placement::apply();
     eprintln!(
