@@ -1,7 +1,8 @@
 //! What the benchmark's servers and its drivers share: the echo protocol's constants, the
 //! start-up line, the byte pattern the load generator checks echoes against, the HTTP
-//! service (`http_service`), the load generator's many-source connect and the paired
-//! repetitions with their medians (`paired`).
+//! service (`http_service`), and the load generators' parts: the many-source connect, the
+//! epoll set (`epoll`), the timed window (`window`), the paired repetitions with their
+//! medians (`paired`) and the drivers' command line (`options`).
 //!
 //! Every echo server in `src/bin/` is a separate process that binds `127.0.0.1:0` (or the
 //! address given as its first argument), prints `listening on IP:PORT` on stdout, and echoes

@@ -7,11 +7,13 @@
 //!
 //! Rows: `ka50` (50 keep-alive connections, each: request, whole response, next request)
 //! and `b50i10000` (the same 50 busy beside 10,000 idle keep-alive connections, each of
-//! which made one request first and then stays open and silent); `--rows` takes `kaN` and
-//! `bNiM` for any N and M. `HTTP_EXTRA=name=path,...` adds servers (another build's
-//! `http-readyloop`, say, for a paired regression check). Idle connections come from 16
-//! source addresses (127.0.0.2-17), opened 100 at a time, each batch's requests answered
-//! before the next batch (so the listen backlog never overflows).
+//! which made one request first and then stays open and silent), 9 repetitions of 2 s after
+//! 0.5 s of warm-up (about 2 minutes); `--quick`: one repetition of 0.4 s, `ka50` and
+//! `b50i2000` (about 4 s). `--rows` takes `kaN` and `bNiM` for any N and M.
+//! `HTTP_EXTRA=name=path,...` adds servers (another build's `http-readyloop`, say, for a
+//! paired regression check). Idle connections come from 16 source addresses
+//! (127.0.0.2-17), opened 100 at a time, each batch's requests answered before the next
+//! batch (so the listen backlog never overflows).
 //!
 //! Every response is parsed (status 200, `content-length`, no `connection: close`) and its
 //! body compared with `BODY`; a wrong answer, a closed or reset connection, an idle
@@ -371,7 +373,7 @@ fn main() {
         )
     } else {
         (
-            7,
+            9,
             Duration::from_millis(500),
             Duration::from_secs(2),
             10_000,
