@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark and no_std daemon (issue 7), kept to seconds of run time:
 #  1. builds the bench workspace member and runs a seconds-long smoke of its drivers
-#     (`bench` and `idle`: every server, every row, every echoed byte checked; exits
-#     non-zero on any failure);
+#     (`bench` and `idle`: every server, every row, every echoed byte checked; `http`: hyper
+#     on readyloop and on tokio, every response parsed and its body checked, idle
+#     connections checked silent; each exits non-zero on any failure);
 #  2. builds the #![no_std] #![no_main] daemon in nostd-echo/ (its own workspace and
 #     lockfile), starts it, reads its `listening on IP:PORT` line, makes one echo round
 #     trip, kills it, and checks its stripped size is at most 32 KiB; its tests/cli.rs
@@ -78,6 +79,9 @@ echo "--- benchmark: smoke run (--quick)"
 NOSTD_ECHO="$daemon" timeout 300 "$target/release/bench" --quick
 echo "--- benchmark: idle-heavy rows, smoke run (--quick)"
 timeout 300 "$target/release/idle" --quick
+# (its response parser's unit tests run with `cargo test --workspace` in .ci/run)
+echo "--- benchmark: hyper GET / rows, smoke run (--quick)"
+timeout 300 "$target/release/http" --quick
 
 echo "--- benchmark: one loop per core, smoke run (--per-core --quick)"
 timeout 300 "$target/release/bench" --per-core --quick

@@ -1,5 +1,8 @@
-//! What the benchmark's servers and its driver share: the echo protocol's constants, the
-//! start-up line, and the byte pattern the load generator checks echoes against.
+//! What the benchmark's servers and its drivers share: the echo protocol's constants, the
+//! start-up line, the byte pattern the load generator checks echoes against, the HTTP
+//! service (`http_service`), and the load generators' parts: the many-source connect, the
+//! epoll set (`epoll`), the timed window (`window`), the paired repetitions with their
+//! medians (`paired`) and the drivers' command line (`options`).
 //!
 //! Every echo server in `src/bin/` is a separate process that binds `127.0.0.1:0` (or the
 //! address given as its first argument), prints `listening on IP:PORT` on stdout, and echoes
@@ -9,6 +12,13 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+pub mod epoll;
+pub mod http_service;
+pub mod options;
+pub mod paired;
+pub mod window;
 
 /// Per-connection buffer of every echo server (each reads at most this much per call).
 pub const BUF: usize = 16 * 1024;
@@ -148,4 +158,63 @@ pub fn report(fields: &[(&str, f64)], lateness: &mut [i64]) {
         );
     }
     println!("{line}");
+}
+
+/// A load generator's non-blocking connect to `addr` (IPv4) from 127.0.0.`src`, not waited
+/// for: several source addresses, so ports never run out however many connections come and go
+/// (`IP_BIND_ADDRESS_NO_PORT`: the port is chosen per 4-tuple at connect). `None` if a call
+/// failed (`errno` says why).
+pub fn connect_from(addr: SocketAddr, src: u8) -> Option<OwnedFd> {
+    let SocketAddr::V4(v4) = addr else {
+        return None;
+    };
+    // SAFETY: plain socket syscalls on a fresh fd we own; the address structs are live.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        // The port is chosen at connect, unique per 4-tuple (not per source address).
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as u16;
+        sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, src]).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        if libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len) != 0 {
+            return None;
+        }
+        sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+        sa.sin_port = v4.port().to_be();
+        let r = libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len);
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS) {
+            return None;
+        }
+        Some(owned)
+    }
+}
+
+/// The median of `v` (NaN when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }

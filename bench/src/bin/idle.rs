@@ -24,11 +24,14 @@
 mod procs;
 
 use procs::{Placement, Server};
-use readyloop_bench::pattern;
+use readyloop_bench::epoll::Epoll;
+use readyloop_bench::options::{bin_dir, Options};
+use readyloop_bench::window::{Rates, Window};
+use readyloop_bench::{connect_from, paired, pattern};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -113,49 +116,6 @@ fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
-/// A non-blocking connect from 127.0.0.`src` (several source addresses, so ports never run
-/// out however many connections come and go), not waited for.
-fn open_idle(addr: SocketAddr, src: u8) -> Option<OwnedFd> {
-    let SocketAddr::V4(v4) = addr else {
-        return None;
-    };
-    // SAFETY: plain socket syscalls on a fresh fd we own; the address structs are live.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
-        if fd < 0 {
-            return None;
-        }
-        let owned = OwnedFd::from_raw_fd(fd);
-        // The port is chosen at connect, unique per 4-tuple (not per source address).
-        let one: libc::c_int = 1;
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&one as *const libc::c_int).cast(),
-            4,
-        );
-        let mut sa: libc::sockaddr_in = std::mem::zeroed();
-        sa.sin_family = libc::AF_INET as u16;
-        sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, src]).to_be();
-        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
-        if libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len) != 0 {
-            return None;
-        }
-        sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
-        sa.sin_port = v4.port().to_be();
-        let r = libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len);
-        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS) {
-            return None;
-        }
-        Some(owned)
-    }
-}
-
 /// The busy connections, each with one checked round trip done; non-blocking after.
 fn connect_busy(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
     let mut v = Vec::new();
@@ -194,7 +154,7 @@ fn run_busy(
     warmup: Duration,
     duration: Duration,
     churn: Option<u64>,
-) -> Result<(f64, f64, f64), String> {
+) -> Result<Rates, String> {
     let pat = pattern();
     let n = busy.len();
     let mut sent_at = vec![Instant::now(); n];
@@ -210,11 +170,8 @@ fn run_busy(
         sent_at[i] = Instant::now();
     }
     let start = Instant::now();
-    let warm_until = start + warmup;
-    let end = warm_until + duration;
-    let mut at_warm: Option<(Instant, u64, u64)> = None;
+    let mut window = Window::start(warmup, duration);
     let mut rts = 0u64;
-    let mut lat: Vec<u32> = Vec::with_capacity(4_000_000);
     // Churn state: a heap of (close deadline, fd).
     let mut heap: BinaryHeap<std::cmp::Reverse<(Instant, i32)>> = BinaryHeap::new();
     let mut owned: BTreeMap<i32, OwnedFd> = BTreeMap::new();
@@ -223,22 +180,14 @@ fn run_busy(
     let mut spin = 0u32;
     // One level-triggered epoll set over the busy connections, polled without blocking (as
     // `bench` does): only the ones with an echo waiting are read.
-    // SAFETY: plain syscalls; each event struct is live during its call.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    let _ep_owner = unsafe { OwnedFd::from_raw_fd(ep) };
+    let ep = Epoll::new()?;
     for (i, s) in busy.iter().enumerate() {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: i as u64,
-        };
-        // SAFETY: as above.
-        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) };
+        ep.ctl(libc::EPOLL_CTL_ADD, s.as_raw_fd(), libc::EPOLLIN, i)?;
     }
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; n.max(1)];
     loop {
-        // SAFETY: the buffer is live and its length given.
-        let ready = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), n.max(1) as i32, 0) };
-        for event in events.iter().take(ready.max(0) as usize) {
+        let ready = ep.wait(&mut events, 0)?;
+        for event in &events[..ready] {
             let i = event.u64 as usize;
             match busy[i].read(&mut bufs[i][got[i]..]) {
                 Ok(0) => return Err("busy connection closed".into()),
@@ -249,10 +198,7 @@ fn run_busy(
                             return Err("echo differs".into());
                         }
                         got[i] = 0;
-                        let now = Instant::now();
-                        if at_warm.is_some() {
-                            lat.push(now.duration_since(sent_at[i]).as_nanos() as u32);
-                        }
+                        window.record(sent_at[i].elapsed());
                         rts += 1;
                         seq[i] += 1;
                         busy[i]
@@ -274,7 +220,7 @@ fn run_busy(
             let due = (now.duration_since(start).as_secs_f64() * rate as f64) as u64;
             while opened < due {
                 opened += 1;
-                if let Some(fd) = open_idle(server.addr, 2 + (opened % 16) as u8) {
+                if let Some(fd) = connect_from(server.addr, 2 + (opened % 16) as u8) {
                     rng ^= rng << 13;
                     rng ^= rng >> 7;
                     rng ^= rng << 17;
@@ -292,21 +238,8 @@ fn run_busy(
                 owned.remove(&fd);
             }
         }
-        if at_warm.is_none() && now >= warm_until {
-            at_warm = Some((now, rts, procs::cpu_ns(server.pid())));
-        }
-        if now >= end {
-            let cpu = procs::cpu_ns(server.pid());
-            let (t0, r0, c0) = at_warm.expect("warm");
-            let units = (rts - r0) as f64;
-            let secs = now.duration_since(t0).as_secs_f64();
-            lat.sort_unstable();
-            let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
-            return Ok((
-                units / secs,
-                (cpu - c0) as f64 / 1000.0 / units.max(1.0),
-                p99,
-            ));
+        if let Some(rates) = window.check(rts, || procs::cpu_ns(server.pid()))? {
+            return Ok(rates);
         }
     }
 }
@@ -330,7 +263,7 @@ fn measure(
     let rss0 = vm_rss_kib(pid);
     let mut idle = Vec::with_capacity(idle_n);
     for i in 0..idle_n {
-        let fd = open_idle(server.addr, 2 + (i % 16) as u8)
+        let fd = connect_from(server.addr, 2 + (i % 16) as u8)
             .ok_or_else(|| format!("idle connect {i}: {}", std::io::Error::last_os_error()))?;
         idle.push(fd);
         if i % 100 == 99 {
@@ -357,112 +290,81 @@ fn measure(
     let rss1 = vm_rss_kib(pid);
     let per_idle_b = (idle_n > 0).then(|| (rss1 as f64 - rss0 as f64) * 1024.0 / idle_n as f64);
     let attached = procs::Attached::start(pid);
-    let (rts, cpu_us, p99_us) = run_busy(&mut busy, &server, warmup, duration, churn)?;
+    let rates = run_busy(&mut busy, &server, warmup, duration, churn)?;
     drop(attached);
     let peak_mib = procs::vm_hwm_kib(pid).unwrap_or(0) as f64 / 1024.0;
     drop(idle);
     Ok(Measured {
-        rts,
-        cpu_us,
-        p99_us,
+        rts: rates.per_sec,
+        cpu_us: rates.cpu_us,
+        p99_us: rates.p99_us,
         peak_mib,
         per_idle_b,
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
 fn main() {
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut reps = 3;
-    let mut warmup = Duration::from_millis(500);
-    let mut duration = Duration::from_secs(2);
-    let mut rows = vec![
-        Row::Idle {
-            busy: 100,
-            idle: 10_000,
-        },
-        Row::Idle {
-            busy: 10,
-            idle: 19_000,
-        },
-        Row::Churn {
-            busy: 100,
-            per_sec: 2000,
-        },
-    ];
-    let mut subj = subjects(&bin);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--quick" => {
-                reps = 1;
-                warmup = Duration::from_millis(100);
-                duration = Duration::from_millis(400);
-                rows = vec![
-                    Row::Idle {
-                        busy: 10,
-                        idle: 2_000,
-                    },
-                    Row::Churn {
-                        busy: 10,
-                        per_sec: 500,
-                    },
-                ];
-            }
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
-            "--duration" => {
-                duration = Duration::from_secs_f64(args.next().unwrap().parse().unwrap())
-            }
-            "--rows" => {
-                // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
-                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                let all = rows.clone();
-                rows = want
-                    .iter()
-                    .filter_map(|id| {
-                        if let Some(r) = all.iter().find(|r| r.id() == *id) {
-                            return Some(*r);
-                        }
-                        if let Some(n) = id.strip_prefix("pp") {
-                            return Some(Row::Idle {
-                                busy: n.parse().ok()?,
-                                idle: 0,
-                            });
-                        }
-                        let (b, i) = id.strip_prefix('b')?.split_once('i')?;
-                        Some(Row::Idle {
-                            busy: b.parse().ok()?,
-                            idle: i.parse().ok()?,
-                        })
-                    })
-                    .collect();
-            }
-            "--subjects" => {
-                let want: Vec<String> = args.next().unwrap().split(',').map(String::from).collect();
-                subj.retain(|s| {
-                    want.iter()
-                        .any(|w| s.0 == *w || s.0.replace(' ', "-") == *w)
-                });
-            }
-            other => panic!("unknown argument {other}"),
-        }
+    let opts = Options::from_args();
+    let (mut reps, warmup, mut duration) = if opts.quick {
+        (1, Duration::from_millis(100), Duration::from_millis(400))
+    } else {
+        (3, Duration::from_millis(500), Duration::from_secs(2))
+    };
+    reps = opts.reps.unwrap_or(reps);
+    duration = opts.duration.unwrap_or(duration);
+    let mut rows = if opts.quick {
+        vec![
+            Row::Idle {
+                busy: 10,
+                idle: 2_000,
+            },
+            Row::Churn {
+                busy: 10,
+                per_sec: 500,
+            },
+        ]
+    } else {
+        vec![
+            Row::Idle {
+                busy: 100,
+                idle: 10_000,
+            },
+            Row::Idle {
+                busy: 10,
+                idle: 19_000,
+            },
+            Row::Churn {
+                busy: 100,
+                per_sec: 2000,
+            },
+        ]
+    };
+    if !opts.rows.is_empty() {
+        // Any of the rows above, or ppN / bNiM for N busy and M idle connections.
+        let all = rows.clone();
+        rows = opts
+            .rows
+            .iter()
+            .filter_map(|id| {
+                if let Some(r) = all.iter().find(|r| r.id() == *id) {
+                    return Some(*r);
+                }
+                if let Some(n) = id.strip_prefix("pp") {
+                    return Some(Row::Idle {
+                        busy: n.parse().ok()?,
+                        idle: 0,
+                    });
+                }
+                let (b, i) = id.strip_prefix('b')?.split_once('i')?;
+                Some(Row::Idle {
+                    busy: b.parse().ok()?,
+                    idle: i.parse().ok()?,
+                })
+            })
+            .collect();
     }
+    let mut subj = subjects(&bin_dir());
+    subj.retain(|s| opts.wants_subject(&s.0));
     procs::raise_nofile(20_000);
     let placement = Placement::apply();
     eprintln!(
@@ -472,60 +374,46 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    // results[(row, subject)] = per-rep measurements.
-    let mut results: BTreeMap<(usize, usize), Vec<Measured>> = BTreeMap::new();
-    let mut failed = false;
-    for rep in 0..reps {
-        for (ri, row) in rows.iter().enumerate() {
-            for k in 0..subj.len() {
-                let si = (k + rep) % subj.len();
-                match measure(&placement, &subj[si], *row, warmup, duration) {
-                    Ok(m) => {
-                        eprintln!(
-                            "rep {rep} {} {}: {:.0} rt/s, {:.2} us CPU/rt, p99 {:.0} us, peak {:.1} MiB, {} B/idle",
-                            row.id(),
-                            subj[si].0,
-                            m.rts,
-                            m.cpu_us,
-                            m.p99_us,
-                            m.peak_mib,
-                            m.per_idle_b.map_or("-".into(), |b| format!("{b:.0}"))
-                        );
-                        results.entry((ri, si)).or_default().push(m);
-                    }
-                    Err(e) => {
-                        eprintln!("rep {rep} {} {}: FAILED {e}", row.id(), subj[si].0);
-                        failed = true;
-                    }
-                }
-                // Let closed connections' state drain before the next server.
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        }
-    }
+    let runs = paired::run(
+        reps,
+        rows.len(),
+        subj.len(),
+        |ri, si| format!("{} {}", rows[ri].id(), subj[si].0),
+        |m: &Measured| {
+            format!(
+                "{:.0} rt/s, {:.2} us CPU/rt, p99 {:.0} us, peak {:.1} MiB, {} B/idle",
+                m.rts,
+                m.cpu_us,
+                m.p99_us,
+                m.peak_mib,
+                m.per_idle_b.map_or("-".into(), |b| format!("{b:.0}"))
+            )
+        },
+        |ri, si| measure(&placement, &subj[si], rows[ri], warmup, duration),
+    );
     let tokio = subj.iter().position(|s| s.0 == "tokio");
     println!("\n| row | server | round trips/s | CPU us/rt | p99 us | peak RSS MiB | B per idle conn | vs tokio (rt/s, CPU/rt, B/idle; paired medians) |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
+    let per_idle = |m: &Measured| m.per_idle_b.unwrap_or(f64::NAN);
     for (ri, row) in rows.iter().enumerate() {
         for (si, s) in subj.iter().enumerate() {
-            let Some(ms) = results.get(&(ri, si)) else {
+            let Some(ms) = runs.get(ri, si) else {
                 continue;
             };
-            let med = |f: &dyn Fn(&Measured) -> f64| median(ms.iter().map(f).collect());
+            let has_idle = ms[0].1.per_idle_b.is_some();
+            let med = |f: &dyn Fn(&Measured) -> f64| runs.median(ri, si, f).unwrap_or(f64::NAN);
             let mut ratio = String::new();
-            if let (Some(t), true) = (tokio, Some(si) != tokio) {
-                if let Some(ts) = results.get(&(ri, t)) {
-                    let pairs = |f: &dyn Fn(&Measured) -> f64| {
-                        median(ms.iter().zip(ts).map(|(a, b)| f(a) / f(b)).collect())
-                    };
-                    ratio = format!("{:.3}x, {:.3}x", pairs(&|m| m.rts), pairs(&|m| m.cpu_us));
-                    if ms[0].per_idle_b.is_some() {
-                        ratio += &format!(", {:.3}x", pairs(&|m| m.per_idle_b.unwrap_or(f64::NAN)));
+            if let Some(t) = tokio.filter(|&t| t != si) {
+                let pair = |f: &dyn Fn(&Measured) -> f64| runs.paired(ri, si, t, f);
+                if let (Some(r), Some(c)) = (pair(&|m| m.rts), pair(&|m| m.cpu_us)) {
+                    ratio = format!("{r:.3}x, {c:.3}x");
+                    if let Some(b) = pair(&per_idle).filter(|_| has_idle) {
+                        ratio += &format!(", {b:.3}x");
                     }
                 }
             }
-            let per = if ms[0].per_idle_b.is_some() {
-                format!("{:.0}", med(&|m| m.per_idle_b.unwrap_or(f64::NAN)))
+            let per = if has_idle {
+                format!("{:.0}", med(&per_idle))
             } else {
                 "-".into()
             };
@@ -542,7 +430,7 @@ fn main() {
             );
         }
     }
-    if failed {
+    if runs.failed {
         std::process::exit(1);
     }
 }
