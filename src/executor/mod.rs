@@ -139,9 +139,9 @@ impl Builder {
     }
 
     /// For [`BackendKind::Adaptive`] (the default): the registered-set size from which a
-    /// mostly idle set (at least 32 registered fds per ready one, over a window of 64
+    /// mostly idle set (at least 16 registered fds per ready one, over a window of 64
     /// waits) moves from poll(2) to epoll(7) (default 1,024). It moves back under a
-    /// quarter of that, or once the set is dense (under 8 registered fds per ready one).
+    /// quarter of that, or once the set is dense (under 4 registered fds per ready one).
     /// Other backends ignore it.
     ///
     /// ```

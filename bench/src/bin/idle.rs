@@ -6,7 +6,8 @@
 //!
 //! Rows: `b100i10000` (100 busy + 10,000 idle), `b10i19000` (10 busy + 19,000 idle; the
 //! hard RLIMIT_NOFILE here is 20,000), `churn` (100 busy, and idle connections opened at
-//! 2,000 a second, each closed 1-3 s later); `--rows` also takes `ppN` (N busy, none idle)
+//! 2,000 a second, each closed 1-3 s later, measured after a 3.5 s warm-up: its steady
+//! state); `--rows` also takes `ppN` (N busy, none idle)
 //! and `bNiM`. `IDLE_EXTRA=name=path,...` adds servers (another build's `echo-readyloop`,
 //! for a paired regression check against it). Subjects: the raw poll and raw epoll loops,
 //! tokio current_thread, smol, readyloop on poll, epoll and its default (adaptive), and
@@ -290,6 +291,13 @@ fn measure(
     let rss1 = vm_rss_kib(pid);
     let per_idle_b = (idle_n > 0).then(|| (rss1 as f64 - rss0 as f64) * 1024.0 / idle_n as f64);
     let attached = procs::Attached::start(pid);
+    // Churn is measured at its steady state: the warm-up lasts until the first idle
+    // connections have reached their 3 s life (about 2 x 2,000 alive at 2,000 a second), so
+    // the window neither starts on a small set nor watches it ramp up.
+    let warmup = match churn {
+        Some(_) if warmup >= Duration::from_millis(500) => warmup.max(Duration::from_millis(3500)),
+        _ => warmup,
+    };
     let rates = run_busy(&mut busy, &server, warmup, duration, churn)?;
     drop(attached);
     let peak_mib = procs::vm_hwm_kib(pid).unwrap_or(0) as f64 / 1024.0;

@@ -35,10 +35,15 @@ const MIN_WAITS: u32 = 8;
 pub(crate) const DEFAULT_EPOLL_AT: usize = 1024;
 
 /// Registered fds per ready fd (summed over a window) above which the set is sparse.
-const SPARSE: u64 = 32;
+/// Judged on poll, the ratio reads low: poll's waits over a large set are slow, so each
+/// gathers more ready fds (100 busy connections beside 2,000-3,000 idle read 20-30 per
+/// ready one while epoll already cost that row half of poll's CPU per round trip; bench/
+/// `idle --rows churn`, issue 17). Busy-only sets read 1-3.
+const SPARSE: u64 = 16;
 
-/// Registered fds per ready fd under which the set is dense (back to poll).
-const DENSE: u64 = 8;
+/// Registered fds per ready fd under which the set is dense (back to poll): a quarter of
+/// `SPARSE`, so a set near either line does not flap.
+const DENSE: u64 = 4;
 
 /// The adaptive policy's counters for the current window.
 #[derive(Debug, Clone)]
@@ -147,7 +152,12 @@ mod tests {
         window(&mut a, 10_000, 600);
         assert_eq!(a.decide(BackendKind::Epoll), None);
         // Dense again, or small again: poll.
-        window(&mut a, 10_000, 2_000);
+        window(&mut a, 10_000, 4_000);
+        assert_eq!(a.decide(BackendKind::Epoll), Some(BackendKind::Poll));
+        // 100 busy beside 2,000 idle, judged on poll's slow waits (21 per ready one): epoll.
+        window(&mut a, 2_100, 100);
+        assert_eq!(a.decide(BackendKind::Poll), Some(BackendKind::Epoll));
+        window(&mut a, 10_000, 4_000);
         assert_eq!(a.decide(BackendKind::Epoll), Some(BackendKind::Poll));
         window(&mut a, 10_100, 5);
         assert_eq!(a.decide(BackendKind::Poll), Some(BackendKind::Epoll));
