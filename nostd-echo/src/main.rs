@@ -6,8 +6,7 @@
 //! `IPv4:PORT` or `[IPv6]:PORT` (default 127.0.0.1:0, any free port); anything else is
 //! refused with a message and status 2. It prints `listening on IP:PORT` and echoes every
 //! byte of every connection back. Under systemd (`Type=notify`, NOTIFY_SOCKET set) it says
-//! READY=1 once listening and STOPPING=1 on SIGTERM or SIGINT, then exits 0. Before serving
-//! it checks that the loop's timers work (a 1 ms sleep) and exits with status 2 if not.
+//! READY=1 once listening and STOPPING=1 on SIGTERM or SIGINT, then exits 0.
 #![no_std]
 #![no_main]
 
@@ -251,13 +250,6 @@ fn notify(notifier: &Option<Notifier>, message: &str) {
     if let Some(n) = notifier {
         let _ = n.send(message);
     }
-}
-
-/// The loop's timers work without std: a 1 ms sleep ends no earlier than 1 ms later.
-async fn self_check(h: &Handle) -> bool {
-    let start = h.now();
-    h.sleep(Duration::from_millis(1)).await;
-    h.now() - start >= Duration::from_millis(1)
 }
 
 /// Seed 003's handler: echo one connection until it closes or fails.
