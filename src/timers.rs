@@ -161,19 +161,23 @@ impl Timers {
     /// stale ones (when the 32-bit numbers run out: about once per four billion armings).
     #[cold]
     fn renumber(&mut self) {
-        // The heap's own order, read back nearest last (`Reverse`), then turned around:
-        // ascending (deadline, sequence), since every number was given in this epoch. (No
-        // separate sort: the heap's sifting is linked anyway, a sort would not be.)
-        let mut entries = core::mem::take(&mut self.heap).into_sorted_vec();
-        entries.reverse();
-        entries.retain(|Reverse(e)| !self.is_stale(*e));
-        for (sequence, Reverse(e)) in entries.iter_mut().enumerate() {
+        // The entries leave the heap nearest first, ascending (deadline, sequence) since
+        // every number was given in this epoch, and go back renumbered in that order
+        // (each lands at the bottom: no sifting). Only the heap's own `pop` and `push`,
+        // which every loop links anyway: a sort or a heap rebuild would add code to it.
+        let mut entries = Vec::with_capacity(self.heap.len());
+        while let Some(Reverse(e)) = self.heap.pop() {
+            if !self.is_stale(e) {
+                entries.push(e);
+            }
+        }
+        for (sequence, e) in entries.into_iter().enumerate() {
             let sequence = sequence as u32;
             self.slots[e.slot() as usize].sequence = sequence;
-            *e = Entry::new(e.deadline(), sequence, e.slot());
+            self.heap
+                .push(Reverse(Entry::new(e.deadline(), sequence, e.slot())));
         }
-        self.sequence = entries.len() as u32;
-        self.heap = BinaryHeap::from(entries);
+        self.sequence = self.heap.len() as u32;
     }
 
     fn slot(&mut self, key: TimerKey) -> Option<&mut Slot> {
