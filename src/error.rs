@@ -256,7 +256,8 @@ impl From<Errno> for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.kind).field("message", &self.message());
+        d.field("kind", &self.kind)
+            .field("message", &self.message());
         if let Some(e) = self.errno {
             d.field("errno", &e.raw_os_error());
         }
