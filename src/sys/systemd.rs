@@ -156,7 +156,9 @@ pub(crate) fn notify_address(value: &str) -> Result<SocketAddrUnix, Error> {
             // stack: handed a `&str`, rustix would also link its heap path for long names.
             let mut buf = [0u8; 109];
             let bytes = value.as_bytes();
-            buf.get_mut(..bytes.len())
+            // At most 108 bytes of path, so a NUL always follows.
+            buf[..108]
+                .get_mut(..bytes.len())
                 .ok_or(rustix::io::Errno::NAMETOOLONG)
                 .map_err(invalid)?
                 .copy_from_slice(bytes);
