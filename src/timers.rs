@@ -325,6 +325,33 @@ mod tests {
     }
 
     #[test]
+    fn stale_entries_are_compacted_away_and_the_live_ones_fire_in_order() {
+        let noop = Waker::noop();
+        let w = &mut NewWaker::new(noop, core::ptr::null());
+        let mut t = Timers::new();
+        // Deadlines in a scrambled order, ties among them.
+        let keys: Vec<(u64, TimerKey)> = (0..2000u64)
+            .map(|i| {
+                let deadline = (i * 7919) % 1000;
+                (deadline, t.insert(deadline, w, 0, None))
+            })
+            .collect();
+        let mut kept = Vec::new();
+        for (i, (deadline, key)) in keys.into_iter().enumerate() {
+            if i % 20 == 0 {
+                kept.push(deadline);
+            } else {
+                drop(t.cancel(key));
+            }
+        }
+        // 100 live among 2000: the heap was compacted (more than 1024 entries, 4x live).
+        assert!(t.heap.len() < 500, "{} entries", t.heap.len());
+        assert_eq!(t.len(), 100);
+        kept.sort();
+        assert_eq!(fire_all(&mut t), kept);
+    }
+
+    #[test]
     fn running_out_of_sequence_numbers_keeps_order_and_keys() {
         let noop = Waker::noop();
         let w = &mut NewWaker::new(noop, core::ptr::null());
