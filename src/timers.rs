@@ -161,23 +161,19 @@ impl Timers {
     /// stale ones (when the 32-bit numbers run out: about once per four billion armings).
     #[cold]
     fn renumber(&mut self) {
-        // The entries leave the heap nearest first, ascending (deadline, sequence) since
-        // every number was given in this epoch, and go back renumbered in that order
-        // (each lands at the bottom: no sifting). Only the heap's own `pop` and `push`,
-        // which every loop links anyway: a sort or a heap rebuild would add code to it.
-        let mut entries = Vec::with_capacity(self.heap.len());
-        while let Some(Reverse(e)) = self.heap.pop() {
-            if !self.is_stale(e) {
-                entries.push(e);
-            }
-        }
-        for (sequence, e) in entries.into_iter().enumerate() {
+        // The heap's own order, read back nearest last (`Reverse`), then turned around:
+        // ascending (deadline, sequence), since every number was given in this epoch. (No
+        // separate sort: the heap's sifting is linked anyway, a sort would not be.)
+        let mut entries = core::mem::take(&mut self.heap).into_sorted_vec();
+        entries.reverse();
+        entries.retain(|Reverse(e)| !self.is_stale(*e));
+        for (sequence, Reverse(e)) in entries.iter_mut().enumerate() {
             let sequence = sequence as u32;
             self.slots[e.slot() as usize].sequence = sequence;
-            self.heap
-                .push(Reverse(Entry::new(e.deadline(), sequence, e.slot())));
+            *e = Entry::new(e.deadline(), sequence, e.slot());
         }
-        self.sequence = self.heap.len() as u32;
+        self.sequence = entries.len() as u32;
+        self.heap = BinaryHeap::from(entries);
     }
 
     fn slot(&mut self, key: TimerKey) -> Option<&mut Slot> {
@@ -237,13 +233,19 @@ impl Timers {
 
     fn compact_if_stale(&mut self) {
         if self.heap.len() > 1024 && self.heap.len() > 4 * self.live {
-            // Filtered, then heapified whole (`BinaryHeap::retain` would pick between that
-            // and re-sifting the tail, with more code: with three quarters of the entries
-            // stale, it rebuilds anyway).
-            let mut entries = core::mem::take(&mut self.heap).into_vec();
-            entries.retain(|Reverse(e)| !self.is_stale(*e));
-            self.heap = BinaryHeap::from(entries);
+            self.compact();
         }
+    }
+
+    /// Drops the stale entries: filtered, then heapified whole (`BinaryHeap::retain` would
+    /// pick between that and re-sifting the tail, with more code: with three quarters of
+    /// the entries stale, it rebuilds anyway). Out of line: `cancel` is on the hot path.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self) {
+        let mut entries = core::mem::take(&mut self.heap).into_vec();
+        entries.retain(|Reverse(e)| !self.is_stale(*e));
+        self.heap = BinaryHeap::from(entries);
     }
 
     /// The nearest armed deadline.
