@@ -136,41 +136,37 @@ impl Error {
     /// assert_eq!(Error::from_errno(Errno::IO).kind(), ErrorKind::Other);
     /// ```
     pub fn from_errno(errno: Errno) -> Self {
-        let (kind, message) = match errno {
-            Errno::CONNREFUSED => (ErrorKind::ConnectionRefused, "connection refused"),
-            Errno::CONNRESET => (ErrorKind::ConnectionReset, "connection reset by peer"),
-            Errno::CONNABORTED => (ErrorKind::ConnectionAborted, "connection aborted"),
-            Errno::PIPE => (
-                ErrorKind::BrokenPipe,
-                "broken pipe (peer gone or writing half shut)",
-            ),
-            Errno::ADDRINUSE => (ErrorKind::AddrInUse, "address already in use"),
-            Errno::ADDRNOTAVAIL => (ErrorKind::AddrNotAvailable, "address not available"),
-            Errno::MFILE | Errno::NFILE => (
-                ErrorKind::TooManyOpenFiles,
-                "out of file descriptors (raise RLIMIT_NOFILE or close some)",
-            ),
-            Errno::INVAL => (ErrorKind::InvalidInput, "invalid argument"),
-            Errno::NOTCONN => (ErrorKind::NotConnected, "the socket is not connected"),
-            Errno::AGAIN => (ErrorKind::WouldBlock, "the operation would block"),
-            Errno::INTR => (ErrorKind::Interrupted, "interrupted by a signal"),
-            Errno::ACCESS | Errno::PERM => (ErrorKind::PermissionDenied, "permission denied"),
-            Errno::NOENT => (ErrorKind::NotFound, "no such file or directory"),
-            Errno::EXIST => (ErrorKind::AlreadyExists, "already exists"),
-            Errno::NOMEM => (ErrorKind::OutOfMemory, "out of kernel memory"),
-            Errno::HOSTUNREACH => (ErrorKind::HostUnreachable, "no route to host"),
-            Errno::NETUNREACH => (ErrorKind::NetworkUnreachable, "network is unreachable"),
-            Errno::NETDOWN => (ErrorKind::NetworkDown, "network is down"),
-            Errno::NOSYS | Errno::OPNOTSUPP => (ErrorKind::Unsupported, "operation not supported"),
-            Errno::TIMEDOUT => (ErrorKind::TimedOut, "timed out"),
-            Errno::BADF => (ErrorKind::Closed, "file descriptor is not open"),
-            Errno::NOTSOCK => (ErrorKind::NotASocket, "file descriptor is not a socket"),
-            _ => (ErrorKind::Other, "operating system error"),
+        // The kind alone: its message is looked up by `message()` (see `os_message`), so
+        // a program that never prints an error does not carry the messages.
+        let kind = match errno {
+            Errno::CONNREFUSED => ErrorKind::ConnectionRefused,
+            Errno::CONNRESET => ErrorKind::ConnectionReset,
+            Errno::CONNABORTED => ErrorKind::ConnectionAborted,
+            Errno::PIPE => ErrorKind::BrokenPipe,
+            Errno::ADDRINUSE => ErrorKind::AddrInUse,
+            Errno::ADDRNOTAVAIL => ErrorKind::AddrNotAvailable,
+            Errno::MFILE | Errno::NFILE => ErrorKind::TooManyOpenFiles,
+            Errno::INVAL => ErrorKind::InvalidInput,
+            Errno::NOTCONN => ErrorKind::NotConnected,
+            Errno::AGAIN => ErrorKind::WouldBlock,
+            Errno::INTR => ErrorKind::Interrupted,
+            Errno::ACCESS | Errno::PERM => ErrorKind::PermissionDenied,
+            Errno::NOENT => ErrorKind::NotFound,
+            Errno::EXIST => ErrorKind::AlreadyExists,
+            Errno::NOMEM => ErrorKind::OutOfMemory,
+            Errno::HOSTUNREACH => ErrorKind::HostUnreachable,
+            Errno::NETUNREACH => ErrorKind::NetworkUnreachable,
+            Errno::NETDOWN => ErrorKind::NetworkDown,
+            Errno::NOSYS | Errno::OPNOTSUPP => ErrorKind::Unsupported,
+            Errno::TIMEDOUT => ErrorKind::TimedOut,
+            Errno::BADF => ErrorKind::Closed,
+            Errno::NOTSOCK => ErrorKind::NotASocket,
+            _ => ErrorKind::Other,
         };
         Error {
             kind,
             errno: Some(errno),
-            message,
+            message: "",
         }
     }
 
@@ -203,7 +199,10 @@ impl Error {
     /// assert_eq!(e.to_string(), "connection refused (os error 111)");
     /// ```
     pub fn message(&self) -> &'static str {
-        self.message
+        match (self.message, self.errno) {
+            ("", Some(_)) => os_message(self.kind),
+            (message, _) => message,
+        }
     }
 
     /// The same error with a message that says what the caller was doing.
@@ -216,6 +215,38 @@ impl Error {
     }
 }
 
+/// The message of an error made by [`Error::from_errno`], by the kind it chose (one
+/// message per kind an errno maps to).
+fn os_message(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ConnectionRefused => "connection refused",
+        ErrorKind::ConnectionReset => "connection reset by peer",
+        ErrorKind::ConnectionAborted => "connection aborted",
+        ErrorKind::BrokenPipe => "broken pipe (peer gone or writing half shut)",
+        ErrorKind::AddrInUse => "address already in use",
+        ErrorKind::AddrNotAvailable => "address not available",
+        ErrorKind::TooManyOpenFiles => {
+            "out of file descriptors (raise RLIMIT_NOFILE or close some)"
+        }
+        ErrorKind::InvalidInput => "invalid argument",
+        ErrorKind::NotConnected => "the socket is not connected",
+        ErrorKind::WouldBlock => "the operation would block",
+        ErrorKind::Interrupted => "interrupted by a signal",
+        ErrorKind::PermissionDenied => "permission denied",
+        ErrorKind::NotFound => "no such file or directory",
+        ErrorKind::AlreadyExists => "already exists",
+        ErrorKind::OutOfMemory => "out of kernel memory",
+        ErrorKind::HostUnreachable => "no route to host",
+        ErrorKind::NetworkUnreachable => "network is unreachable",
+        ErrorKind::NetworkDown => "network is down",
+        ErrorKind::Unsupported => "operation not supported",
+        ErrorKind::TimedOut => "timed out",
+        ErrorKind::Closed => "file descriptor is not open",
+        ErrorKind::NotASocket => "file descriptor is not a socket",
+        _ => "operating system error",
+    }
+}
+
 impl From<Errno> for Error {
     fn from(errno: Errno) -> Self {
         Error::from_errno(errno)
@@ -225,7 +256,8 @@ impl From<Errno> for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.kind).field("message", &self.message);
+        d.field("kind", &self.kind)
+            .field("message", &self.message());
         if let Some(e) = self.errno {
             d.field("errno", &e.raw_os_error());
         }
@@ -235,7 +267,7 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)?;
+        f.write_str(self.message())?;
         if let Some(e) = self.errno {
             write!(f, " (os error {})", e.raw_os_error())?;
         }

@@ -346,9 +346,13 @@ impl Reactor {
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
         self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
-        if let Some(adapt) = &mut self.adapt {
-            if adapt.note(self.backend.len(), self.events.len()) {
-                self.move_to = adapt.decide(self.backend.kind());
+        // Without the epoll backend the policy is never made (`make_adaptive`): `cfg!`
+        // tells the optimizer so, and the policy and `move_backend` are not linked.
+        if cfg!(feature = "epoll") {
+            if let Some(adapt) = &mut self.adapt {
+                if adapt.note(self.backend.len(), self.events.len()) {
+                    self.move_to = adapt.decide(self.backend.kind());
+                }
             }
         }
         if !self.refused.is_empty() {
@@ -376,8 +380,10 @@ impl Reactor {
         if !self.dirty.is_empty() {
             self.flush_dirty();
         }
-        if let Some(kind) = self.move_to.take() {
-            self.move_backend(kind);
+        if cfg!(feature = "epoll") {
+            if let Some(kind) = self.move_to.take() {
+                self.move_backend(kind);
+            }
         }
     }
 

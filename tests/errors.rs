@@ -50,6 +50,35 @@ fn every_errno_keeps_its_number_and_std_kind_through_io_error() {
 }
 
 #[test]
+fn errno_errors_say_in_words_what_went_wrong() {
+    let rlimit = "out of file descriptors (raise RLIMIT_NOFILE or close some)";
+    for (errno, message) in [
+        (Errno::CONNREFUSED, "connection refused"),
+        (Errno::PIPE, "broken pipe (peer gone or writing half shut)"),
+        (Errno::MFILE, rlimit),
+        (Errno::NFILE, rlimit),
+        (Errno::PERM, "permission denied"),
+        (Errno::BADF, "file descriptor is not open"),
+        (Errno::NOTSOCK, "file descriptor is not a socket"),
+        (Errno::IO, "operating system error"),
+    ] {
+        let e = Error::from_errno(errno);
+        assert_eq!(e.message(), message);
+        let raw = errno.raw_os_error();
+        assert_eq!(e.to_string(), format!("{message} (os error {raw})"));
+        assert!(format!("{e:?}").contains(message), "{e:?}");
+    }
+    for raw in 1..=133 {
+        let e = Error::from_errno(Errno::from_raw_os_error(raw));
+        assert!(!e.message().is_empty(), "errno {raw}");
+    }
+    // An error of readyloop's own keeps its message, errno or not.
+    let own = Error::new(ErrorKind::Closed, "the peer went away");
+    assert_eq!(own.message(), "the peer went away");
+    assert_eq!(own.to_string(), "the peer went away");
+}
+
+#[test]
 fn readyloop_kinds_agree_with_std_kinds_for_every_errno() {
     let mut agreeing = 0;
     for raw in 1..=133 {

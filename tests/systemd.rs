@@ -404,6 +404,21 @@ fn notify_socket_with_an_abstract_name() {
 }
 
 #[test]
+fn notify_socket_paths_must_fit_sun_path_and_hold_no_nul() {
+    // 108 bytes is sun_path's size: the longest path a Unix socket address holds.
+    let longest = format!("/{}", "a".repeat(107));
+    assert!(Notifier::to_socket(&longest).is_ok());
+    for bad in [
+        format!("/{}", "a".repeat(108)),
+        format!("/{}", "a".repeat(300)),
+        "/run/a\0b".to_string(),
+    ] {
+        let err = Notifier::to_socket(&bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{} bytes", bad.len());
+    }
+}
+
+#[test]
 fn watchdog_period_follows_watchdog_usec_and_pid() {
     let _env = env_lock();
     assert_eq!(watchdog_period().unwrap(), None);

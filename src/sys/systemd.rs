@@ -155,7 +155,21 @@ pub(crate) fn notify_address(value: &str) -> Result<SocketAddrUnix, Error> {
         [b'@', name @ ..] if !name.is_empty() => {
             SocketAddrUnix::new_abstract_name(name).map_err(invalid)
         }
-        [b'/', ..] => SocketAddrUnix::new(value).map_err(invalid),
+        [b'/', ..] => {
+            // `sun_path` holds at most 108 bytes, so the path is made a `CStr` here, on the
+            // stack: handed a `&str`, rustix would also link its heap path for long names.
+            let mut buf = [0u8; 109];
+            let bytes = value.as_bytes();
+            // At most 108 bytes of path, so a NUL always follows.
+            buf[..108]
+                .get_mut(..bytes.len())
+                .ok_or(rustix::io::Errno::NAMETOOLONG)
+                .map_err(invalid)?
+                .copy_from_slice(bytes);
+            let path = core::ffi::CStr::from_bytes_with_nul(&buf[..=bytes.len()])
+                .map_err(|_| invalid(rustix::io::Errno::INVAL))?;
+            SocketAddrUnix::new(path).map_err(invalid)
+        }
         _ => Err(Error::new(
             ErrorKind::InvalidInput,
             "systemd: NOTIFY_SOCKET must be an absolute path or start with @ (abstract name)",

@@ -13,6 +13,9 @@ use alloc::vec::Vec;
 pub(crate) struct Names {
     entries: Vec<(u64, Option<Cow<'static, str>>)>,
     holes: usize,
+    /// `remove_named`, set by the first `push`: reached only through this pointer, the
+    /// search and compaction are not linked into a program that never names a task.
+    remover: Option<fn(&mut Names, u64)>,
 }
 
 impl Names {
@@ -20,6 +23,7 @@ impl Names {
     pub(crate) fn push(&mut self, id: u64, name: Cow<'static, str>) {
         debug_assert!(self.entries.last().is_none_or(|(last, _)| *last < id));
         self.entries.push((id, Some(name)));
+        self.remover = Some(Names::remove_named);
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<&Cow<'static, str>> {
@@ -27,7 +31,15 @@ impl Names {
         self.entries[i].1.as_ref()
     }
 
+    /// Forgets the name of task `id` (nothing if no name was ever added).
+    #[inline]
     pub(crate) fn remove(&mut self, id: u64) {
+        if let Some(remove_named) = self.remover {
+            remove_named(self, id);
+        }
+    }
+
+    fn remove_named(&mut self, id: u64) {
         let Ok(i) = self.entries.binary_search_by_key(&id, |(k, _)| *k) else {
             return;
         };

@@ -139,13 +139,19 @@ impl Registry {
     /// Empties the registry, handing back every task's reference (for teardown).
     pub(crate) fn drain(&mut self) -> Vec<TaskRef> {
         let mut out = Vec::with_capacity(self.len);
+        self.take_each(|task| out.push(task));
+        out
+    }
+
+    /// Empties the registry, handing each task's reference to `f`.
+    fn take_each(&mut self, mut f: impl FnMut(TaskRef)) {
         for (word, &bits) in self.occupied.iter().enumerate() {
             for bit in BitIter(bits) {
                 // SAFETY: the entry's bit is set, so it owns a counted reference; the bitmap
                 // is cleared below before anything can read the entry again.
                 let task = unsafe { ManuallyDrop::take(&mut self.tasks[word * 64 + bit]) };
                 task.set_slot(NO_SLOT);
-                out.push(task);
+                f(task);
             }
         }
         self.occupied.clear();
@@ -153,13 +159,13 @@ impl Registry {
         self.free.clear();
         self.names.clear();
         self.len = 0;
-        out
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        drop(self.drain());
+        // Each reference is dropped as it is taken: no list of them to allocate.
+        self.take_each(drop);
     }
 }
 

@@ -26,6 +26,7 @@ mod select;
 
 use super::{FdStatus, Interest, RawFd};
 use crate::error::Error;
+#[cfg(any(feature = "select", feature = "epoll"))]
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -310,12 +311,45 @@ pub(crate) trait OtherBackend: core::fmt::Debug {
     }
 }
 
+/// A backend other than poll, boxed: the `Other` variant's payload.
+#[cfg(any(feature = "select", feature = "epoll"))]
+type Others = Box<dyn OtherBackend>;
+
+/// Without the select and epoll features there is no other backend: an uninhabited
+/// payload, so every `Backend::Other` arm is dead before code generation (no vtable calls
+/// or boxed drop linked into a poll-only program).
+#[cfg(not(any(feature = "select", feature = "epoll")))]
+type Others = NoOther;
+
+#[cfg(not(any(feature = "select", feature = "epoll")))]
+#[derive(Debug)]
+pub(crate) enum NoOther {}
+
+#[cfg(not(any(feature = "select", feature = "epoll")))]
+impl OtherBackend for NoOther {
+    fn kind(&self) -> BackendKind {
+        match *self {}
+    }
+    fn add_notifier(&mut self, _: RawFd) -> Result<(), Error> {
+        match *self {}
+    }
+    fn set(&mut self, _: RawFd, _: Wanted) -> Result<(), Error> {
+        match *self {}
+    }
+    fn wait(&mut self, _: Option<u64>, _: &mut Vec<ReadyFd>) -> Result<bool, Error> {
+        match *self {}
+    }
+    fn len(&self) -> usize {
+        match *self {}
+    }
+}
+
 /// The chosen backend: poll(2) inline (the default, on the hot path), the others boxed.
 #[derive(Debug)]
 pub(crate) enum Backend {
     Poll(poll::PollBackend),
     #[cfg_attr(not(any(feature = "select", feature = "epoll")), allow(dead_code))]
-    Other(Box<dyn OtherBackend>),
+    Other(Others),
 }
 
 impl Backend {
