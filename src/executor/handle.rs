@@ -83,8 +83,6 @@ pub(crate) struct Core {
     pub(crate) timer_spin_ns: Cell<u64>,
     /// The state of the order in which a turn's woken tasks run (`Builder::shuffle`).
     pub(crate) shuffle: Cell<Option<u64>>,
-    /// One turn: `Core::plain_turn`, or `Core::traced_turn` for a loop built with a sink.
-    pub(crate) turn: fn(&Core),
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
@@ -164,7 +162,6 @@ impl Handle {
     pub(crate) fn new(
         backend: crate::sys::backend::Backend,
         trace: Option<Box<dyn TraceSink>>,
-        turn: fn(&Core),
         virtual_clock: bool,
     ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
@@ -200,7 +197,6 @@ impl Handle {
                 idle_return: Cell::new(false),
                 timer_spin_ns: Cell::new(0),
                 shuffle: Cell::new(None),
-                turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
                 #[cfg(feature = "std")]

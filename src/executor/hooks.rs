@@ -1,13 +1,12 @@
 //! What a turn's steps do besides their job: trace events, wake causes, the virtual clock.
 //!
 //! Kept apart so the turn (`turn.rs`) reads like seed 002's `run()`. Inside a turn the hooks
-//! are methods of `Turn<TRACED>` and test the compile-time `TRACED`: in the plain turn they
-//! vanish. Outside a turn (spawn, a leaf filing a wait, the `block_on` future's poll) the
+//! take the turn's compile-time `TRACED` (`trace_if::<TRACED>`, `begin_poll::<TRACED>`...):
+//! in the plain turn they vanish. Outside a turn (spawn, a leaf filing a wait, the `block_on` future's poll) the
 //! hooks of `Core` test `Core::trace` at run time: one predictable branch each. Either way
 //! the tracing work sits in out-of-line `#[cold]` bodies, so the hot path stays small.
 //! Nothing here may block or call a waker while it holds a borrow of the loop's tables.
 
-use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
 use crate::sys::backend::{Readiness, ReadyFd};
@@ -383,21 +382,26 @@ impl Core {
     }
 }
 
-/// The hooks a turn uses: `TRACED` is known at compile time.
-impl<const TRACED: bool> Turn<'_, TRACED> {
+/// The hooks a turn uses (`turn.rs`): `TRACED` is known at compile time, so in the plain
+/// turn they vanish.
+impl Core {
     /// Hands the event `make` builds to the sink (traced turns only).
     #[inline(always)]
-    pub(crate) fn trace<'a>(&self, make: impl FnOnce() -> TraceEvent<'a>) {
+    pub(crate) fn trace_if<'a, const TRACED: bool>(&self, make: impl FnOnce() -> TraceEvent<'a>) {
         if TRACED {
-            self.0.emit(make);
+            self.emit(make);
         }
     }
 
     /// Runs `f` with wakes on this thread recording `cause` (traced turns only).
     #[inline(always)]
-    pub(crate) fn waking_as<R>(&self, cause: WakeCause, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn waking_as_if<const TRACED: bool, R>(
+        &self,
+        cause: WakeCause,
+        f: impl FnOnce() -> R,
+    ) -> R {
         if TRACED {
-            self.0.waking_as(cause, f)
+            self.waking_as(cause, f)
         } else {
             f()
         }
@@ -405,8 +409,8 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Traces why a task taken from the wake queue was queued.
     #[inline(always)]
-    pub(crate) fn trace_woken(&self, task: &TaskRef) {
-        self.trace(|| TraceEvent::Woken {
+    pub(crate) fn trace_woken<const TRACED: bool>(&self, task: &TaskRef) {
+        self.trace_if::<TRACED>(|| TraceEvent::Woken {
             task: task.id(),
             by: decode(task.woken_by()),
         });
@@ -415,63 +419,68 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Before a task's poll: trace it, start collecting what it files, name it as the cause
     /// of the wakes it makes.
     #[inline(always)]
-    pub(crate) fn begin_poll(&self, task: u64) {
+    pub(crate) fn begin_poll<const TRACED: bool>(&self, task: u64) {
         if TRACED {
-            self.0.begin_poll_traced(task);
+            self.begin_poll_traced(task);
         }
     }
 
     /// After a task's poll (and the wakes its completion made): trace what came of it.
     #[inline(always)]
-    pub(crate) fn end_poll(&self, task: u64, result: Poll<bool>) {
+    pub(crate) fn end_poll<const TRACED: bool>(&self, task: u64, result: Poll<bool>) {
         if TRACED {
-            self.0.end_poll_traced(task, result);
+            self.end_poll_traced(task, result);
         }
     }
 
     /// Traces the set about to be handed to the kernel, and the timeout.
     #[inline(always)]
-    pub(crate) fn trace_wait(&self, timeout: Option<u64>, notifier: bool) {
+    pub(crate) fn trace_wait<const TRACED: bool>(&self, timeout: Option<u64>, notifier: bool) {
         if TRACED {
-            self.0.trace_wait_traced(timeout, notifier);
+            self.trace_wait_traced(timeout, notifier);
         }
     }
 
     /// Traces the end of a wait.
     #[inline(always)]
-    pub(crate) fn trace_waited(&self, blocked_ns: u64, ready: usize, failed: bool) {
-        self.trace(|| TraceEvent::Waited {
+    pub(crate) fn trace_waited<const TRACED: bool>(
+        &self,
+        blocked_ns: u64,
+        ready: usize,
+        failed: bool,
+    ) {
+        self.trace_if::<TRACED>(|| TraceEvent::Waited {
             blocked: Duration::from_nanos(blocked_ns),
             ready,
             failed,
         });
         if TRACED {
-            self.0.trace_interrupted_traced();
+            self.trace_interrupted_traced();
         }
     }
 
     /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
     /// the wakers it released. Called with the reactor borrowed: never reaches the sink.
     #[inline(always)]
-    pub(crate) fn note_ready(&self, event: &ReadyFd, woken: usize) {
+    pub(crate) fn note_ready<const TRACED: bool>(&self, event: &ReadyFd, woken: usize) {
         if TRACED {
-            self.0.note_ready_traced(event, woken);
+            self.note_ready_traced(event, woken);
         }
     }
 
     /// Notes a fired timer (traced turns), like `note_ready`.
     #[inline(always)]
-    pub(crate) fn note_timer(&self, deadline: u64) {
+    pub(crate) fn note_timer<const TRACED: bool>(&self, deadline: u64) {
         if TRACED {
-            self.0.note_timer_traced(deadline);
+            self.note_timer_traced(deadline);
         }
     }
 
     /// Traces what `note_ready` and `note_timer` noted (traced turns), with no borrow held.
     #[inline(always)]
-    pub(crate) fn emit_noted(&self, now: u64) {
+    pub(crate) fn emit_noted<const TRACED: bool>(&self, now: u64) {
         if TRACED {
-            self.0.emit_noted_traced(now);
+            self.emit_noted_traced(now);
         }
     }
 
@@ -483,16 +492,16 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
     /// or the timer heap, and would otherwise never run again.
     #[inline]
-    pub(crate) fn call_wakers(&self, mut wake: Vec<Waker>) {
+    pub(crate) fn call_wakers<const TRACED: bool>(&self, mut wake: Vec<Waker>) {
         // In collection order, without a `Drain` (this runs twice a turn).
         wake.reverse();
-        let mut rest = Leftovers { core: self.0, wake };
+        let mut rest = Leftovers { core: self, wake };
         if TRACED {
-            self.0.call_wakers_traced(&mut rest.wake);
+            self.call_wakers_traced(&mut rest.wake);
         } else {
             // The loop's own copies queue their task straight on the run queue, after any
             // task woken earlier through the wake stack (so tasks still run in wake order).
-            self.take_woken();
+            self.take_woken::<TRACED>();
             while let Some(w) = rest.wake.pop() {
                 match crate::task::wake_local(w) {
                     Ok(Some(task)) => self.queue_woken(task),
@@ -506,20 +515,11 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Calls the wakers a panicking waker left uncalled in an earlier turn (see
     /// `call_wakers`); one borrow check when there are none.
     #[inline(always)]
-    pub(crate) fn call_leftover_wakers(&self) {
+    pub(crate) fn call_leftover_wakers<const TRACED: bool>(&self) {
         if !self.wake_buf.borrow().is_empty() {
             let wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-            self.call_wakers(wake);
+            self.call_wakers::<TRACED>(wake);
         }
-    }
-
-    /// Jumps a virtual clock from `now` to `deadline`.
-    pub(crate) fn skip_time(&self, now: u64, deadline: u64) {
-        self.0.skip_to(now, deadline);
-        self.trace(|| TraceEvent::ClockJump {
-            from: Instant(now),
-            to: Instant(deadline),
-        });
     }
 }
 
