@@ -19,6 +19,8 @@
 mod block_on;
 mod handle;
 mod hooks;
+mod leaf_io;
+mod leaf_timers;
 mod loop_clock;
 mod quiet;
 mod report;
