@@ -16,11 +16,13 @@
 //!
 //! This file holds the path a wait takes (`register`, `flush_interest`, `poll`,
 //! `dispatch`); the rarer parts are its children: `reactor/adaptive.rs` (moving backends),
-//! `reactor/cancel.rs` (withdrawing a wait), `reactor/owners.rs` (fds a `Registration`
-//! owns), `reactor/inspect.rs` (views for stats, traces and reports).
+//! `reactor/cancel.rs` (withdrawing a wait), `reactor/flush.rs` (deferred interest updates),
+//! `reactor/owners.rs` (fds a `Registration` owns), `reactor/inspect.rs` (views for
+//! stats, traces and reports).
 
 mod adaptive;
 mod cancel;
+mod flush;
 mod inspect;
 mod owners;
 
@@ -57,16 +59,9 @@ struct FdWaiters {
     /// The backend must be told this fd's interest at the next sync or flush even if it
     /// looks unchanged: a new owner may hold a reused number the kernel never saw.
     retell: bool,
-    /// Flushes this kept fd has stayed armed with no waiter (see `IDLE_GRACE`).
+    /// Flushes this kept fd has stayed armed with no waiter (see `reactor/flush.rs`).
     idle_turns: u8,
 }
-
-/// How many turns a kept fd (epoll, level-triggered) stays armed after its last waiter was
-/// woken, before it leaves the kernel's set. Under load a woken task often runs a turn or two
-/// later (behind a batch of others) and waits again: keeping the registration meanwhile
-/// saves an `EPOLL_CTL_DEL` and an `EPOLL_CTL_ADD`; the price is that a ready fd nobody
-/// reads can end at most this many waits early.
-const IDLE_GRACE: u8 = 16;
 
 impl FdWaiters {
     fn list(&mut self, interest: Interest) -> &mut Vec<Waiter> {
@@ -280,37 +275,6 @@ impl Reactor {
         if let Some(kind) = self.move_to.take() {
             self.move_backend(kind);
         }
-    }
-
-    fn flush_dirty(&mut self) {
-        let mut carried = 0;
-        let (disarms, keeps) = (self.disarms, self.keeps);
-        for i in 0..self.dirty.len() {
-            let index = self.dirty[i];
-            let entry = &mut self.fds[index];
-            let now = entry.wanted_now();
-            let kept = now.keep && !entry.retell && keeps;
-            if kept && now.is_empty() && !entry.wanted.is_empty() && entry.idle_turns < IDLE_GRACE {
-                // Its task has not waited again yet: stay armed a little (see IDLE_GRACE).
-                entry.idle_turns += 1;
-                self.dirty[carried] = index;
-                carried += 1;
-                continue;
-            }
-            entry.idle_turns = 0;
-            let armed = !disarms || kept;
-            if now == entry.wanted && (now.is_empty() || armed) {
-                continue;
-            }
-            match self.backend.set(index as RawFd, now) {
-                Ok(()) => {
-                    entry.wanted = now;
-                    entry.retell &= now.is_empty();
-                }
-                Err(_) => self.refused.push(index as RawFd),
-            }
-        }
-        self.dirty.truncate(carried);
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether

@@ -20,6 +20,7 @@ mod block_on;
 mod handle;
 mod hooks;
 mod leaf_io;
+mod leaf_rules;
 mod leaf_timers;
 mod loop_clock;
 mod quiet;

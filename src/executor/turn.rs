@@ -195,8 +195,8 @@ impl Core {
         Some(wait)
     }
 
-    /// One poll of the backend (the article's `select`). Wakes from other threads that raced with the decision to
-    /// block are caught by `park` (see `task/shared.rs`).
+    /// One poll of the backend (the article's `select`). Wakes from other threads that
+    /// raced with the decision to block are caught by `park` (see `task/shared.rs`).
     fn poll_backend<const TRACED: bool>(&self, timeout: Option<u64>) {
         // A wait that may block leaves the notifier out while no waker could be on another
         // thread (see `task/shared.rs`).

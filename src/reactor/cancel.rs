@@ -1,5 +1,6 @@
-//! Withdrawing a wait before the kernel reported its fd: a leaf dropped (or done) while
-//! registered. The withdrawn waker goes back to the caller, never dropped under the
+//! Withdrawing a wait before the kernel reported its fd (a leaf dropped, or done, while
+//! registered), and asking whether a wait is still registered (`is_waiting`, for
+//! `Handle::poll_ready`). A withdrawn waker goes back to the caller, never dropped under the
 //! reactor's borrow (its `Drop` is user code).
 
 use super::Reactor;

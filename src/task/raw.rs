@@ -10,15 +10,17 @@
 //! release on another thread frees plain memory only.
 
 mod lifecycle;
+mod local_copy;
 mod stage;
 mod waker;
 
+pub(crate) use local_copy::task_id_of;
+pub(super) use local_copy::{is_own, local_clone, same_task};
 use stage::{
     cancel, catch_panic, dealloc, drop_catching, drop_future_in_place, drop_stage, take_output,
 };
+pub(crate) use waker::wake_local;
 use waker::{increment, release, schedule, WAKER};
-pub(super) use waker::{is_own, local_clone, same_task};
-pub(crate) use waker::{task_id_of, wake_local};
 
 use super::join_error::JoinError;
 use super::shared::Shared;

@@ -5,34 +5,12 @@
 //! writes the notifier if the loop is blocked in its poll). Nothing here touches the future:
 //! a waker may be on any thread.
 
-use super::super::shared::Shared;
 use super::super::state::{COMPLETE, SCHEDULED};
 use super::{Header, TaskRef};
-use alloc::sync::Arc;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering::*;
 use core::task::{RawWaker, RawWakerVTable, Waker};
-
-/// Whether `waker` is one of readyloop's task wakers (either kind).
-fn is_task_waker(waker: &Waker) -> bool {
-    core::ptr::eq(waker.vtable(), &WAKER) || core::ptr::eq(waker.vtable(), &LOCAL)
-}
-
-/// Whether `a` and `b` wake the same task (of either kind).
-pub(in crate::task) fn same_task(a: &Waker, b: &Waker) -> bool {
-    a.data() == b.data() && is_task_waker(a) && is_task_waker(b)
-}
-
-/// The task id behind a waker, if the waker is one of readyloop's task wakers.
-pub(crate) fn task_id_of(waker: &Waker) -> Option<u64> {
-    if is_task_waker(waker) {
-        // SAFETY: our vtable means the data pointer is a live header (the waker holds a ref).
-        Some(unsafe { &*(waker.data() as *const Header) }.id)
-    } else {
-        None
-    }
-}
 
 pub(super) fn increment(header: &Header) {
     let old = header.refs.fetch_add(1, Relaxed);
@@ -115,33 +93,6 @@ pub(crate) fn wake_local(waker: Waker) -> Result<Option<TaskRef>, Waker> {
     Ok(claim_taking(ptr))
 }
 
-/// Whether `waker` wakes a task of the loop whose `Shared` is `owner` (its clone runs no
-/// user code).
-pub(in crate::task) fn is_own(waker: &Waker, owner: *const Shared) -> bool {
-    // SAFETY: a task waker's data is a live header (the waker holds a reference).
-    is_task_waker(waker)
-        && core::ptr::eq(
-            Arc::as_ptr(&unsafe { &*(waker.data() as *const Header) }.shared),
-            owner,
-        )
-}
-
-/// A clone of `waker` for the loop's own tables (uncounted, see `LOCAL`), if `waker` wakes
-/// a task of the loop whose `Shared` is `owner`.
-pub(in crate::task) fn local_clone(waker: &Waker, owner: *const Shared) -> Option<Waker> {
-    if !is_task_waker(waker) {
-        return None;
-    }
-    // SAFETY: a task waker's data is a live header (the waker holds a reference).
-    let header = unsafe { &*(waker.data() as *const Header) };
-    if !core::ptr::eq(Arc::as_ptr(&header.shared), owner) {
-        return None;
-    }
-    increment(header);
-    // SAFETY: the reference just counted is this waker's.
-    Some(unsafe { Waker::from_raw(RawWaker::new(waker.data(), &LOCAL)) })
-}
-
 /// The waker that may travel to any thread: each one is counted in its loop's
 /// `Shared::escaped` from its clone to its wake or drop.
 pub(super) static WAKER: RawWakerVTable =
@@ -150,7 +101,7 @@ pub(super) static WAKER: RawWakerVTable =
 /// The clones of a task's waker that the loop keeps in its own tables (reactor, timers,
 /// join): they never leave the loop's thread, so they are not counted. Cloning one makes a
 /// counted `WAKER`, since that clone may go anywhere.
-static LOCAL: RawWakerVTable =
+pub(super) static LOCAL: RawWakerVTable =
     RawWakerVTable::new(waker_clone, local_wake, waker_wake_by_ref, local_drop);
 
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
