@@ -152,7 +152,8 @@ impl Reactor {
         })
     }
 
-    /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
+    /// Registers (or refreshes) the interest identified by `*token` in `fd`: the task's
+    /// waker is kept until the backend reports `fd` ready for `interest`.
     /// A waker this replaces (or the new one, if the backend refuses the fd) is moved to
     /// `retired`, for the caller to drop once its borrow of the reactor has ended: a
     /// waker's `Drop` is user code and may re-enter the loop.
@@ -235,13 +236,13 @@ impl Reactor {
         Ok(())
     }
 
-    /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
+    /// Polls the backend (blocking up to `timeout_ns`); results land in `self.events`. Returns how many fds are ready.
     /// The caller has just called [`flush_interest`](Reactor::flush_interest). `notifier`:
     /// whether the wait includes the notifier (always, for a backend that cannot leave it
     /// out: see `Backend::can_leave_out_notifier`).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
-        self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
+        self.interrupted = self.backend.poll(timeout_ns, &mut self.events, notifier)?;
         if let Some(adapt) = &mut self.adapt {
             if adapt.note(self.backend.len(), self.events.len()) {
                 self.move_to = adapt.decide(self.backend.kind());

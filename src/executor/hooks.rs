@@ -78,17 +78,18 @@ impl Core {
         self.shared.set_cause(encode(cause))
     }
 
-    /// Notes a wait the running task filed (for its `Pending` event).
+    /// Notes what the running task now waits on: an fd or a timer it registered (for its
+    /// `Pending` trace event).
     #[inline(always)]
-    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> PendingOn) {
+    pub(crate) fn note_pending_on(&self, wait: impl FnOnce() -> PendingOn) {
         if self.tracing() {
-            self.note_wait_traced(wait());
+            self.note_pending_on_traced(wait());
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn note_wait_traced(&self, wait: PendingOn) {
+    fn note_pending_on_traced(&self, wait: PendingOn) {
         if let Ok(mut waits) = self.tracer().waits.try_borrow_mut() {
             waits.push(wait);
         }

@@ -74,11 +74,11 @@ impl Handle {
         drop(waker);
         drop(retired);
         result?;
-        self.core.note_wait(|| PendingOn::Fd { fd, interest });
+        self.core.note_pending_on(|| PendingOn::Fd { fd, interest });
         Ok(())
     }
 
-    /// Withdraws a registered wait (leaves call this on drop).
+    /// Withdraws a registration (leaves call this on drop, and once their syscall succeeds).
     pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
         if *token != 0 {
             let retired = match self.core.reactor.try_borrow_mut() {

@@ -33,7 +33,7 @@ impl Handle {
     }
 
     fn note_timer(&self, deadline: u64) {
-        self.core.note_wait(|| PendingOn::Timer {
+        self.core.note_pending_on(|| PendingOn::Timer {
             deadline: Instant(deadline),
             due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
         });

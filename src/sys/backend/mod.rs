@@ -298,7 +298,7 @@ pub(crate) trait OtherBackend: core::fmt::Debug {
     fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
     /// `Ok(true)`: a signal interrupted the wait (EINTR).
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error>;
+    fn poll(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error>;
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
@@ -373,20 +373,21 @@ impl Backend {
         }
     }
 
-    /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
+    /// Polls the kernel, blocking up to `timeout_ns` (None: forever), and appends what is
+    /// ready to `events`.
     /// An interrupted wait (EINTR) returns `Ok(true)` with no events.
     #[inline]
     /// `notifier`: whether the wait must include the notifier; only poll(2) can leave it
     /// out (select and epoll watch it always: see `can_leave_out_notifier`).
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<bool, Error> {
         match self {
-            Backend::Poll(b) => b.wait(timeout_ns, events, notifier),
-            Backend::Other(b) => b.wait(timeout_ns, events),
+            Backend::Poll(b) => b.poll(timeout_ns, events, notifier),
+            Backend::Other(b) => b.poll(timeout_ns, events),
         }
     }
 

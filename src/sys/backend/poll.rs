@@ -132,7 +132,7 @@ impl PollBackend {
 
     /// One ppoll over the array; `notifier`: include the notifier (the first entry).
     /// `Ok(true)`: a signal interrupted it (EINTR), with no events.
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
