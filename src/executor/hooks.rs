@@ -95,6 +95,32 @@ impl Core {
         }
     }
 
+    /// Tells the hog watchdog (if any, `std` only) that `task`'s poll begins.
+    #[inline(always)]
+    pub(crate) fn watchdog_begin(&self, task: u64) {
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(task);
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = task;
+    }
+
+    /// Tells the hog watchdog (if any, `std` only) that `task`'s poll ended, and forgets
+    /// its name if it completed.
+    #[inline(always)]
+    pub(crate) fn watchdog_end(&self, task: u64, completed: bool) {
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.end();
+            if completed {
+                w.name(task, None);
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = (task, completed);
+    }
+
     /// Polls the future given to `block_on` (task 0 in traces and reports).
     pub(crate) fn poll_main<F: Future>(
         &self,
@@ -368,7 +394,7 @@ impl Core {
     /// and their causes unused: the leftovers are then woken as `Other`.
     #[cold]
     #[inline(never)]
-    fn call_wakers_traced(&self, wake: &mut Vec<Waker>) {
+    pub(super) fn call_wakers_traced(&self, wake: &mut Vec<Waker>) {
         let mut causes = core::mem::take(&mut *self.tracer().causes.borrow_mut());
         let mut i = 0;
         while let Some(w) = wake.pop() {
@@ -482,66 +508,6 @@ impl Core {
     pub(crate) fn emit_noted<const TRACED: bool>(&self, now: u64) {
         if TRACED {
             self.emit_noted_traced(now);
-        }
-    }
-
-    /// Calls the wakers collected from the reactor or the timers (no borrow held), each
-    /// recording its cause in traced turns.
-    ///
-    /// A waker is user code and may panic. The panic propagates (out of `block_on`), but
-    /// the wakers not yet called are kept in `wake_buf`, and the next turn calls them first
-    /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
-    /// or the timer heap, and would otherwise never run again.
-    #[inline]
-    pub(crate) fn call_wakers<const TRACED: bool>(&self, mut wake: Vec<Waker>) {
-        // In collection order, without a `Drain` (this runs twice a turn).
-        wake.reverse();
-        let mut rest = Leftovers { core: self, wake };
-        if TRACED {
-            self.call_wakers_traced(&mut rest.wake);
-        } else {
-            // The loop's own copies queue their task straight on the run queue, after any
-            // task woken earlier through the wake stack (so tasks still run in wake order).
-            self.take_woken::<TRACED>();
-            while let Some(w) = rest.wake.pop() {
-                match crate::task::wake_local(w) {
-                    Ok(Some(task)) => self.queue_woken(task),
-                    Ok(None) => {}
-                    Err(w) => w.wake(),
-                }
-            }
-        }
-    }
-
-    /// Calls the wakers a panicking waker left uncalled in an earlier turn (see
-    /// `call_wakers`); one borrow check when there are none.
-    #[inline(always)]
-    pub(crate) fn call_leftover_wakers<const TRACED: bool>(&self) {
-        if !self.wake_buf.borrow().is_empty() {
-            let wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-            self.call_wakers::<TRACED>(wake);
-        }
-    }
-}
-
-/// The wakers `call_wakers` has not called yet, in reverse order. Dropped normally it is
-/// empty and hands its buffer back to `wake_buf` for reuse; dropped by a panicking waker it
-/// hands the uncalled ones back, in collection order, for the next turn.
-struct Leftovers<'a> {
-    core: &'a Core,
-    wake: Vec<Waker>,
-}
-
-impl Drop for Leftovers<'_> {
-    fn drop(&mut self) {
-        let mut wake = core::mem::take(&mut self.wake);
-        wake.reverse();
-        if let Ok(mut buf) = self.core.wake_buf.try_borrow_mut() {
-            if buf.is_empty() {
-                *buf = wake;
-            } else {
-                buf.extend(wake);
-            }
         }
     }
 }

@@ -17,11 +17,13 @@
 //! its buffers have grown.
 
 mod block_on;
+mod callbacks;
 mod handle;
 mod hooks;
 mod leaf_io;
 mod leaf_rules;
 mod leaf_timers;
+mod leftover_wakers;
 mod loop_clock;
 mod quiet;
 mod report;

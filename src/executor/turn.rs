@@ -16,11 +16,14 @@
 //! built. A turn never calls a waker while it holds a borrow of the loop's tables, never
 //! blocks when work is ready, and allocates nothing once its buffers have grown.
 
+use super::leftover_wakers::Leftovers;
 use super::{Core, BUDGET};
 use crate::stats::bump;
 use crate::sys::clock;
 use crate::task::{Park, TaskRef};
 use crate::trace::{TraceEvent, WakeCause};
+use alloc::vec::Vec;
+use core::task::Waker;
 
 /// How many tasks one turn polls before it looks at I/O and timers again.
 pub(super) const BATCH: usize = 256;
@@ -55,19 +58,6 @@ impl Core {
         self.trace_if::<TRACED>(|| TraceEvent::TurnStart {
             turn: self.counters.turns.get(),
         });
-    }
-
-    /// Runs the callbacks queued before this turn began (later ones wait a turn).
-    fn run_callbacks<const TRACED: bool>(&self) {
-        let queued = self.callbacks.borrow().len();
-        for _ in 0..queued {
-            let Some(callback) = self.callbacks.borrow_mut().pop_front() else {
-                break;
-            };
-            bump(&self.counters.callbacks, 1);
-            self.trace_if::<TRACED>(|| TraceEvent::Callback);
-            self.waking_as_if::<TRACED, _>(WakeCause::CallSoon, callback);
-        }
     }
 
     /// Takes the tasks woken since the last turn, in wake order. The first BATCH of them
@@ -136,18 +126,9 @@ impl Core {
         self.budget.set(BUDGET);
         task.set_polled_at(self.now.get());
         self.begin_poll::<TRACED>(task.id());
-        #[cfg(feature = "std")]
-        if let Some(w) = self.watchdog.get() {
-            w.begin(task.id());
-        }
+        self.watchdog_begin(task.id());
         let result = task.poll();
-        #[cfg(feature = "std")]
-        if let Some(w) = self.watchdog.get() {
-            w.end();
-            if result.is_ready() {
-                w.name(task.id(), None);
-            }
-        }
+        self.watchdog_end(task.id(), result.is_ready());
         if result.is_ready() {
             self.complete(&task);
         }
@@ -281,6 +262,34 @@ impl Core {
             wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
         }
         self.call_wakers::<TRACED>(wake);
+    }
+
+    /// Calls the wakers collected from the reactor or the timers (no borrow held), each
+    /// recording its cause in traced turns.
+    ///
+    /// A waker is user code and may panic. The panic propagates (out of `block_on`), but
+    /// the wakers not yet called are kept in `wake_buf`, and the next turn calls them first
+    /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
+    /// or the timer heap, and would otherwise never run again.
+    #[inline]
+    pub(crate) fn call_wakers<const TRACED: bool>(&self, mut wake: Vec<Waker>) {
+        // In collection order, without a `Drain` (this runs twice a turn).
+        wake.reverse();
+        let mut rest = Leftovers { core: self, wake };
+        if TRACED {
+            self.call_wakers_traced(&mut rest.wake);
+        } else {
+            // The loop's own copies queue their task straight on the run queue, after any
+            // task woken earlier through the wake stack (so tasks still run in wake order).
+            self.take_woken::<TRACED>();
+            while let Some(w) = rest.wake.pop() {
+                match crate::task::wake_local(w) {
+                    Ok(Some(task)) => self.queue_woken(task),
+                    Ok(None) => {}
+                    Err(w) => w.wake(),
+                }
+            }
+        }
     }
 
     /// Wakes the sleepers whose deadline has passed, nearest first.

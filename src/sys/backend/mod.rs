@@ -137,6 +137,21 @@ impl core::fmt::Display for BackendKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Readiness(u16);
 
+// `Readiness` uses poll(2)'s own values, so the poll backend reads `revents` as a mask.
+#[allow(clippy::unnecessary_cast)]
+const fn same(p: rustix::event::PollFlags, e: Readiness) -> bool {
+    p.bits() as u16 == e.bits()
+}
+
+const _: () = assert!(
+    same(rustix::event::PollFlags::IN, Readiness::IN)
+        && same(rustix::event::PollFlags::PRI, Readiness::PRI)
+        && same(rustix::event::PollFlags::OUT, Readiness::OUT)
+        && same(rustix::event::PollFlags::ERR, Readiness::ERR)
+        && same(rustix::event::PollFlags::HUP, Readiness::HUP)
+        && same(rustix::event::PollFlags::NVAL, Readiness::NVAL)
+);
+
 impl Readiness {
     /// No bits.
     pub const EMPTY: Readiness = Readiness(0);
