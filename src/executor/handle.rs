@@ -82,6 +82,10 @@ pub(crate) struct Core {
     pub(crate) timer_spin_ns: Cell<u64>,
     /// The state of the order in which a turn's woken tasks run (`Builder::shuffle`).
     pub(crate) shuffle: Cell<Option<u64>>,
+    /// The turn of a loop built with a trace sink (`Core::traced_turn`); `None` runs the
+    /// plain turn. A pointer, set only by `Builder::trace` and `Builder::stepping`, so a
+    /// program that never traces does not link the traced turn (see `Core::turn`).
+    pub(crate) traced_turn: Option<fn(&Core)>,
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
@@ -161,6 +165,7 @@ impl Handle {
     pub(crate) fn new(
         backend: crate::sys::backend::Backend,
         trace: Option<Box<dyn TraceSink>>,
+        traced_turn: Option<fn(&Core)>,
         virtual_clock: bool,
     ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
@@ -196,6 +201,7 @@ impl Handle {
                 idle_return: Cell::new(false),
                 timer_spin_ns: Cell::new(0),
                 shuffle: Cell::new(None),
+                traced_turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
                 #[cfg(feature = "std")]

@@ -84,6 +84,8 @@ pub struct Builder {
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
+    /// `Some(Core::traced_turn)` once `trace` or `stepping` was called (see `Core::turn`).
+    traced_turn: Option<fn(&Core)>,
     /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
     #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     stepping: bool,
@@ -214,6 +216,7 @@ impl Builder {
     #[cfg(feature = "trace")]
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
+        self.traced_turn = Some(Core::traced_turn);
         self
     }
 
@@ -233,6 +236,7 @@ impl Builder {
                 |_: crate::Instant, _: &crate::trace::TraceEvent<'_>| {},
             ));
         }
+        self.traced_turn = Some(Core::traced_turn);
         self.stepping = true;
         self
     }
@@ -411,7 +415,7 @@ impl Builder {
             clock::set_timer_slack(Some(ns.max(1)))?;
         }
         let backend = (self.make_backend)(self.backend)?;
-        let handle = Handle::new(backend, self.trace, self.virtual_clock)?;
+        let handle = Handle::new(backend, self.trace, self.traced_turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
         if self.backend == BackendKind::Adaptive {
             handle
@@ -468,6 +472,7 @@ impl Loop {
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
+            traced_turn: None,
             stepping: false,
             syscalls: false,
             virtual_clock: false,

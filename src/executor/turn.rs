@@ -12,8 +12,8 @@
 //! Every step is a method of the loop's `Core` (its tables: `executor/handle.rs`). The steps
 //! are compiled twice, told apart by `TRACED`: in the copy a loop without a trace sink runs
 //! (`TRACED = false`) every trace hook (see `hooks.rs`) is `if false` and vanishes; `turn`
-//! picks the copy once per turn. Without the `trace` feature the traced copy is not even
-//! built. A turn never calls a waker while it holds a borrow of the loop's tables, never
+//! picks the copy once per turn. The traced copy is linked only into programs that call
+//! `Builder::trace` (or `stepping`), and not built at all without the `trace` feature. A turn never calls a waker while it holds a borrow of the loop's tables, never
 //! blocks when work is ready, and allocates nothing once its buffers have grown.
 
 use super::leftover_wakers::Leftovers;
@@ -29,14 +29,27 @@ use core::task::Waker;
 pub(super) const BATCH: usize = 256;
 
 impl Core {
-    /// One turn of the loop: the traced steps if the loop has a trace sink, else the plain.
+    /// One turn of the loop: the plain steps, or for a loop built with a trace sink the
+    /// traced ones (through a pointer only `Builder::trace` sets: a program that never
+    /// traces does not link them).
     #[inline]
     pub(crate) fn turn(&self) {
-        if self.tracing() {
-            self.run_turn::<true>();
-        } else {
-            self.run_turn::<false>();
+        match self.traced_turn {
+            None => self.plain_turn(),
+            Some(traced_turn) => traced_turn(self),
         }
+    }
+
+    /// The turn with every trace hook compiled out. Not generic, so it is compiled once, in
+    /// this crate, however many `block_on` futures a program has.
+    fn plain_turn(&self) {
+        self.run_turn::<false>();
+    }
+
+    /// The traced turn; named only by `Builder::trace` and `Builder::stepping`.
+    #[cfg(feature = "trace")]
+    pub(crate) fn traced_turn(&self) {
+        self.run_turn::<true>();
     }
 
     /// The turn's steps, in order (`TRACED`: whether their trace hooks are compiled in).
