@@ -201,7 +201,7 @@ impl Reactor {
             since: now,
         });
         self.waiters += 1;
-        if let Err(e) = self.sync(index) {
+        if let Err(e) = self.sync_interest(index) {
             let list = self.fds[index].list(interest);
             *retired = list.pop().map(|w| w.waker);
             self.waiters -= 1;
@@ -213,22 +213,22 @@ impl Reactor {
 
     /// Tells the backend the fd's interest if it changed (or must be told again).
     #[inline]
-    fn sync(&mut self, index: usize) -> Result<(), Error> {
+    fn sync_interest(&mut self, index: usize) -> Result<(), Error> {
         let entry = &mut self.fds[index];
         let now = entry.wanted_now();
         if !now.is_empty() {
             entry.idle_turns = 0;
         }
         if now != entry.wanted || entry.retell && !now.is_empty() {
-            return self.tell(index, now);
+            return self.tell_backend(index, now);
         }
         Ok(())
     }
 
-    /// The backend's half of `sync` (rare on the hot path: a task waiting again on an fd
+    /// The backend's half of `sync_interest` (rare on the hot path: a task waiting again on an fd
     /// usually finds its interest unchanged).
     #[inline(never)]
-    fn tell(&mut self, index: usize, now: Wanted) -> Result<(), Error> {
+    fn tell_backend(&mut self, index: usize, now: Wanted) -> Result<(), Error> {
         self.backend.set(index as RawFd, now)?;
         let entry = &mut self.fds[index];
         entry.wanted = now;
@@ -322,7 +322,7 @@ impl Reactor {
                 // report finds nobody waiting and the reader interest is dropped then: one
                 // early wake-up at most, never a spin.
                 if woken == 0 {
-                    let _ = self.sync(index);
+                    let _ = self.sync_interest(index);
                 }
             } else if entry.idle_turns == 0 {
                 // (An fd in its idle grace is in the list already.)

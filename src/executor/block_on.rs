@@ -43,7 +43,10 @@ impl Loop {
         let waker = Shared::main_waker(&core.shared);
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
-        let _clear = ClearMainWoken::start(core);
+        // A wake left from an earlier `block_on` is cleared now and on return; then the
+        // future is woken for its first poll.
+        let _clear = ClearMainWoken::new(core);
+        core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
             if core.shared.take_main_woken() {
                 if let Poll::Ready(output) = core.poll_main(future.as_mut(), &mut cx) {
@@ -67,11 +70,9 @@ impl Drop for ClearMainWoken<'_> {
 }
 
 impl<'a> ClearMainWoken<'a> {
-    /// Clears a wake left over from an earlier `block_on`, then wakes the new future for
-    /// its first poll.
-    pub(super) fn start(core: &'a Core) -> Self {
+    /// Clears a wake left over from an earlier `block_on` now, and the new one's on drop.
+    pub(super) fn new(core: &'a Core) -> Self {
         core.shared.take_main_woken();
-        core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         ClearMainWoken(core)
     }
 }

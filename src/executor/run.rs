@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::report::Stuck;
 use crate::task::Shared;
 use crate::timers::TimerKey;
+use crate::trace::WakeCause;
 use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
@@ -48,7 +49,10 @@ impl Loop {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let deadline = Deadline::arm(core, timeout, &waker);
-        let _clear = ClearMainWoken::start(core);
+        // A wake left from an earlier `block_on` is cleared now and on return; then the
+        // future is woken for its first poll.
+        let _clear = ClearMainWoken::new(core);
+        core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
         loop {
             if core.shared.take_main_woken() {
                 if let Poll::Ready(output) = core.poll_main(future.as_mut(), &mut cx) {

@@ -26,7 +26,7 @@ impl Reactor {
         let pos = list.iter().position(|w| w.token == t)?;
         let waiter = list.swap_remove(pos);
         self.waiters -= 1;
-        let _ = self.sync(fd as usize);
+        let _ = self.sync_interest(fd as usize);
         Some(waiter.waker)
     }
 

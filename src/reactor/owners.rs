@@ -1,6 +1,6 @@
 //! Fds owned by a `Registration` (`registration.rs`): while owned, an fd cannot be closed
 //! behind the reactor's back, so a backend may keep it armed between waits (epoll). This
-//! file only counts owners; it never tells the backend anything `sync` would not.
+//! file only counts owners; it never tells the backend anything `sync_interest` would not.
 
 use super::{FdWaiters, Reactor};
 use crate::sys::RawFd;
@@ -22,7 +22,7 @@ impl Reactor {
         entry.owned += 1;
         entry.sealed += u32::from(sealed);
         entry.retell = true;
-        let _ = self.sync(index);
+        let _ = self.sync_interest(index);
     }
 
     /// The `Registration` that adopted `fd` is going (before the fd is closed): if no
@@ -34,6 +34,6 @@ impl Reactor {
         entry.owned = entry.owned.saturating_sub(1);
         entry.sealed = entry.sealed.saturating_sub(u32::from(sealed));
         entry.retell = true;
-        let _ = self.sync(fd as usize);
+        let _ = self.sync_interest(fd as usize);
     }
 }
