@@ -7,6 +7,10 @@
 //! make the same sequence of waits (the same kinds of fd with the same interest, and the same
 //! kind of timeout), so the small loop is a faithful map of the large one.
 //!
+//! To read the large one, follow `docs/TOUR.md` in the repository: the files to open in order
+//! to follow one turn and one fd, each step with its line count and the article's Python (8
+//! files, under 1,500 lines; `.ci/checks/31-tour.sh` keeps the counts true).
+//!
 //! ## What the mini loop already has
 //!
 //! | the mini loop | readyloop |
@@ -14,7 +18,7 @@
 //! | `ready: Vec<usize>`, tasks polled in a `for` | the fresh queue and run queue, `executor/turn.rs` (`run_ready`) |
 //! | `sleepers: BinaryHeap<(deadline, task)>` | `timers.rs` (a heap of deadlines with wakers) |
 //! | `readers: HashMap<fd, task>` | `reactor.rs` (fd → waiters, with interest per direction) |
-//! | one `poll` with the nearest deadline | `Turn::timeout` + `Turn::wait`, `sys/backend/poll.rs` |
+//! | one `poll` with the nearest deadline | `timeout` + `poll_backend` in `executor/turn.rs`, `sys/backend/poll.rs` |
 //! | `Command` left in a thread-local before `Pending` | the waker each leaf files with the reactor or the timers |
 //! | `Sleep`, `ReadFd`, `AsyncRecv` | `events/sleep.rs`, `events/read.rs`, `events/recv.rs` |
 //!
@@ -27,8 +31,8 @@
 //! **Wakers instead of commands.** The mini loop knows what a task waits on because the task
 //! tells it once, on the way out. Real futures wait on things the loop never sees (a channel,
 //! another task's output, a thread), so readyloop gives every task a [`Waker`](core::task::Waker)
-//! and a task is run again only when something calls it: `task/raw.rs` (the task and its
-//! waker), `task/shared.rs` (the queue wakes land in).
+//! and a task is run again only when something calls it: `task/raw.rs` (the task),
+//! `task/raw/waker.rs` (its waker), `task/shared.rs` (the queue wakes land in).
 //!
 //! **Cross-thread wakes.** A waker may be called from another thread while the loop blocks in
 //! `poll`. The wake queue is a lock-free list (`task/shared.rs`), and a blocked loop is woken
@@ -45,7 +49,8 @@
 //! **Fairness.** The mini loop runs every ready task each turn, so a task that is always ready
 //! (a socket that never drains) would starve the poll. readyloop polls at most a batch of
 //! tasks per turn and gives each poll a budget of leaf operations before the leaf yields
-//! (`executor/turn.rs`: `BATCH`; `executor/handle.rs`: `BUDGET`, `poll_budget`); a turn with
+//! (`executor/turn.rs`: `BATCH`; `executor/handle.rs`: `BUDGET`; `executor/leaf_rules.rs`:
+//! `poll_budget`); a turn with
 //! work left waits with a zero timeout.
 //!
 //! **Closed fds.** The mini loop trusts each fd to stay open. A real program closes fds under

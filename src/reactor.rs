@@ -13,6 +13,18 @@
 //! releasing its borrow), and never allocates once its tables have grown, except when the
 //! adaptive backend (the default) moves its interest table to a new backend between two
 //! waits (`move_backend`; the policy is `sys/backend/adaptive.rs`).
+//!
+//! This file holds the path a wait takes (`register`, `flush_interest`, `poll`,
+//! `dispatch`); the rarer parts are its children: `reactor/adaptive.rs` (moving backends),
+//! `reactor/cancel.rs` (withdrawing a wait), `reactor/flush.rs` (deferred interest updates),
+//! `reactor/owners.rs` (fds a `Registration` owns), `reactor/inspect.rs` (views for
+//! stats, traces and reports).
+
+mod adaptive;
+mod cancel;
+mod flush;
+mod inspect;
+mod owners;
 
 use crate::error::Error;
 use crate::sys::backend::adaptive::Adapt;
@@ -47,16 +59,9 @@ struct FdWaiters {
     /// The backend must be told this fd's interest at the next sync or flush even if it
     /// looks unchanged: a new owner may hold a reused number the kernel never saw.
     retell: bool,
-    /// Flushes this kept fd has stayed armed with no waiter (see `IDLE_GRACE`).
+    /// Flushes this kept fd has stayed armed with no waiter (see `reactor/flush.rs`).
     idle_turns: u8,
 }
-
-/// How many turns a kept fd (epoll, level-triggered) stays armed after its last waiter was
-/// woken, before it leaves the kernel's set. Under load a woken task often runs a turn or two
-/// later (behind a batch of others) and waits again: keeping the registration meanwhile
-/// saves an `EPOLL_CTL_DEL` and an `EPOLL_CTL_ADD`; the price is that a ready fd nobody
-/// reads can end at most this many waits early.
-const IDLE_GRACE: u8 = 16;
 
 impl FdWaiters {
     fn list(&mut self, interest: Interest) -> &mut Vec<Waiter> {
@@ -147,51 +152,8 @@ impl Reactor {
         })
     }
 
-    /// Makes the backend adaptive (see [`BackendKind::Adaptive`]): from a registered set of
-    /// `epoll_at` fds, a sparse set moves to epoll. Without the epoll backend compiled in it
-    /// stays on poll.
-    pub(crate) fn make_adaptive(&mut self, epoll_at: usize) {
-        self.configured = BackendKind::Adaptive;
-        if cfg!(feature = "epoll") && matches!(self.backend, Backend::Poll(_)) {
-            self.adapt = Some(Adapt::new(epoll_at));
-        }
-    }
-
-    /// The backend the loop was built with (`Adaptive` for the adaptive one).
-    pub(crate) fn configured(&self) -> BackendKind {
-        self.configured
-    }
-
-    /// Moves every interest to a new backend of kind `kind`, between two waits (the last
-    /// dispatch's interest is flushed already). Each fd with an interest is told to the new
-    /// backend, which checks readiness as it registers (poll and level-triggered epoll
-    /// alike), so nothing that became ready meanwhile is lost, and nothing is reported twice:
-    /// the old backend's results were all dispatched. The old backend is dropped, which
-    /// closes an epoll instance with every registration in it. An fd the new backend refuses
-    /// (closed under its waiters) is reported invalid by the next wait, as `flush_dirty`
-    /// does. If the new backend cannot be made (no fd left for an epoll instance), the loop
-    /// stays where it is and the policy may ask again a window later.
-    #[cold]
-    #[inline(never)]
-    fn move_backend(&mut self, kind: BackendKind) {
-        let Ok(mut new) = Backend::new(kind) else {
-            return;
-        };
-        if new.add_notifier(self.notifier_fd).is_err() {
-            return;
-        }
-        for (index, entry) in self.fds.iter().enumerate() {
-            if !entry.wanted.is_empty() && new.set(index as RawFd, entry.wanted).is_err() {
-                self.refused.push(index as RawFd);
-            }
-        }
-        self.disarms = new.disarms_on_report();
-        self.keeps = new.keeps_armed();
-        self.backend = new;
-        self.moves += 1;
-    }
-
-    /// Registers (or refreshes) the wait identified by `*token` for `fd` and `interest`.
+    /// Registers (or refreshes) the interest identified by `*token` in `fd`: the task's
+    /// waker is kept until the backend reports `fd` ready for `interest`.
     /// A waker this replaces (or the new one, if the backend refuses the fd) is moved to
     /// `retired`, for the caller to drop once its borrow of the reactor has ended: a
     /// waker's `Drop` is user code and may re-enter the loop.
@@ -239,7 +201,7 @@ impl Reactor {
             since: now,
         });
         self.waiters += 1;
-        if let Err(e) = self.sync(index) {
+        if let Err(e) = self.sync_interest(index) {
             let list = self.fds[index].list(interest);
             *retired = list.pop().map(|w| w.waker);
             self.waiters -= 1;
@@ -249,58 +211,24 @@ impl Reactor {
         Ok(())
     }
 
-    /// Withdraws the wait identified by `*token`, if it is still registered. Returns its
-    /// waker, for the caller to drop once its borrow of the reactor has ended.
-    #[must_use = "drop the waker after the reactor's borrow ends"]
-    pub(crate) fn cancel(
-        &mut self,
-        fd: RawFd,
-        interest: Interest,
-        token: &mut u64,
-    ) -> Option<Waker> {
-        if *token == 0 {
-            return None;
-        }
-        let t = core::mem::replace(token, 0);
-        let entry = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))?;
-        let list = entry.list(interest);
-        let pos = list.iter().position(|w| w.token == t)?;
-        let waiter = list.swap_remove(pos);
-        self.waiters -= 1;
-        let _ = self.sync(fd as usize);
-        Some(waiter.waker)
-    }
-
-    /// Whether the wait identified by `token` is still registered (not yet woken).
-    pub(crate) fn is_waiting(&self, fd: RawFd, interest: Interest, token: u64) -> bool {
-        token != 0
-            && usize::try_from(fd)
-                .ok()
-                .and_then(|i| self.fds.get(i))
-                .is_some_and(|e| match interest {
-                    Interest::Readable => e.readers.iter().any(|w| w.token == token),
-                    Interest::Writable => e.writers.iter().any(|w| w.token == token),
-                })
-    }
-
     /// Tells the backend the fd's interest if it changed (or must be told again).
     #[inline]
-    fn sync(&mut self, index: usize) -> Result<(), Error> {
+    fn sync_interest(&mut self, index: usize) -> Result<(), Error> {
         let entry = &mut self.fds[index];
         let now = entry.wanted_now();
         if !now.is_empty() {
             entry.idle_turns = 0;
         }
         if now != entry.wanted || entry.retell && !now.is_empty() {
-            return self.tell(index, now);
+            return self.tell_backend(index, now);
         }
         Ok(())
     }
 
-    /// The backend's half of `sync` (rare on the hot path: a task waiting again on an fd
+    /// The backend's half of `sync_interest` (rare on the hot path: a task waiting again on an fd
     /// usually finds its interest unchanged).
     #[inline(never)]
-    fn tell(&mut self, index: usize, now: Wanted) -> Result<(), Error> {
+    fn tell_backend(&mut self, index: usize, now: Wanted) -> Result<(), Error> {
         self.backend.set(index as RawFd, now)?;
         let entry = &mut self.fds[index];
         entry.wanted = now;
@@ -308,44 +236,13 @@ impl Reactor {
         Ok(())
     }
 
-    /// A `Registration` now owns `fd`: until it is released, the fd cannot be closed behind
-    /// the reactor's back, so a backend may keep it armed between waits (epoll). Its next
-    /// interest is told to the backend even if it looks unchanged, in case the number was
-    /// closed and reused since the reactor last saw it. `sealed`: the owner also holds the
-    /// fd (a readyloop socket), so it is never closed while registered.
-    pub(crate) fn adopt(&mut self, fd: RawFd, sealed: bool) {
-        let Ok(index) = usize::try_from(fd) else {
-            return;
-        };
-        if index >= self.fds.len() {
-            self.fds.resize_with(index + 1, FdWaiters::default);
-        }
-        let entry = &mut self.fds[index];
-        entry.owned += 1;
-        entry.sealed += u32::from(sealed);
-        entry.retell = true;
-        let _ = self.sync(index);
-    }
-
-    /// The `Registration` that adopted `fd` is going (before the fd is closed): if no
-    /// other owns it, the backend goes back to disarming it after each report.
-    pub(crate) fn release(&mut self, fd: RawFd, sealed: bool) {
-        let Some(entry) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) else {
-            return;
-        };
-        entry.owned = entry.owned.saturating_sub(1);
-        entry.sealed = entry.sealed.saturating_sub(u32::from(sealed));
-        entry.retell = true;
-        let _ = self.sync(fd as usize);
-    }
-
-    /// Waits in the backend; results land in `self.events`. Returns how many fds are ready.
+    /// Polls the backend (blocking up to `timeout_ns`); results land in `self.events`. Returns how many fds are ready.
     /// The caller has just called [`flush_interest`](Reactor::flush_interest). `notifier`:
     /// whether the wait includes the notifier (always, for a backend that cannot leave it
     /// out: see `Backend::can_leave_out_notifier`).
     pub(crate) fn poll(&mut self, timeout_ns: Option<u64>, notifier: bool) -> Result<usize, Error> {
         self.events.clear();
-        self.interrupted = self.backend.wait(timeout_ns, &mut self.events, notifier)?;
+        self.interrupted = self.backend.poll(timeout_ns, &mut self.events, notifier)?;
         // Without the epoll backend the policy is never made (`make_adaptive`): `cfg!`
         // tells the optimizer so, and the policy and `move_backend` are not linked.
         if cfg!(feature = "epoll") {
@@ -385,37 +282,6 @@ impl Reactor {
                 self.move_backend(kind);
             }
         }
-    }
-
-    fn flush_dirty(&mut self) {
-        let mut carried = 0;
-        let (disarms, keeps) = (self.disarms, self.keeps);
-        for i in 0..self.dirty.len() {
-            let index = self.dirty[i];
-            let entry = &mut self.fds[index];
-            let now = entry.wanted_now();
-            let kept = now.keep && !entry.retell && keeps;
-            if kept && now.is_empty() && !entry.wanted.is_empty() && entry.idle_turns < IDLE_GRACE {
-                // Its task has not waited again yet: stay armed a little (see IDLE_GRACE).
-                entry.idle_turns += 1;
-                self.dirty[carried] = index;
-                carried += 1;
-                continue;
-            }
-            entry.idle_turns = 0;
-            let armed = !disarms || kept;
-            if now == entry.wanted && (now.is_empty() || armed) {
-                continue;
-            }
-            match self.backend.set(index as RawFd, now) {
-                Ok(()) => {
-                    entry.wanted = now;
-                    entry.retell &= now.is_empty();
-                }
-                Err(_) => self.refused.push(index as RawFd),
-            }
-        }
-        self.dirty.truncate(carried);
     }
 
     /// Hands the wakers of every waiter the last wait satisfied to `wake`; returns whether
@@ -462,7 +328,7 @@ impl Reactor {
                 // report finds nobody waiting and the reader interest is dropped then: one
                 // early wake-up at most, never a spin.
                 if woken == 0 {
-                    let _ = self.sync(index);
+                    let _ = self.sync_interest(index);
                 }
             } else if entry.idle_turns == 0 {
                 // (An fd in its idle grace is in the list already.)
@@ -472,64 +338,5 @@ impl Reactor {
         }
         self.events = events;
         notified
-    }
-
-    /// Number of live waiters.
-    /// The loop's notifier fd (named in the trace).
-    pub(crate) fn notifier_fd(&self) -> RawFd {
-        self.notifier_fd
-    }
-
-    pub(crate) fn waiter_count(&self) -> usize {
-        self.waiters
-    }
-
-    /// Number of fds handed to the kernel (the notifier included).
-    pub(crate) fn registered_fds(&self) -> usize {
-        self.backend.len()
-    }
-
-    /// Calls `f` for each fd with its interest, as the kernel is asked this turn (the
-    /// notifier only if this wait includes it).
-    pub(crate) fn for_each_interest(&self, notifier: bool, f: &mut dyn FnMut(RawFd, Wanted)) {
-        if notifier {
-            f(
-                self.notifier_fd,
-                Wanted {
-                    read: true,
-                    write: false,
-                    keep: true,
-                    sealed: true,
-                },
-            );
-        }
-        for (fd, e) in self.fds.iter().enumerate() {
-            if !e.wanted.is_empty() {
-                f(fd as RawFd, e.wanted);
-            }
-        }
-    }
-
-    /// Calls `f` for each waiter: (fd, interest, waiter).
-    pub(crate) fn for_each_waiter(&self, f: &mut dyn FnMut(RawFd, Interest, &Waiter)) {
-        for (fd, e) in self.fds.iter().enumerate() {
-            for w in &e.readers {
-                f(fd as RawFd, Interest::Readable, w);
-            }
-            for w in &e.writers {
-                f(fd as RawFd, Interest::Writable, w);
-            }
-        }
-    }
-
-    /// Calls `f` for each fd a task waits on or a `Registration` owns: (fd, a task waits
-    /// to read, a task waits to write). For the virtual clock's rule (`quiet.rs`).
-    pub(crate) fn for_each_known_fd(&self, f: &mut dyn FnMut(RawFd, bool, bool)) {
-        for (fd, e) in self.fds.iter().enumerate() {
-            let (read, write) = (!e.readers.is_empty(), !e.writers.is_empty());
-            if read || write || e.owned > 0 {
-                f(fd as RawFd, read, write);
-            }
-        }
     }
 }

@@ -4,7 +4,7 @@
 # Cargo.lock (`--locked`: the lockfile must resolve on the old cargo unchanged). Only the
 # lib: dev-dependencies (tokio, futures, proptest) may need a newer compiler. Then the same
 # from a fresh resolution, as a downstream user on that toolchain would get.
-# Why 1.83: `Waker::data`/`Waker::vtable` (task/raw.rs) are stable since 1.83; 1.82 fails.
+# Why 1.83: `Waker::data`/`Waker::vtable` (task/raw/waker.rs, task/raw/local_copy.rs) are stable since 1.83; 1.82 fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 msrv=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)

@@ -6,17 +6,17 @@
 //! thread so free functions such as [`sleep`](crate::sleep) need no argument.
 
 use super::loop_clock::{ClockHold, LoopClock};
-use crate::error::{Error, ErrorKind, LOOP_NOT_RUNNING};
+use crate::error::Error;
 use crate::reactor::Reactor;
 use crate::report::Report;
-use crate::stats::{bump, Counters, Stats};
+use crate::stats::{Counters, Stats};
 use crate::sys::backend::BackendKind;
-use crate::sys::{clock, Interest, RawFd};
-use crate::task::{JoinHandle, NewWaker, Registry, Shared, TaskRef};
+use crate::sys::clock;
+use crate::task::{JoinHandle, Registry, Shared, TaskRef};
 use crate::time::Instant;
-use crate::timers::{TimerKey, Timers};
+use crate::timers::Timers;
 use crate::trace::tracer::Tracer;
-use crate::trace::{PendingOn, TraceEvent, TraceSink, WakeCause};
+use crate::trace::{TraceEvent, TraceSink, WakeCause};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -25,9 +25,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
-use core::task::{Context, Poll, Waker};
+use core::task::Waker;
 use core::time::Duration;
-use rustix::io::Errno;
 
 /// The panic of [`Handle::current`] (and so of every free function) outside a running loop.
 #[cfg(feature = "std")]
@@ -83,8 +82,10 @@ pub(crate) struct Core {
     pub(crate) timer_spin_ns: Cell<u64>,
     /// The state of the order in which a turn's woken tasks run (`Builder::shuffle`).
     pub(crate) shuffle: Cell<Option<u64>>,
-    /// One turn: `Core::plain_turn`, or `Core::traced_turn` for a loop built with a sink.
-    pub(crate) turn: fn(&Core),
+    /// The turn of a loop built with a trace sink (`Core::traced_turn`); `None` runs the
+    /// plain turn. A pointer, set only by `Builder::trace` and `Builder::stepping`, so a
+    /// program that never traces does not link the traced turn (see `Core::turn`).
+    pub(crate) traced_turn: Option<fn(&Core)>,
     /// This loop's helper threads for `spawn_blocking`, made at first use.
     #[cfg(feature = "std")]
     pub(crate) blocking: core::cell::OnceCell<crate::blocking::pool::Pool>,
@@ -164,7 +165,7 @@ impl Handle {
     pub(crate) fn new(
         backend: crate::sys::backend::Backend,
         trace: Option<Box<dyn TraceSink>>,
-        turn: fn(&Core),
+        traced_turn: Option<fn(&Core)>,
         virtual_clock: bool,
     ) -> Result<Handle, Error> {
         let notifier = crate::sys::notifier::Notifier::new()?;
@@ -200,7 +201,7 @@ impl Handle {
                 idle_return: Cell::new(false),
                 timer_spin_ns: Cell::new(0),
                 shuffle: Cell::new(None),
-                turn,
+                traced_turn,
                 #[cfg(feature = "std")]
                 blocking: core::cell::OnceCell::new(),
                 #[cfg(feature = "std")]
@@ -468,194 +469,6 @@ impl Handle {
     /// ```
     pub fn fd_waiters(&self) -> usize {
         self.core.reactor.borrow().waiter_count()
-    }
-
-    // ---- what the leaves use -------------------------------------------------------
-
-    /// Fails with `NoLoop` unless the loop is running (a leaf polled elsewhere would hang):
-    /// the rule for leaves whose output is a `Result`.
-    pub(crate) fn check_running(&self) -> Result<(), Error> {
-        if self.core.running.get() {
-            Ok(())
-        } else {
-            Err(Error::new(ErrorKind::NoLoop, LOOP_NOT_RUNNING))
-        }
-    }
-
-    /// Panics unless the loop is running: the rule for leaves with no error channel
-    /// (`Sleep`, an interval's tick), with the message `NoLoop` carries.
-    #[track_caller]
-    pub(crate) fn assert_running(&self, what: &'static str) {
-        if !self.core.running.get() {
-            panic!("{LOOP_NOT_RUNNING} ({what})");
-        }
-    }
-
-    /// Spends one unit of the running task's budget; when it is used up the task is woken
-    /// again and made to yield, so an always-ready source cannot starve the loop.
-    pub(crate) fn poll_budget(&self, cx: &Context<'_>) -> Poll<()> {
-        let left = self.core.budget.get();
-        if left == 0 {
-            bump(&self.core.counters.budget_yields, 1);
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        self.core.budget.set(left - 1);
-        Poll::Ready(())
-    }
-
-    /// Tries `op`; if it would block, registers `*token` for `fd`/`interest` and returns
-    /// Pending. EINTR retries; any other error is returned.
-    pub(crate) fn poll_io<T>(
-        &self,
-        cx: &Context<'_>,
-        fd: RawFd,
-        interest: Interest,
-        token: &mut u64,
-        mut op: impl FnMut() -> Result<T, Errno>,
-    ) -> Poll<Result<T, Error>> {
-        if let Err(e) = self.check_running() {
-            return Poll::Ready(Err(e));
-        }
-        if self.poll_budget(cx).is_pending() {
-            return Poll::Pending;
-        }
-        loop {
-            match op() {
-                Ok(v) => {
-                    self.cancel_io(fd, interest, token);
-                    return Poll::Ready(Ok(v));
-                }
-                Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => {
-                    return match self.register_io(cx, fd, interest, token) {
-                        Ok(()) => Poll::Pending,
-                        Err(e) => Poll::Ready(Err(e)),
-                    };
-                }
-                Err(e) => {
-                    self.cancel_io(fd, interest, token);
-                    return Poll::Ready(Err(Error::from_errno(e)));
-                }
-            }
-        }
-    }
-
-    /// Waits for readiness only: Ready once the registered wait has been woken by the
-    /// kernel (or on the first poll, if `*token` is 0 and `check_first` says it is ready).
-    pub(crate) fn poll_ready(
-        &self,
-        cx: &Context<'_>,
-        fd: RawFd,
-        interest: Interest,
-        token: &mut u64,
-    ) -> Poll<Result<(), Error>> {
-        if let Err(e) = self.check_running() {
-            return Poll::Ready(Err(e));
-        }
-        if *token != 0 && !self.core.reactor.borrow().is_waiting(fd, interest, *token) {
-            *token = 0;
-            return Poll::Ready(Ok(()));
-        }
-        match self.register_io(cx, fd, interest, token) {
-            Ok(()) => Poll::Pending,
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-
-    pub(crate) fn register_io(
-        &self,
-        cx: &Context<'_>,
-        fd: RawFd,
-        interest: Interest,
-        token: &mut u64,
-    ) -> Result<(), Error> {
-        let now = self.core.now.get();
-        // Both made and dropped outside the reactor's borrow: a foreign waker's `clone` and
-        // `Drop` are user code, which may re-enter the loop.
-        let mut retired = None;
-        let mut waker = NewWaker::new(cx.waker(), Arc::as_ptr(&self.core.shared));
-        let result = self.core.reactor.borrow_mut().register(
-            fd,
-            interest,
-            token,
-            &mut waker,
-            now,
-            &mut retired,
-        );
-        drop(waker);
-        drop(retired);
-        result?;
-        self.core.note_wait(|| PendingOn::Fd { fd, interest });
-        Ok(())
-    }
-
-    /// Withdraws a registered wait (leaves call this on drop).
-    pub(crate) fn cancel_io(&self, fd: RawFd, interest: Interest, token: &mut u64) {
-        if *token != 0 {
-            let retired = match self.core.reactor.try_borrow_mut() {
-                Ok(mut r) => r.cancel(fd, interest, token),
-                Err(_) => None,
-            };
-            drop(retired);
-        }
-    }
-
-    #[inline]
-    pub(crate) fn timer_insert(
-        &self,
-        deadline: u64,
-        waker: &Waker,
-        origin: Option<crate::report::TimerOrigin>,
-    ) -> TimerKey {
-        let now = self.core.now.get();
-        self.note_timer(deadline);
-        // Made and dropped outside the timers' borrow (see `wait_io`).
-        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
-        let key = self
-            .core
-            .timers
-            .borrow_mut()
-            .insert(deadline, &mut waker, now, origin);
-        drop(waker);
-        key
-    }
-
-    fn note_timer(&self, deadline: u64) {
-        self.core.note_wait(|| PendingOn::Timer {
-            deadline: Instant(deadline),
-            due_in: Duration::from_nanos(deadline.saturating_sub(self.core.clock_now())),
-        });
-    }
-
-    pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
-        self.core.timers.borrow().is_armed(key)
-    }
-
-    pub(crate) fn timer_update(&self, key: TimerKey, waker: &Waker) {
-        let mut waker = NewWaker::new(waker, Arc::as_ptr(&self.core.shared));
-        let updated = self.core.timers.borrow_mut().update_waker(key, &mut waker);
-        drop(waker);
-        if let Some((deadline, retired)) = updated {
-            // Dropped after the borrow ends: a waker's `Drop` may re-enter the loop.
-            drop(retired);
-            self.note_timer(deadline);
-        }
-    }
-
-    /// Moves an armed timer to `deadline` with the waker it holds; `None` if it is no
-    /// longer armed (see `Timers::reset`).
-    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
-        let now = self.core.now.get();
-        self.core.timers.borrow_mut().reset(key, deadline, now)
-    }
-
-    pub(crate) fn timer_cancel(&self, key: TimerKey) {
-        let retired = match self.core.timers.try_borrow_mut() {
-            Ok(mut t) => t.cancel(key),
-            Err(_) => None,
-        };
-        drop(retired);
     }
 }
 

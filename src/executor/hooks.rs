@@ -1,13 +1,12 @@
 //! What a turn's steps do besides their job: trace events, wake causes, the virtual clock.
 //!
 //! Kept apart so the turn (`turn.rs`) reads like seed 002's `run()`. Inside a turn the hooks
-//! are methods of `Turn<TRACED>` and test the compile-time `TRACED`: in the plain turn they
-//! vanish. Outside a turn (spawn, a leaf filing a wait, the `block_on` future's poll) the
+//! take the turn's compile-time `TRACED` (`trace_if::<TRACED>`, `begin_poll::<TRACED>`...):
+//! in the plain turn they vanish. Outside a turn (spawn, a leaf filing a wait, the `block_on` future's poll) the
 //! hooks of `Core` test `Core::trace` at run time: one predictable branch each. Either way
 //! the tracing work sits in out-of-line `#[cold]` bodies, so the hot path stays small.
 //! Nothing here may block or call a waker while it holds a borrow of the loop's tables.
 
-use super::turn::Turn;
 use super::{Core, BUDGET};
 use crate::reactor::Reactor;
 use crate::sys::backend::{Readiness, ReadyFd};
@@ -79,20 +78,47 @@ impl Core {
         self.shared.set_cause(encode(cause))
     }
 
-    /// Notes a wait the running task filed (for its `Pending` event).
+    /// Notes what the running task now waits on: an fd or a timer it registered (for its
+    /// `Pending` trace event).
     #[inline(always)]
-    pub(crate) fn note_wait(&self, wait: impl FnOnce() -> PendingOn) {
+    pub(crate) fn note_pending_on(&self, wait: impl FnOnce() -> PendingOn) {
         if self.tracing() {
-            self.note_wait_traced(wait());
+            self.note_pending_on_traced(wait());
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn note_wait_traced(&self, wait: PendingOn) {
+    fn note_pending_on_traced(&self, wait: PendingOn) {
         if let Ok(mut waits) = self.tracer().waits.try_borrow_mut() {
             waits.push(wait);
         }
+    }
+
+    /// Tells the hog watchdog (if any, `std` only) that `task`'s poll begins.
+    #[inline(always)]
+    pub(crate) fn watchdog_begin(&self, task: u64) {
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.begin(task);
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = task;
+    }
+
+    /// Tells the hog watchdog (if any, `std` only) that `task`'s poll ended, and forgets
+    /// its name if it completed.
+    #[inline(always)]
+    pub(crate) fn watchdog_end(&self, task: u64, completed: bool) {
+        #[cfg(feature = "std")]
+        if let Some(w) = self.watchdog.get() {
+            w.end();
+            if completed {
+                w.name(task, None);
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = (task, completed);
     }
 
     /// Polls the future given to `block_on` (task 0 in traces and reports).
@@ -377,7 +403,7 @@ impl Core {
     /// and their causes unused: the leftovers are then woken as `Other`.
     #[cold]
     #[inline(never)]
-    fn call_wakers_traced(&self, wake: &mut Vec<Waker>) {
+    pub(super) fn call_wakers_traced(&self, wake: &mut Vec<Waker>) {
         let mut causes = core::mem::take(&mut *self.tracer().causes.borrow_mut());
         let mut i = 0;
         while let Some(w) = wake.pop() {
@@ -392,21 +418,26 @@ impl Core {
     }
 }
 
-/// The hooks a turn uses: `TRACED` is known at compile time.
-impl<const TRACED: bool> Turn<'_, TRACED> {
+/// The hooks a turn uses (`turn.rs`): `TRACED` is known at compile time, so in the plain
+/// turn they vanish.
+impl Core {
     /// Hands the event `make` builds to the sink (traced turns only).
     #[inline(always)]
-    pub(crate) fn trace<'a>(&self, make: impl FnOnce() -> TraceEvent<'a>) {
+    pub(crate) fn trace_if<'a, const TRACED: bool>(&self, make: impl FnOnce() -> TraceEvent<'a>) {
         if TRACED {
-            self.0.emit(make);
+            self.emit(make);
         }
     }
 
     /// Runs `f` with wakes on this thread recording `cause` (traced turns only).
     #[inline(always)]
-    pub(crate) fn waking_as<R>(&self, cause: WakeCause, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn waking_as_if<const TRACED: bool, R>(
+        &self,
+        cause: WakeCause,
+        f: impl FnOnce() -> R,
+    ) -> R {
         if TRACED {
-            self.0.waking_as(cause, f)
+            self.waking_as(cause, f)
         } else {
             f()
         }
@@ -414,8 +445,8 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
 
     /// Traces why a task taken from the wake queue was queued.
     #[inline(always)]
-    pub(crate) fn trace_woken(&self, task: &TaskRef) {
-        self.trace(|| TraceEvent::Woken {
+    pub(crate) fn trace_woken<const TRACED: bool>(&self, task: &TaskRef) {
+        self.trace_if::<TRACED>(|| TraceEvent::Woken {
             task: task.id(),
             by: decode(task.woken_by()),
         });
@@ -424,132 +455,68 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Before a task's poll: trace it, start collecting what it files, name it as the cause
     /// of the wakes it makes.
     #[inline(always)]
-    pub(crate) fn begin_poll(&self, task: u64) {
+    pub(crate) fn begin_poll<const TRACED: bool>(&self, task: u64) {
         if TRACED {
-            self.0.begin_poll_traced(task);
+            self.begin_poll_traced(task);
         }
     }
 
     /// After a task's poll (and the wakes its completion made): trace what came of it.
     #[inline(always)]
-    pub(crate) fn end_poll(&self, task: u64, result: Poll<bool>) {
+    pub(crate) fn end_poll<const TRACED: bool>(&self, task: u64, result: Poll<bool>) {
         if TRACED {
-            self.0.end_poll_traced(task, result);
+            self.end_poll_traced(task, result);
         }
     }
 
     /// Traces the set about to be handed to the kernel, and the timeout.
     #[inline(always)]
-    pub(crate) fn trace_wait(&self, timeout: Option<u64>, notifier: bool) {
+    pub(crate) fn trace_wait<const TRACED: bool>(&self, timeout: Option<u64>, notifier: bool) {
         if TRACED {
-            self.0.trace_wait_traced(timeout, notifier);
+            self.trace_wait_traced(timeout, notifier);
         }
     }
 
     /// Traces the end of a wait.
     #[inline(always)]
-    pub(crate) fn trace_waited(&self, blocked_ns: u64, ready: usize, failed: bool) {
-        self.trace(|| TraceEvent::Waited {
+    pub(crate) fn trace_waited<const TRACED: bool>(
+        &self,
+        blocked_ns: u64,
+        ready: usize,
+        failed: bool,
+    ) {
+        self.trace_if::<TRACED>(|| TraceEvent::Waited {
             blocked: Duration::from_nanos(blocked_ns),
             ready,
             failed,
         });
         if TRACED {
-            self.0.trace_interrupted_traced();
+            self.trace_interrupted_traced();
         }
     }
 
     /// Notes one fd the wait reported (traced turns), for `emit_noted`, and its cause for
     /// the wakers it released. Called with the reactor borrowed: never reaches the sink.
     #[inline(always)]
-    pub(crate) fn note_ready(&self, event: &ReadyFd, woken: usize) {
+    pub(crate) fn note_ready<const TRACED: bool>(&self, event: &ReadyFd, woken: usize) {
         if TRACED {
-            self.0.note_ready_traced(event, woken);
+            self.note_ready_traced(event, woken);
         }
     }
 
     /// Notes a fired timer (traced turns), like `note_ready`.
     #[inline(always)]
-    pub(crate) fn note_timer(&self, deadline: u64) {
+    pub(crate) fn note_timer<const TRACED: bool>(&self, deadline: u64) {
         if TRACED {
-            self.0.note_timer_traced(deadline);
+            self.note_timer_traced(deadline);
         }
     }
 
     /// Traces what `note_ready` and `note_timer` noted (traced turns), with no borrow held.
     #[inline(always)]
-    pub(crate) fn emit_noted(&self, now: u64) {
+    pub(crate) fn emit_noted<const TRACED: bool>(&self, now: u64) {
         if TRACED {
-            self.0.emit_noted_traced(now);
-        }
-    }
-
-    /// Calls the wakers collected from the reactor or the timers (no borrow held), each
-    /// recording its cause in traced turns.
-    ///
-    /// A waker is user code and may panic. The panic propagates (out of `block_on`), but
-    /// the wakers not yet called are kept in `wake_buf`, and the next turn calls them first
-    /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
-    /// or the timer heap, and would otherwise never run again.
-    #[inline]
-    pub(crate) fn call_wakers(&self, mut wake: Vec<Waker>) {
-        // In collection order, without a `Drain` (this runs twice a turn).
-        wake.reverse();
-        let mut rest = Leftovers { core: self.0, wake };
-        if TRACED {
-            self.0.call_wakers_traced(&mut rest.wake);
-        } else {
-            // The loop's own copies queue their task straight on the run queue, after any
-            // task woken earlier through the wake stack (so tasks still run in wake order).
-            self.take_woken();
-            while let Some(w) = rest.wake.pop() {
-                match crate::task::wake_local(w) {
-                    Ok(Some(task)) => self.queue_woken(task),
-                    Ok(None) => {}
-                    Err(w) => w.wake(),
-                }
-            }
-        }
-    }
-
-    /// Calls the wakers a panicking waker left uncalled in an earlier turn (see
-    /// `call_wakers`); one borrow check when there are none.
-    #[inline(always)]
-    pub(crate) fn call_leftover_wakers(&self) {
-        if !self.wake_buf.borrow().is_empty() {
-            let wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-            self.call_wakers(wake);
-        }
-    }
-
-    /// Jumps a virtual clock from `now` to `deadline`.
-    pub(crate) fn skip_time(&self, now: u64, deadline: u64) {
-        self.0.skip_to(now, deadline);
-        self.trace(|| TraceEvent::ClockJump {
-            from: Instant(now),
-            to: Instant(deadline),
-        });
-    }
-}
-
-/// The wakers `call_wakers` has not called yet, in reverse order. Dropped normally it is
-/// empty and hands its buffer back to `wake_buf` for reuse; dropped by a panicking waker it
-/// hands the uncalled ones back, in collection order, for the next turn.
-struct Leftovers<'a> {
-    core: &'a Core,
-    wake: Vec<Waker>,
-}
-
-impl Drop for Leftovers<'_> {
-    fn drop(&mut self) {
-        let mut wake = core::mem::take(&mut self.wake);
-        wake.reverse();
-        if let Ok(mut buf) = self.core.wake_buf.try_borrow_mut() {
-            if buf.is_empty() {
-                *buf = wake;
-            } else {
-                buf.extend(wake);
-            }
+            self.emit_noted_traced(now);
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The loop: `Loop`, its `Builder`, and `block_on`; one turn (seed 002's `run()`) is in
-//! `turn.rs`.
+//! The loop: `Loop` and its `Builder`. `block_on` is `block_on.rs`, one turn (seed 002's
+//! `run()`) is `turn.rs`, the other ways to run turns are `run.rs`.
 //!
 //! ```text
 //! loop {
@@ -16,11 +16,19 @@
 //! of its own tables, never blocks when work is ready, and allocates nothing per turn once
 //! its buffers have grown.
 
+mod block_on;
+mod callbacks;
 mod handle;
 mod hooks;
+mod leaf_io;
+mod leaf_rules;
+mod leaf_timers;
+mod leftover_wakers;
 mod loop_clock;
 mod quiet;
 mod report;
+mod run;
+mod shuffle;
 mod stopper;
 mod turn;
 mod virtual_time;
@@ -36,18 +44,12 @@ pub use virtual_time::Advance;
 pub use watchdog::HogReport;
 
 use crate::error::Error;
-use crate::report::Stuck;
 use crate::sys::backend::{Backend, BackendKind};
 use crate::sys::clock;
-use crate::task::{Shared, TaskRef};
-use crate::timers::TimerKey;
-use crate::trace::{TraceSink, WakeCause};
+use crate::task::TaskRef;
+use crate::trace::TraceSink;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::future::Future;
-use core::pin::pin;
-use core::task::{Context, Poll, Waker};
-use core::time::Duration;
 
 /// A single-threaded event loop over poll(2) (asyncio's event loop).
 ///
@@ -79,11 +81,11 @@ pub struct Builder {
     /// Makes the backend: only the build-time default unless `backend` was called, so a
     /// program that never picks one links only the default.
     make_backend: fn(BackendKind) -> Result<Backend, Error>,
-    /// Runs one turn: the traced turn is linked only by programs that call `trace`.
-    turn: fn(&Core),
     timer_slack_ns: Option<u64>,
     timer_spin_ns: u64,
     trace: Option<Box<dyn TraceSink>>,
+    /// `Some(Core::traced_turn)` once `trace` or `stepping` was called (see `Core::turn`).
+    traced_turn: Option<fn(&Core)>,
     /// `stepping` was called: the tracer keeps task names for `Loop::step`'s records.
     #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     stepping: bool,
@@ -214,7 +216,7 @@ impl Builder {
     #[cfg(feature = "trace")]
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
-        self.turn = Core::traced_turn;
+        self.traced_turn = Some(Core::traced_turn);
         self
     }
 
@@ -234,7 +236,7 @@ impl Builder {
                 |_: crate::Instant, _: &crate::trace::TraceEvent<'_>| {},
             ));
         }
-        self.turn = Core::traced_turn;
+        self.traced_turn = Some(Core::traced_turn);
         self.stepping = true;
         self
     }
@@ -413,7 +415,7 @@ impl Builder {
             clock::set_timer_slack(Some(ns.max(1)))?;
         }
         let backend = (self.make_backend)(self.backend)?;
-        let handle = Handle::new(backend, self.trace, self.turn, self.virtual_clock)?;
+        let handle = Handle::new(backend, self.trace, self.traced_turn, self.virtual_clock)?;
         handle.core.timer_spin_ns.set(self.timer_spin_ns);
         if self.backend == BackendKind::Adaptive {
             handle
@@ -467,10 +469,10 @@ impl Loop {
         Builder {
             backend: BackendKind::default_kind(),
             make_backend: Backend::default_backend,
-            turn: Core::plain_turn,
             timer_slack_ns: None,
             timer_spin_ns: 0,
             trace: None,
+            traced_turn: None,
             stepping: false,
             syscalls: false,
             virtual_clock: false,
@@ -493,209 +495,6 @@ impl Loop {
     pub fn handle(&self) -> Handle {
         self.handle.clone()
     }
-
-    /// Runs the loop until `future` completes and returns its output
-    /// (`asyncio.run` / `run_until_complete`). Spawned tasks run meanwhile; the ones still
-    /// pending when it returns stay on the loop for the next `block_on` or `run_forever`.
-    ///
-    /// # Panics
-    /// If called while this loop is already running (from inside one of its tasks), if
-    /// `future` itself panics, or if user code the loop calls during a turn panics: a waker's
-    /// `wake` or `Drop` (a waker belongs to no task, so its panic cannot go into a
-    /// `JoinError`), a trace sink, or the `Drop` of an output nobody awaits. The loop stays
-    /// usable after such a panic: its tables were updated before the call, the wakers
-    /// collected alongside a panicking one are called at the next turn, and a later
-    /// `block_on` on the same loop carries on. (A spawned task's own panic, in its poll or in
-    /// its future's `Drop`, is caught into its [`JoinError`](crate::JoinError) instead.)
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// let answer = lp.block_on(async move {
-    ///     h.sleep(Duration::from_millis(1)).await;
-    ///     42
-    /// });
-    /// assert_eq!(answer, 42);
-    /// ```
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        match self.run_main(future, NoDeadline) {
-            Ok(output) => output,
-            Err(never) => match never {},
-        }
-    }
-
-    /// Like [`block_on`](Loop::block_on), but gives up once `timeout` has passed on the
-    /// loop clock and returns [`Stuck`], which carries the report of every pending task
-    /// (what it waits on, and for how long). Meant for tests: a hung integration test fails
-    /// with what was stuck instead of hanging CI. The future is dropped on timeout; spawned
-    /// tasks stay on the loop.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use readyloop::Loop;
-    /// use std::os::fd::AsFd;
-    ///
-    /// let lp = Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// let (r, _w) = std::io::pipe().unwrap();
-    /// let mut buf = [0u8; 1];
-    /// let read = readyloop::ReadFd::new(&h, r.as_fd(), &mut buf);
-    /// let stuck = lp.block_on_timeout(Duration::from_millis(50), read).unwrap_err();
-    /// assert!(stuck.to_string().contains("waiting READABLE on fd"), "{stuck}");
-    /// ```
-    ///
-    /// # Panics
-    /// As [`block_on`](Loop::block_on).
-    pub fn block_on_timeout<F: Future>(
-        &self,
-        timeout: Duration,
-        future: F,
-    ) -> Result<F::Output, Stuck> {
-        self.run_main(future, timeout)
-    }
-
-    /// Polls `future` whenever it is woken, and runs turns in between, until it completes
-    /// or the deadline (if any) passes. The deadline is a type, so `block_on` does not link
-    /// the stuck-task report it never makes.
-    fn run_main<F: Future, D: MainDeadline>(
-        &self,
-        future: F,
-        limit: D,
-    ) -> Result<F::Output, D::Error> {
-        let core = &self.handle.core;
-        let _running = self.handle.enter();
-        let waker = Shared::main_waker(&core.shared);
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
-        let deadline = limit.arm(core, &waker);
-        // A wake of this future that lands after its last poll must not outlive it: the
-        // flag would keep every later wait (run_forever, run_once, step) from blocking.
-        let _clear = ClearMainWoken(core);
-        core.shared.take_main_woken();
-        core.waking_as(WakeCause::Spawn, || core.shared.wake_main());
-        loop {
-            if core.shared.take_main_woken() {
-                if let Poll::Ready(output) = core.poll_main(future.as_mut(), &mut cx) {
-                    return Ok(output);
-                }
-            }
-            D::check(&deadline)?;
-            core.turn();
-        }
-    }
-
-    /// Runs turns until [`Handle::stop`] is called (`loop.run_forever()`): from a task, a
-    /// callback, or (through a [`Stopper`]) another thread. While idle it blocks in its wait
-    /// and uses no CPU; the turn in which `stop` is called does not block, and is the last.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// h.spawn({
-    ///     let h = h.clone();
-    ///     async move {
-    ///         h.sleep(Duration::from_millis(5)).await;
-    ///         h.stop(); // run_forever returns at the end of this turn
-    ///     }
-    /// });
-    /// lp.run_forever();
-    /// assert_eq!(h.stats().tasks_alive, 0);
-    /// ```
-    pub fn run_forever(&self) {
-        let core = &self.handle.core;
-        let _running = self.handle.enter();
-        let _forever = Forever::enter(&core.shared);
-        loop {
-            // No `block_on` future here: its flag (a wake of a waker an earlier `block_on`
-            // left behind) is not work, and must not turn the waits into busy polls.
-            core.shared.take_main_woken();
-            core.turn();
-            if core.shared.take_stop() {
-                break;
-            }
-        }
-    }
-
-    /// Runs exactly one turn (waiting at most until the nearest deadline). A turn with nothing
-    /// left that could end its wait (no fd, timer, queued work, or waker held on another
-    /// thread) waits with timeout zero instead of blocking forever.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use std::{cell::Cell, rc::Rc};
-    /// let lp = readyloop::Loop::new().unwrap();
-    /// let h = lp.handle();
-    /// let ran = Rc::new(Cell::new(false));
-    /// let r = ran.clone();
-    /// h.spawn({
-    ///     let h = h.clone();
-    ///     async move {
-    ///         r.set(true);
-    ///         h.sleep(Duration::from_millis(1)).await // the turn's wait ends at this deadline
-    ///     }
-    /// });
-    /// lp.run_once(); // the spawned task runs in this turn
-    /// assert!(ran.get());
-    /// ```
-    pub fn run_once(&self) {
-        let _running = self.handle.enter();
-        let core = &self.handle.core;
-        core.single_turn.set(true);
-        core.turn();
-        core.single_turn.set(false);
-    }
-
-    /// Runs exactly one turn, as [`run_once`](Loop::run_once) does, and returns what it did:
-    /// the tasks taken to run and why, the tasks polled and what each then waits on, the
-    /// wait's fd set and timeout, how long it blocked and the `revents` it returned, and the
-    /// timers that fired. The record is made by the trace hooks (the turn's events, gathered),
-    /// so the loop must be built with [`Builder::stepping`] or [`Builder::trace`].
-    ///
-    /// As with `run_once`, a turn whose wait nothing could end (no fd, timer, queued work or
-    /// waker held on another thread) waits with timeout zero instead of blocking forever.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) if the loop was built
-    /// without `stepping` or `trace`; no turn is run. Needs the `trace` feature (default).
-    ///
-    /// # Panics
-    /// If called while this loop is already running (from inside one of its tasks).
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use readyloop::trace::WakeCause;
-    /// let lp = readyloop::Loop::builder().stepping().build().unwrap();
-    /// let h = lp.handle();
-    /// h.spawn({ let h = h.clone(); async move { h.sleep(Duration::from_millis(5)).await } });
-    /// let first = lp.step().unwrap();
-    /// assert_eq!(first.polled, [1]); // the task ran and filed its timer,
-    /// assert!(first.wait.unwrap().timeout.is_some()); // the wait slept until its deadline
-    /// assert_eq!(first.timers_fired.len(), 1); // and the timer fired
-    /// let second = lp.step().unwrap();
-    /// assert_eq!(second.woken, [(1, WakeCause::Timer)]);
-    /// assert_eq!(second.completed, [1]);
-    /// assert!(readyloop::Loop::new().unwrap().step().is_err()); // not built to step
-    /// ```
-    #[cfg(feature = "trace")]
-    pub fn step(&self) -> Result<crate::trace::TurnRecord, Error> {
-        let core = &self.handle.core;
-        let tracer =
-            match core.trace.as_deref() {
-                Some(tracer) if core.tracing() => tracer,
-                _ => return Err(Error::new(
-                    crate::ErrorKind::Unsupported,
-                    "Loop::step needs a loop built with Builder::stepping() or Builder::trace()",
-                )),
-            };
-        let _running = self.handle.enter();
-        tracer.start_step();
-        core.single_turn.set(true);
-        core.turn();
-        core.single_turn.set(false);
-        Ok(tracer.take_step())
-    }
 }
 
 impl core::fmt::Debug for Loop {
@@ -703,110 +502,6 @@ impl core::fmt::Debug for Loop {
         f.debug_struct("Loop")
             .field("handle", &self.handle)
             .finish()
-    }
-}
-
-/// Marks the loop inside `run_forever` until dropped (also when a task's panic unwinds
-/// through it), so a stop request counts as work only there.
-struct Forever<'a>(&'a Shared);
-
-impl<'a> Forever<'a> {
-    fn enter(shared: &'a Shared) -> Self {
-        shared.set_forever(true);
-        Forever(shared)
-    }
-}
-
-impl Drop for Forever<'_> {
-    fn drop(&mut self) {
-        self.0.set_forever(false);
-    }
-}
-
-/// Clears the `block_on` future's wake flag when `run_main` returns (or unwinds).
-struct ClearMainWoken<'a>(&'a Core);
-
-impl Drop for ClearMainWoken<'_> {
-    fn drop(&mut self) {
-        self.0.shared.take_main_woken();
-    }
-}
-
-/// What bounds a `run_main`: nothing (`block_on`) or a timeout (`block_on_timeout`).
-trait MainDeadline {
-    type Armed<'a>;
-    type Error;
-    fn arm<'a>(self, core: &'a Core, waker: &Waker) -> Self::Armed<'a>;
-    fn check(armed: &Self::Armed<'_>) -> Result<(), Self::Error>;
-}
-
-/// `block_on`'s bound: none, and an error that cannot happen.
-struct NoDeadline;
-
-impl MainDeadline for NoDeadline {
-    type Armed<'a> = ();
-    type Error = core::convert::Infallible;
-    fn arm(self, _: &Core, _: &Waker) {}
-    #[inline(always)]
-    fn check(_: &()) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-impl MainDeadline for Duration {
-    type Armed<'a> = Deadline<'a>;
-    type Error = Stuck;
-    fn arm<'a>(self, core: &'a Core, waker: &Waker) -> Deadline<'a> {
-        Deadline::arm(core, self, waker)
-    }
-    fn check(deadline: &Deadline<'_>) -> Result<(), Stuck> {
-        if deadline.has_passed() {
-            Err(deadline.stuck())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// The deadline of `block_on_timeout`: a timer that wakes the main future when it passes.
-struct Deadline<'a> {
-    core: &'a Core,
-    timeout: Duration,
-    at: u64,
-    key: TimerKey,
-}
-
-impl<'a> Deadline<'a> {
-    fn arm(core: &'a Core, timeout: Duration, waker: &Waker) -> Self {
-        let now = core.clock_now();
-        let at = now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
-        let mut waker = crate::task::NewWaker::new(waker, alloc::sync::Arc::as_ptr(&core.shared));
-        let key = core.timers.borrow_mut().insert(at, &mut waker, now, None);
-        drop(waker);
-        Deadline {
-            core,
-            timeout,
-            at,
-            key,
-        }
-    }
-
-    fn has_passed(&self) -> bool {
-        self.core.clock_now() >= self.at
-    }
-
-    fn stuck(&self) -> Stuck {
-        Stuck::new(self.timeout, self.core.report(Some(self.key), true))
-    }
-}
-
-impl Drop for Deadline<'_> {
-    fn drop(&mut self) {
-        let retired = match self.core.timers.try_borrow_mut() {
-            Ok(mut timers) => timers.cancel(self.key),
-            Err(_) => None,
-        };
-        drop(retired);
     }
 }
 

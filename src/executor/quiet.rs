@@ -142,6 +142,28 @@ impl Core {
         self.clock.skip(deadline - now);
         bump(&self.counters.clock_jumps, 1);
     }
+
+    /// The wait of a virtual clock's turn (out of line: a real clock never calls it).
+    #[inline(never)]
+    pub(super) fn virtual_timeout(&self, now: u64, deadline: u64) -> u64 {
+        match self.may_skip_time() {
+            Skip::Now => {
+                self.skip_time(now, deadline);
+                0
+            }
+            Skip::Not => deadline - now,
+            Skip::RecheckIn(ns) => (deadline - now).min(ns.max(1)),
+        }
+    }
+
+    /// Jumps a virtual clock from `now` to `deadline` (and traces the jump).
+    fn skip_time(&self, now: u64, deadline: u64) {
+        self.skip_to(now, deadline);
+        self.trace(|| crate::trace::TraceEvent::ClockJump {
+            from: crate::time::Instant(now),
+            to: crate::time::Instant(deadline),
+        });
+    }
 }
 
 /// How the waited fd `me` stands, given every fd the loop knows and the socketpairs it

@@ -5,101 +5,83 @@
 //! take the tasks woken since the last turn (from this thread or others)
 //! run them (a bounded batch, so a task that wakes itself cannot starve I/O)
 //! timeout = 0 if work is ready, else the nearest deadline, else forever
-//! one wait in the backend (poll / select / epoll)
+//! one poll in the backend (poll / select / epoll)
 //! wake the tasks whose fds are ready, then the sleepers whose deadline passed
 //! ```
 //!
-//! A turn is run by a [`Turn`], which is the loop's `Core` plus one compile-time fact:
-//! whether tracing is on. The loop calls the plain or the traced instance through a
-//! function pointer chosen when it is built; in the plain one every trace hook (see
-//! `hooks.rs`) is `if false`, and a program that never asks for a trace does not even link
-//! the traced one. A turn never calls a waker while it holds a borrow of the
-//! loop's tables, never blocks when work is ready, and allocates nothing once its buffers
-//! have grown.
+//! Every step is a method of the loop's `Core` (its tables: `executor/handle.rs`). The steps
+//! are compiled twice, told apart by `TRACED`: in the copy a loop without a trace sink runs
+//! (`TRACED = false`) every trace hook (see `hooks.rs`) is `if false` and vanishes; `turn`
+//! picks the copy once per turn. The traced copy is linked only into programs that call
+//! `Builder::trace` (or `stepping`), and not built at all without the `trace` feature. A turn never calls a waker while it holds a borrow of the loop's tables, never
+//! blocks when work is ready, and allocates nothing once its buffers have grown.
 
-use super::quiet::Skip;
+use super::leftover_wakers::Leftovers;
 use super::{Core, BUDGET};
 use crate::stats::bump;
 use crate::sys::clock;
 use crate::task::{Park, TaskRef};
 use crate::trace::{TraceEvent, WakeCause};
-use core::ops::Deref;
+use alloc::vec::Vec;
+use core::task::Waker;
 
 /// How many tasks one turn polls before it looks at I/O and timers again.
-const BATCH: usize = 256;
-
-/// The loop's core, running a turn with tracing on (`TRACED`) or off.
-pub(crate) struct Turn<'a, const TRACED: bool>(pub(crate) &'a Core);
-
-impl<const TRACED: bool> Deref for Turn<'_, TRACED> {
-    type Target = Core;
-    fn deref(&self) -> &Core {
-        self.0
-    }
-}
+pub(super) const BATCH: usize = 256;
 
 impl Core {
-    /// One turn of the loop.
+    /// One turn of the loop: the plain steps, or for a loop built with a trace sink the
+    /// traced ones (through a pointer only `Builder::trace` sets: a program that never
+    /// traces does not link them).
     #[inline]
     pub(crate) fn turn(&self) {
-        (self.turn)(self)
+        match self.traced_turn {
+            None => self.plain_turn(),
+            Some(traced_turn) => traced_turn(self),
+        }
     }
 
-    /// A turn with every trace hook compiled out.
-    pub(crate) fn plain_turn(&self) {
-        Turn::<false>(self).run();
+    /// The turn with every trace hook compiled out. Not generic, so it is compiled once, in
+    /// this crate, however many `block_on` futures a program has.
+    fn plain_turn(&self) {
+        self.run_turn::<false>();
     }
 
-    /// A turn that traces; only `Builder::trace` names it, so it is linked only when used.
+    /// The traced turn; named only by `Builder::trace` and `Builder::stepping`.
     #[cfg(feature = "trace")]
     pub(crate) fn traced_turn(&self) {
-        Turn::<true>(self).run();
+        self.run_turn::<true>();
     }
-}
 
-impl<const TRACED: bool> Turn<'_, TRACED> {
-    fn run(&self) {
-        self.begin_turn();
-        self.call_leftover_wakers();
-        self.run_callbacks();
-        self.take_woken();
-        self.run_ready();
+    /// The turn's steps, in order (`TRACED`: whether their trace hooks are compiled in).
+    fn run_turn<const TRACED: bool>(&self) {
+        self.begin_turn::<TRACED>();
+        self.call_leftover_wakers::<TRACED>();
+        self.run_callbacks::<TRACED>();
+        self.take_woken::<TRACED>();
+        self.run_ready::<TRACED>();
         let timeout = self.timeout();
-        self.wait(timeout);
-        self.wake_ready_fds();
-        self.fire_timers();
+        self.poll_backend::<TRACED>(timeout);
+        self.wake_ready_fds::<TRACED>();
+        self.fire_timers::<TRACED>();
     }
 
     /// Counts the turn (and traces its start).
-    fn begin_turn(&self) {
+    fn begin_turn<const TRACED: bool>(&self) {
         bump(&self.counters.turns, 1);
-        self.trace(|| TraceEvent::TurnStart {
+        self.trace_if::<TRACED>(|| TraceEvent::TurnStart {
             turn: self.counters.turns.get(),
         });
-    }
-
-    /// Runs the callbacks queued before this turn began (later ones wait a turn).
-    fn run_callbacks(&self) {
-        let queued = self.callbacks.borrow().len();
-        for _ in 0..queued {
-            let Some(callback) = self.callbacks.borrow_mut().pop_front() else {
-                break;
-            };
-            bump(&self.counters.callbacks, 1);
-            self.trace(|| TraceEvent::Callback);
-            self.waking_as(WakeCause::CallSoon, callback);
-        }
     }
 
     /// Takes the tasks woken since the last turn, in wake order. The first BATCH of them
     /// are this turn's fresh tasks and run ahead of the backlog left from earlier turns, so
     /// a task woken by its timer or fd runs within a turn even behind a burst of thousands
     /// of new tasks; the rest join the back of the run queue.
-    pub(super) fn take_woken(&self) {
+    pub(super) fn take_woken<const TRACED: bool>(&self) {
         self.shared.take_all(|task| {
             // SAFETY: each queued task carries the reference its wake counted.
             let task = unsafe { TaskRef::from_raw(task) };
-            self.trace_woken(&task);
+            self.trace_woken::<TRACED>(&task);
             self.queue_woken(task);
         });
     }
@@ -119,7 +101,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     /// Polls the fresh tasks, then up to BATCH tasks of the backlog: whatever is woken,
     /// the backlog advances every turn, so no task waits forever behind tasks that keep
     /// waking themselves.
-    fn run_ready(&self) {
+    fn run_ready<const TRACED: bool>(&self) {
         // Without std never: shuffling is a testing aid, and no_std builds stay small.
         if cfg!(feature = "std") && self.shuffle.get().is_some() {
             self.shuffle_fresh();
@@ -130,71 +112,40 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             let Some(task) = self.fresh.borrow_mut().pop_front() else {
                 break;
             };
-            self.run_task(task);
+            self.run_task::<TRACED>(task);
         }
         for _ in 0..BATCH {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else {
                 break;
             };
-            self.run_task(task);
+            self.run_task::<TRACED>(task);
         }
     }
 
-    /// Puts this turn's fresh tasks in an order drawn from the shuffle seed (each still
-    /// runs once). Out of line: a loop without a seed never calls it.
-    #[inline(never)]
-    fn shuffle_fresh(&self) {
-        let Some(mut state) = self.shuffle.get() else {
-            return;
-        };
-        let mut fresh = self.fresh.borrow_mut();
-        let tasks = fresh.make_contiguous();
-        // Fisher-Yates over splitmix64.
-        for i in (1..tasks.len()).rev() {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            let j = (z % (i as u64 + 1)) as usize;
-            tasks.swap(i, j);
-        }
-        self.shuffle.set(Some(state));
-    }
-
-    fn run_task(&self, task: TaskRef) {
+    fn run_task<const TRACED: bool>(&self, task: TaskRef) {
         let state = task.unschedule();
         if state & crate::task::state::COMPLETE != 0 {
             return;
         }
         if state & crate::task::state::ABORT != 0 {
-            self.waking_as(WakeCause::Task(task.id()), || {
+            self.waking_as_if::<TRACED, _>(WakeCause::Task(task.id()), || {
                 task.cancel();
                 self.complete(&task);
             });
-            self.trace(|| TraceEvent::Aborted { task: task.id() });
+            self.trace_if::<TRACED>(|| TraceEvent::Aborted { task: task.id() });
             return;
         }
         bump(&self.counters.task_polls, 1);
         self.budget.set(BUDGET);
         task.set_polled_at(self.now.get());
-        self.begin_poll(task.id());
-        #[cfg(feature = "std")]
-        if let Some(w) = self.watchdog.get() {
-            w.begin(task.id());
-        }
+        self.begin_poll::<TRACED>(task.id());
+        self.watchdog_begin(task.id());
         let result = task.poll();
-        #[cfg(feature = "std")]
-        if let Some(w) = self.watchdog.get() {
-            w.end();
-            if result.is_ready() {
-                w.name(task.id(), None);
-            }
-        }
+        self.watchdog_end(task.id(), result.is_ready());
         if result.is_ready() {
             self.complete(&task);
         }
-        self.end_poll(task.id(), result);
+        self.end_poll::<TRACED>(task.id(), result);
     }
 
     /// Marks a task finished, drops an output nobody will take, and wakes its JoinHandle.
@@ -238,22 +189,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         Some(wait)
     }
 
-    /// The wait of a virtual clock's turn (out of line: a real clock never calls it).
-    #[inline(never)]
-    fn virtual_timeout(&self, now: u64, deadline: u64) -> u64 {
-        match self.may_skip_time() {
-            Skip::Now => {
-                self.skip_time(now, deadline);
-                0
-            }
-            Skip::Not => deadline - now,
-            Skip::RecheckIn(ns) => (deadline - now).min(ns.max(1)),
-        }
-    }
-
-    /// One wait in the backend. Wakes from other threads that raced with the decision to
-    /// block are caught by `park` (see `task/shared.rs`).
-    fn wait(&self, timeout: Option<u64>) {
+    /// One poll of the backend (the article's `select`). Wakes from other threads that
+    /// raced with the decision to block are caught by `park` (see `task/shared.rs`).
+    fn poll_backend<const TRACED: bool>(&self, timeout: Option<u64>) {
         // A wait that may block leaves the notifier out while no waker could be on another
         // thread (see `task/shared.rs`).
         let (timeout, notifier) = match timeout {
@@ -289,7 +227,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         } else {
             timeout
         };
-        self.trace_wait(timeout, notifier);
+        self.trace_wait::<TRACED>(timeout, notifier);
         let before = clock::monotonic_nanos();
         let result = self.reactor.borrow_mut().poll(timeout, notifier);
         self.shared.unpark();
@@ -301,7 +239,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         if ready == 0 && timeout != Some(0) && !early {
             self.idle_return.set(true);
         }
-        self.trace_waited(after - before, ready, result.is_err());
+        self.trace_waited::<TRACED>(after - before, ready, result.is_err());
         if result.is_err() {
             // poll(2) fails only on EFAULT/EINVAL/ENOMEM: a bug or exhaustion, not input.
             // Back off instead of spinning, and keep serving.
@@ -310,7 +248,7 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
     }
 
     /// Calls the wakers of the tasks whose fds the wait reported ready.
-    fn wake_ready_fds(&self) {
+    fn wake_ready_fds<const TRACED: bool>(&self) {
         if self.reactor.borrow().events.is_empty() {
             return;
         }
@@ -318,7 +256,9 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
         let notified = self
             .reactor
             .borrow_mut()
-            .dispatch(&mut wake, |event, woken| self.note_ready(event, woken));
+            .dispatch(&mut wake, |event, woken| {
+                self.note_ready::<TRACED>(event, woken)
+            });
         bump(&self.counters.wakeups_fd, wake.len() as u64);
         if notified {
             bump(&self.counters.wakeups_remote, 1);
@@ -328,32 +268,59 @@ impl<const TRACED: bool> Turn<'_, TRACED> {
             // The sink runs with the collected wakers parked in `wake_buf`: if it panics,
             // the next turn still calls them.
             *self.wake_buf.borrow_mut() = wake;
-            self.emit_noted(self.now.get());
+            self.emit_noted::<TRACED>(self.now.get());
             if notified {
-                self.trace(|| TraceEvent::Notified);
+                self.trace_if::<TRACED>(|| TraceEvent::Notified);
             }
             wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
         }
-        self.call_wakers(wake);
+        self.call_wakers::<TRACED>(wake);
+    }
+
+    /// Calls the wakers collected from the reactor or the timers (no borrow held), each
+    /// recording its cause in traced turns.
+    ///
+    /// A waker is user code and may panic. The panic propagates (out of `block_on`), but
+    /// the wakers not yet called are kept in `wake_buf`, and the next turn calls them first
+    /// (`call_leftover_wakers`): the tasks they wake were already taken out of the fd table
+    /// or the timer heap, and would otherwise never run again.
+    #[inline]
+    pub(crate) fn call_wakers<const TRACED: bool>(&self, mut wake: Vec<Waker>) {
+        // In collection order, without a `Drain` (this runs twice a turn).
+        wake.reverse();
+        let mut rest = Leftovers { core: self, wake };
+        if TRACED {
+            self.call_wakers_traced(&mut rest.wake);
+        } else {
+            // The loop's own copies queue their task straight on the run queue, after any
+            // task woken earlier through the wake stack (so tasks still run in wake order).
+            self.take_woken::<TRACED>();
+            while let Some(w) = rest.wake.pop() {
+                match crate::task::wake_local(w) {
+                    Ok(Some(task)) => self.queue_woken(task),
+                    Ok(None) => {}
+                    Err(w) => w.wake(),
+                }
+            }
+        }
     }
 
     /// Wakes the sleepers whose deadline has passed, nearest first.
-    fn fire_timers(&self) {
+    fn fire_timers<const TRACED: bool>(&self) {
         let now = self.now.get();
         let fired = if self.timers.borrow().any_due(now) {
             let mut wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
-            let fired = self
-                .timers
-                .borrow_mut()
-                .fire(now, &mut wake, |deadline| self.note_timer(deadline));
+            let fired = self.timers.borrow_mut().fire(now, &mut wake, |deadline| {
+                self.note_timer::<TRACED>(deadline)
+            });
             bump(&self.counters.wakeups_timer, fired as u64);
             if TRACED {
                 // As in `wake_ready_fds`: the wakers wait in `wake_buf` while the sink runs.
                 *self.wake_buf.borrow_mut() = wake;
-                self.emit_noted(now);
+                self.emit_noted::<TRACED>(now);
                 wake = core::mem::take(&mut *self.wake_buf.borrow_mut());
             }
-            self.call_wakers(wake);
+            self.call_wakers::<TRACED>(wake);
             fired
         } else {
             0

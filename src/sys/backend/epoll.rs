@@ -333,7 +333,7 @@ impl EpollBackend {
         self.slot_of[index] = NO_SLOT;
     }
 
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
@@ -471,8 +471,8 @@ impl super::OtherBackend for EpollBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         EpollBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
-        EpollBackend::wait(self, timeout_ns, events)
+    fn poll(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
+        EpollBackend::poll(self, timeout_ns, events)
     }
     fn len(&self) -> usize {
         EpollBackend::len(self)

@@ -138,6 +138,21 @@ impl core::fmt::Display for BackendKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Readiness(u16);
 
+// `Readiness` uses poll(2)'s own values, so the poll backend reads `revents` as a mask.
+#[allow(clippy::unnecessary_cast)]
+const fn same(p: rustix::event::PollFlags, e: Readiness) -> bool {
+    p.bits() as u16 == e.bits()
+}
+
+const _: () = assert!(
+    same(rustix::event::PollFlags::IN, Readiness::IN)
+        && same(rustix::event::PollFlags::PRI, Readiness::PRI)
+        && same(rustix::event::PollFlags::OUT, Readiness::OUT)
+        && same(rustix::event::PollFlags::ERR, Readiness::ERR)
+        && same(rustix::event::PollFlags::HUP, Readiness::HUP)
+        && same(rustix::event::PollFlags::NVAL, Readiness::NVAL)
+);
+
 impl Readiness {
     /// No bits.
     pub const EMPTY: Readiness = Readiness(0);
@@ -299,7 +314,7 @@ pub(crate) trait OtherBackend: core::fmt::Debug {
     fn add_notifier(&mut self, fd: RawFd) -> Result<(), Error>;
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error>;
     /// `Ok(true)`: a signal interrupted the wait (EINTR).
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error>;
+    fn poll(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error>;
     fn len(&self) -> usize;
     /// Whether an fd it reported must be armed again before it can report it again.
     fn disarms_on_report(&self) -> bool {
@@ -407,20 +422,21 @@ impl Backend {
         }
     }
 
-    /// Waits up to `timeout_ns` (None: forever) and appends what is ready to `events`.
+    /// Polls the kernel, blocking up to `timeout_ns` (None: forever), and appends what is
+    /// ready to `events`.
     /// An interrupted wait (EINTR) returns `Ok(true)` with no events.
     #[inline]
     /// `notifier`: whether the wait must include the notifier; only poll(2) can leave it
     /// out (select and epoll watch it always: see `can_leave_out_notifier`).
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
         notifier: bool,
     ) -> Result<bool, Error> {
         match self {
-            Backend::Poll(b) => b.wait(timeout_ns, events, notifier),
-            Backend::Other(b) => b.wait(timeout_ns, events),
+            Backend::Poll(b) => b.poll(timeout_ns, events, notifier),
+            Backend::Other(b) => b.poll(timeout_ns, events),
         }
     }
 

@@ -54,26 +54,12 @@ unsafe fn entry(fd: RawFd, wanted: Wanted) -> PollFd<'static> {
 }
 
 /// poll(2)'s own bits, as readyloop's `Readiness`: `Readiness` uses poll's values, so this is
-/// a mask (checked below at compile time), not a bit-by-bit translation.
+/// a mask (checked at compile time beside `Readiness`), not a bit-by-bit translation.
 // (`bits()` is u16 on rustix's linux_raw backend and c_short on its libc one.)
 #[allow(clippy::unnecessary_cast)]
 fn revents_of(flags: PollFlags) -> Readiness {
     Readiness::from_bits_truncate(flags.bits() as u16)
 }
-
-#[allow(clippy::unnecessary_cast)]
-const fn same(p: PollFlags, e: Readiness) -> bool {
-    p.bits() as u16 == e.bits()
-}
-
-const _: () = assert!(
-    same(PollFlags::IN, Readiness::IN)
-        && same(PollFlags::PRI, Readiness::PRI)
-        && same(PollFlags::OUT, Readiness::OUT)
-        && same(PollFlags::ERR, Readiness::ERR)
-        && same(PollFlags::HUP, Readiness::HUP)
-        && same(PollFlags::NVAL, Readiness::NVAL)
-);
 
 impl PollBackend {
     pub(crate) fn new() -> Self {
@@ -132,7 +118,7 @@ impl PollBackend {
 
     /// One ppoll over the array; `notifier`: include the notifier (the first entry).
     /// `Ok(true)`: a signal interrupted it (EINTR), with no events.
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,

@@ -109,7 +109,7 @@ impl SelectBackend {
         nfds
     }
 
-    pub(crate) fn wait(
+    pub(crate) fn poll(
         &mut self,
         timeout_ns: Option<u64>,
         events: &mut Vec<ReadyFd>,
@@ -211,8 +211,8 @@ impl super::OtherBackend for SelectBackend {
     fn set(&mut self, fd: RawFd, wanted: Wanted) -> Result<(), Error> {
         SelectBackend::set(self, fd, wanted)
     }
-    fn wait(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
-        SelectBackend::wait(self, timeout_ns, events)
+    fn poll(&mut self, timeout_ns: Option<u64>, events: &mut Vec<ReadyFd>) -> Result<bool, Error> {
+        SelectBackend::poll(self, timeout_ns, events)
     }
     fn len(&self) -> usize {
         SelectBackend::len(self)
