@@ -351,7 +351,7 @@ impl OtherBackend for NoOther {
     fn set(&mut self, _: RawFd, _: Wanted) -> Result<(), Error> {
         match *self {}
     }
-    fn wait(&mut self, _: Option<u64>, _: &mut Vec<ReadyFd>) -> Result<bool, Error> {
+    fn poll(&mut self, _: Option<u64>, _: &mut Vec<ReadyFd>) -> Result<bool, Error> {
         match *self {}
     }
     fn len(&self) -> usize {
