@@ -1,6 +1,6 @@
 //! The echo I/O both raw servers share (`echo-raw` on poll(2), `echo-raw-epoll` on
 //! epoll(7)), included by path into each so it compiles as their own code: a listener,
-//! a connection's buffer, read-until-drained and write-back. No allocation per operation.
+//! accepting a connection, a connection's buffer, read-until-drained and write-back. No allocation per operation.
 
 use readyloop_bench::BACKLOG;
 use std::net::TcpListener;
@@ -28,6 +28,35 @@ pub fn listen(addr: std::net::SocketAddr) -> (i32, std::net::SocketAddr) {
     }
     let local = l.local_addr().expect("local_addr");
     (l.into_raw_fd(), local)
+}
+
+/// Accepts one connection from `listener`, non-blocking and close-on-exec, with
+/// `TCP_NODELAY` set; `None` once the accept queue is empty (or on any error).
+pub fn accept_nodelay(listener: i32) -> Option<i32> {
+    // SAFETY: accept4 with null address pointers is allowed.
+    let c = unsafe {
+        libc::accept4(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    if c < 0 {
+        return None;
+    }
+    let one: libc::c_int = 1;
+    // SAFETY: `one` outlives the call; the size matches.
+    unsafe {
+        libc::setsockopt(
+            c,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
+    }
+    Some(c)
 }
 
 /// Writes `conn.buf[pending..filled]`; true once all of it is out, false on EAGAIN.

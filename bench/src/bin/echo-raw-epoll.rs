@@ -20,7 +20,7 @@
 #[path = "../raw_echo.rs"]
 mod raw_echo;
 
-use raw_echo::{errno, flush, listen, serve, Conn};
+use raw_echo::{accept_nodelay, errno, flush, listen, serve, Conn};
 use readyloop_bench::{announce, bind_addr, BUF};
 
 fn main() {
@@ -52,30 +52,7 @@ fn main() {
         for event in events.iter().take(n as usize) {
             let fd = event.u64 as i32;
             if fd == listener {
-                loop {
-                    // SAFETY: accept4 with null address pointers is allowed.
-                    let c = unsafe {
-                        libc::accept4(
-                            fd,
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                        )
-                    };
-                    if c < 0 {
-                        break;
-                    }
-                    let one: libc::c_int = 1;
-                    // SAFETY: `one` outlives the call; the size matches.
-                    unsafe {
-                        libc::setsockopt(
-                            c,
-                            libc::IPPROTO_TCP,
-                            libc::TCP_NODELAY,
-                            (&one as *const libc::c_int).cast(),
-                            4,
-                        );
-                    }
+                while let Some(c) = accept_nodelay(fd) {
                     let at = c as usize;
                     if conns.len() <= at {
                         conns.resize_with(at + 1, || None);

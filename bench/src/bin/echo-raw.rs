@@ -18,7 +18,7 @@
 #[path = "../raw_echo.rs"]
 mod raw_echo;
 
-use raw_echo::{errno, flush, listen, serve, Conn};
+use raw_echo::{accept_nodelay, errno, flush, listen, serve, Conn};
 use readyloop_bench::{announce, bind_addr, BUF};
 
 fn main() {
@@ -52,30 +52,7 @@ fn main() {
             ready -= 1;
             let fd = pollfds[i].fd;
             if i == 0 {
-                loop {
-                    // SAFETY: accept4 with null address pointers is allowed.
-                    let c = unsafe {
-                        libc::accept4(
-                            fd,
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                        )
-                    };
-                    if c < 0 {
-                        break;
-                    }
-                    let one: libc::c_int = 1;
-                    // SAFETY: `one` outlives the call; the size matches.
-                    unsafe {
-                        libc::setsockopt(
-                            c,
-                            libc::IPPROTO_TCP,
-                            libc::TCP_NODELAY,
-                            (&one as *const libc::c_int).cast(),
-                            4,
-                        );
-                    }
+                while let Some(c) = accept_nodelay(fd) {
                     pollfds.push(libc::pollfd {
                         fd: c,
                         events: libc::POLLIN,
