@@ -137,10 +137,12 @@ fn every_free_function_panics_outside_a_loop_naming_the_fix() {
 fn a_free_function_binds_to_the_loop_it_is_called_in() {
     let lp = Loop::builder().virtual_clock().build().unwrap();
     let h = lp.handle();
-    let (sleep, made_at) = lp.block_on(async {
+    // `made_at` is read first: the sleep's deadline is taken when it is made, a moment
+    // later on a busy machine, and the clock jumps exactly to that deadline.
+    let (made_at, sleep) = lp.block_on(async {
         (
-            readyloop::sleep(Duration::from_secs(5)),
             Handle::current().now(),
+            readyloop::sleep(Duration::from_secs(5)),
         )
     });
     lp.block_on(sleep);
