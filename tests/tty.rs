@@ -191,6 +191,23 @@ impl Output {
     }
 }
 
+/// The child's exit status; a child still running after `limit` is killed (SIGKILL) and
+/// the test fails, so a signal that did not end it is a failure, not a hang.
+fn wait_at_most(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child still ran {limit:?} after its signal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// User plus system CPU time of process `pid`, in clock ticks (/proc/PID/stat fields 14
 /// and 15).
 fn cpu_ticks(pid: u32) -> u64 {
@@ -217,11 +234,24 @@ fn example(name: &str) -> std::path::PathBuf {
 fn stdin_lines_on_a_pty_then(signal: i32) {
     let (master, slave) = openpty();
     let output = Output::gather(&master, common::scaled(Duration::from_millis(300)));
-    let mut child = Command::new(example("stdin_lines"))
+    let mut command = Command::new(example("stdin_lines"));
+    command
         .args(["--tick-ms", "2", "--fill", "1000"])
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    // A test run started in the background by a non-interactive shell inherits SIGINT
+    // ignored (POSIX), and so would the child: it would outlive the Ctrl-C this test sends.
+    // A program at a terminal gets Ctrl-C's default action, so the child starts with it.
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only `signal(2)`, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .spawn()
         .expect("cannot run examples/stdin_lines: `cargo test` builds it, `cargo test --test tty` does not (cargo build --example stdin_lines)");
     let limit = common::scaled(Duration::from_secs(10));
@@ -240,7 +270,7 @@ fn stdin_lines_on_a_pty_then(signal: i32) {
     output.wait_for_after(mark, "tick", &mut child, limit);
     // SAFETY: kill(2) on our own child, which has not been waited for, so its pid is ours.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-    let status = child.wait().unwrap();
+    let status = wait_at_most(&mut child, limit);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(signal), "{status:?}");
     assert!(!output.text().contains("panicked"), "{}", output.text());
@@ -281,7 +311,7 @@ fn stdin_lines_ends_at_end_of_input_on_a_terminal() {
     );
     (&master).write_all(b"only\n\x04").unwrap(); // a line, then Ctrl-D (end of input)
     output.wait_for("end of input after 1 lines", &mut child, limit);
-    assert!(child.wait().unwrap().success());
+    assert!(wait_at_most(&mut child, limit).success());
     assert!(output.text().contains("line 1: only"));
     assert!(!nonblocking(&slave));
     assert_blocking_read_works(&master, &slave);
