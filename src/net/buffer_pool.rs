@@ -36,6 +36,11 @@ pub struct BufferPool(Rc<Inner>);
 
 impl BufferPool {
     /// A pool of `size`-byte buffers (at least one byte) keeping up to `keep` free ones.
+    ///
+    /// ```
+    /// let pool = readyloop::net::BufferPool::new(4096, 8);
+    /// assert_eq!((pool.buffer_size(), pool.free()), (4096, 0));
+    /// ```
     pub fn new(size: usize, keep: usize) -> Self {
         BufferPool(Rc::new(Inner {
             size: size.max(1),
@@ -45,6 +50,12 @@ impl BufferPool {
     }
 
     /// A buffer, from the free ones or newly allocated (zeroed); it goes back on drop.
+    ///
+    /// ```
+    /// let pool = readyloop::net::BufferPool::new(512, 8);
+    /// let buf = pool.take();
+    /// assert_eq!(buf.len(), 512);
+    /// ```
     pub fn take(&self) -> PooledBuffer<'_> {
         let reused = self.0.free.borrow_mut().pop();
         let buf = reused.unwrap_or_else(|| alloc::vec![0u8; self.0.size].into_boxed_slice());
@@ -55,17 +66,35 @@ impl BufferPool {
     }
 
     /// The size of each buffer.
+    ///
+    /// ```
+    /// assert_eq!(readyloop::net::BufferPool::new(0, 1).buffer_size(), 1);
+    /// ```
     pub fn buffer_size(&self) -> usize {
         self.0.size
     }
 
-    /// How many free buffers the pool keeps now.
+    /// How many free buffers the pool keeps now (never more than `keep`).
+    ///
+    /// ```
+    /// let pool = readyloop::net::BufferPool::new(64, 1);
+    /// let (a, b) = (pool.take(), pool.take());
+    /// drop((a, b));
+    /// assert_eq!(pool.free(), 1);
+    /// ```
     pub fn free(&self) -> usize {
         self.0.free.borrow().len()
     }
 }
 
 /// A buffer taken from a [`BufferPool`]; derefs to `[u8]` and returns to the pool on drop.
+///
+/// ```
+/// let pool = readyloop::net::BufferPool::new(8, 4);
+/// let mut buf = pool.take();
+/// buf[..2].copy_from_slice(b"hi");
+/// assert_eq!(&buf[..2], b"hi");
+/// ```
 #[derive(Debug)]
 pub struct PooledBuffer<'a> {
     buf: Option<Box<[u8]>>,
