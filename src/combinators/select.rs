@@ -147,7 +147,7 @@ where
 /// use readyloop::{combinators::SelectAll, select_all, Loop};
 /// let lp = Loop::new().unwrap();
 /// let h = lp.handle();
-/// let sleepers: Vec<_> = [30u64, 10, 20]
+/// let sleepers: Vec<_> = [300u64, 10, 200]
 ///     .into_iter()
 ///     .map(|ms| {
 ///         let h = h.clone();
