@@ -172,7 +172,9 @@ fn interval_reset_from_another_task_wakes_the_ticker_one_period_later() {
     on_every_loop(|h| {
         let h = h.clone();
         Box::new(async move {
-            let period = Duration::from_millis(30);
+            // Scaled: under valgrind the 10 ms before the reset can outlast a 30 ms period,
+            // and the ticker then rightly ticks on the old schedule.
+            let period = common::scaled(Duration::from_millis(30));
             let every = Rc::new(RefCell::new(h.interval(period)));
             // The first tick is at once; the ticker then waits for the second.
             poll_fn(|cx| every.borrow_mut().poll_tick(cx)).await;
@@ -183,7 +185,7 @@ fn interval_reset_from_another_task_wakes_the_ticker_one_period_later() {
                     h2.now()
                 })
             };
-            h.sleep(Duration::from_millis(10)).await;
+            h.sleep(common::scaled(Duration::from_millis(10))).await;
             let reset_at = h.now();
             every.borrow_mut().reset();
             let woke = ticker.await.unwrap();
