@@ -493,5 +493,11 @@ fn a_full_socket_keeps_real_time_without_spinning() {
         real >= Duration::from_millis(200),
         "jumped over unread bytes: {real:?}"
     );
-    assert!(turns < 50, "the loop polled while it waited: {turns} turns");
+    // Under valgrind each recv and send is slow enough that the transfer after the reader
+    // wakes takes more turns; the wait before it is what must not spin.
+    let bound = if common::under_valgrind() { 500 } else { 50 };
+    assert!(
+        turns < bound,
+        "the loop polled while it waited: {turns} turns"
+    );
 }
