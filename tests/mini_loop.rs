@@ -157,6 +157,12 @@ fn read_socket_makes_the_same_waits() {
             }
         });
     });
+    // Which waits happen depends on timing (a 30 ms writer beside 100 ms sleepers); under
+    // valgrind's 20-50x slowdown it differs, so there the programs only run (memcheck
+    // checks them) and the comparison is left to the plain `cargo test`.
+    if std::env::var_os("READYLOOP_UNDER_VALGRIND").is_some() {
+        return;
+    }
     assert_eq!(
         merged(mini.clone()),
         merged(real),

@@ -72,7 +72,11 @@ fn a_sleep_polled_by_a_second_task_wakes_the_second_task() {
     for kind in BACKENDS {
         let lp = Loop::builder().backend(kind).build().unwrap();
         let h = lp.handle();
-        let sleep = Rc::new(RefCell::new(h.sleep(Duration::from_millis(20))));
+        // Scaled: under valgrind, starting the two tasks can take longer than 20 ms, and
+        // the first would find the sleep already due.
+        let sleep = Rc::new(RefCell::new(
+            h.sleep(common::scaled(Duration::from_millis(20))),
+        ));
         let first = h.spawn({
             let sleep = sleep.clone();
             poll_fn(move |cx| {
