@@ -55,8 +55,8 @@
 //! });
 //! let real = std::time::Instant::now();
 //! let (bye, waited) = lp.block_on(async {
+//!     let start = h.now(); // before connecting: the server's 30 s start at its accept
 //!     let conn = TcpStream::connect(&h, addr).await.unwrap();
-//!     let start = h.now();
 //!     let mut bye = Vec::new();
 //!     conn.read_to_end(&mut bye).await.unwrap();
 //!     (bye, h.now() - start)
