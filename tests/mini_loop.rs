@@ -114,6 +114,10 @@ fn sleepy_makes_the_same_waits() {
             h.spawn(sleepy(h.clone(), 3, pause));
         }
     });
+    // Under valgrind the five deadlines are no longer microseconds apart (see below).
+    if std::env::var_os("READYLOOP_UNDER_VALGRIND").is_some() {
+        return;
+    }
     // Five sleepers' deadlines microseconds apart: one wait per round, in both loops.
     assert_eq!(mini, real, "mini loop's waits vs readyloop's");
     assert_eq!(mini.len(), 3, "{mini:?}");
