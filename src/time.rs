@@ -85,12 +85,13 @@ impl Instant {
 impl Instant {
     /// The instant on readyloop's clock that a `std::time::Instant` names.
     ///
-    /// Both are `CLOCK_MONOTONIC` on Linux, but std's is opaque, so this pairs a reading of
-    /// each: std's first, then readyloop's, and carries the offset over. The second reading
-    /// is the later one, so the result is never earlier than the true instant (a deadline
-    /// converted here never fires early); it may be later by the gap between the two reads
-    /// (tens of nanoseconds). It names the real clock: a loop built with
-    /// [`virtual_clock`](crate::Builder::virtual_clock) runs on its own.
+    /// Both are `CLOCK_MONOTONIC` on Linux, but std's is opaque, so the two are paired once
+    /// per process (a std reading bracketed by two of readyloop's, the tightest of a few
+    /// tries) and the offset carried over: a conversion reads no clock, and durations
+    /// survive it exactly. The pairing takes the later bracket, so the result is never
+    /// earlier than the true instant (a deadline converted here never fires early); it may
+    /// be later by the bracket's width (tens of nanoseconds). It names the real clock: a
+    /// loop built with [`virtual_clock`](crate::Builder::virtual_clock) runs on its own.
     ///
     /// ```
     /// use core::time::Duration;
@@ -101,17 +102,17 @@ impl Instant {
     /// assert!(std::time::Instant::now() >= deadline);
     /// ```
     pub fn from_std(instant: std::time::Instant) -> Instant {
-        let std_now = std::time::Instant::now();
-        let now = Instant(crate::sys::clock::monotonic_nanos());
-        match instant.checked_duration_since(std_now) {
-            Some(ahead) => now.saturating_add(ahead),
-            None => Instant(now.0.saturating_sub(nanos_of(std_now - instant))),
+        let (std_base, base) = std_pairing();
+        match instant.checked_duration_since(std_base) {
+            Some(ahead) => base.saturating_add(ahead),
+            None => Instant(base.0.saturating_sub(nanos_of(std_base - instant))),
         }
     }
 
     /// The `std::time::Instant` this instant of readyloop's clock names (the inverse of
-    /// [`from_std`](Self::from_std), with the same pairing; [`Instant::NEVER`] and instants
-    /// std cannot hold saturate to the furthest std can reach from now, about 30 years).
+    /// [`from_std`](Self::from_std), through the same pairing; [`Instant::NEVER`] and
+    /// instants std cannot hold saturate to about 30 years past the pairing, or to the
+    /// pairing itself for instants before the ones std can hold).
     ///
     /// ```
     /// use core::time::Duration;
@@ -122,19 +123,40 @@ impl Instant {
     /// assert!(left <= Duration::from_secs(1) && left > Duration::from_millis(900));
     /// ```
     pub fn to_std(self) -> std::time::Instant {
-        let now = crate::sys::clock::monotonic_nanos();
-        let std_now = std::time::Instant::now();
-        if self.0 >= now {
-            let ahead = Duration::from_nanos(self.0 - now).min(FAR_AHEAD);
-            std_now + ahead
+        let (std_base, base) = std_pairing();
+        if self.0 >= base.0 {
+            std_base + Duration::from_nanos(self.0 - base.0).min(FAR_AHEAD)
         } else {
-            let behind = Duration::from_nanos(now - self.0);
-            std_now.checked_sub(behind).unwrap_or(std_now)
+            let behind = Duration::from_nanos(base.0 - self.0);
+            std_base.checked_sub(behind).unwrap_or(std_base)
         }
     }
 }
 
-/// The furthest ahead `to_std` goes (std's `Instant` panics on overflow).
+/// The process's pairing of std's clock with readyloop's (see `Instant::from_std`): a std
+/// reading and the readyloop reading just after it, taken once, from the tightest of a few
+/// brackets (so a preemption between two reads does not skew every conversion after it).
+#[cfg(feature = "std")]
+fn std_pairing() -> (std::time::Instant, Instant) {
+    static PAIRING: std::sync::OnceLock<(std::time::Instant, Instant)> = std::sync::OnceLock::new();
+    *PAIRING.get_or_init(|| {
+        let bracket = || {
+            let before = crate::sys::clock::monotonic_nanos();
+            let std_now = std::time::Instant::now();
+            let after = crate::sys::clock::monotonic_nanos();
+            (after.saturating_sub(before), std_now, after)
+        };
+        let mut best = bracket();
+        for _ in 0..3 {
+            let next = bracket();
+            if next.0 < best.0 {
+                best = next;
+            }
+        }
+        (best.1, Instant(best.2))
+    })
+}
+
 #[cfg(feature = "std")]
 const FAR_AHEAD: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
