@@ -37,16 +37,40 @@ fn backends() -> Vec<BackendKind> {
 /// receives it short, so its receive direction is marked drained: the next receive waits
 /// for the kernel's report instead of trying first.
 async fn drain_once(h: &readyloop::Handle, a: &Rc<UnixStream>, b: &UnixStream) {
-    let sender = h.spawn({
-        let (h, a) = (h.clone(), a.clone());
-        async move {
-            h.sleep(Duration::from_millis(2)).await;
-            a.send_all(b"0").await.unwrap();
-        }
-    });
+    let sender = send_later(h, a, 2, b"0");
     let mut buf = [0u8; 64];
     assert_eq!(b.recv(&mut buf).await.unwrap(), 1);
     sender.await.unwrap();
+}
+
+/// Polls `fut` once, in the current task (so it registers its wait), and says whether it
+/// is still pending.
+async fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> bool {
+    let mut fut = fut;
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_pending())).await
+}
+
+/// A task that sends `bytes` on `a` after `ms` milliseconds.
+fn send_later(
+    h: &readyloop::Handle,
+    a: &Rc<UnixStream>,
+    ms: u64,
+    bytes: &'static [u8],
+) -> readyloop::JoinHandle<()> {
+    let (h, a) = (h.clone(), a.clone());
+    h.clone().spawn(async move {
+        h.sleep(Duration::from_millis(ms)).await;
+        a.send_all(bytes).await.unwrap();
+    })
+}
+
+/// One receive on `b`, bounded: how many bytes, or None if it timed out (a lost report).
+async fn recv_bounded(h: &readyloop::Handle, b: &UnixStream) -> Option<usize> {
+    let mut buf = [0u8; 64];
+    h.timeout(bound(), b.recv(&mut buf))
+        .await
+        .ok()
+        .map(|r| r.unwrap())
 }
 
 /// A loop on `kind` with a connected pair.
@@ -64,17 +88,9 @@ fn a_report_while_the_task_is_elsewhere_is_kept() {
         lp.block_on(async {
             drain_once(&h, &a, &b).await;
             // b's task is asleep (no waiter on b) when the data comes and is reported.
-            let writer = h.spawn({
-                let (h, a) = (h.clone(), a.clone());
-                async move {
-                    h.sleep(Duration::from_millis(10)).await;
-                    a.send_all(b"late").await.unwrap();
-                }
-            });
+            let writer = send_later(&h, &a, 10, b"late");
             h.sleep(Duration::from_millis(60)).await;
-            let mut buf = [0u8; 64];
-            let n = h.timeout(bound(), b.recv(&mut buf)).await;
-            assert_eq!(n.ok().map(|r| r.unwrap()), Some(4), "{kind:?}: report lost");
+            assert_eq!(recv_bounded(&h, &b).await, Some(4), "{kind:?}: report lost");
             writer.await.unwrap();
         });
     }
@@ -91,15 +107,11 @@ fn a_woken_wait_dropped_unused_hands_its_report_on() {
             {
                 // A receive registers its wait, is woken by the report, and is dropped
                 // before it is polled again (what a timeout that fired first does).
-                let mut recv = pin!(b.recv(&mut first));
-                let polled = std::future::poll_fn(|cx| Poll::Ready(recv.as_mut().poll(cx))).await;
-                assert!(polled.is_pending());
+                assert!(poll_once(pin!(b.recv(&mut first))).await);
                 a.send_all(b"data").await.unwrap();
                 h.sleep(Duration::from_millis(20)).await;
             }
-            let mut buf = [0u8; 64];
-            let n = h.timeout(bound(), b.recv(&mut buf)).await;
-            assert_eq!(n.ok().map(|r| r.unwrap()), Some(4), "{kind:?}: report lost");
+            assert_eq!(recv_bounded(&h, &b).await, Some(4), "{kind:?}: report lost");
         });
     }
 }
@@ -111,13 +123,7 @@ fn readable_twice_without_reading() {
         let h = lp.handle();
         lp.block_on(async {
             drain_once(&h, &a, &b).await;
-            let writer = h.spawn({
-                let (h, a) = (h.clone(), a.clone());
-                async move {
-                    h.sleep(Duration::from_millis(10)).await;
-                    a.send_all(b"x").await.unwrap();
-                }
-            });
+            let writer = send_later(&h, &a, 10, b"x");
             for round in 0..3 {
                 let r = h.timeout(bound(), b.readable()).await;
                 assert!(r.is_ok(), "{kind:?}: readable() #{round} missed the data");
@@ -136,7 +142,6 @@ fn many_reports_while_busy_elsewhere() {
     for kind in backends() {
         let (lp, a, b) = setup(kind);
         let h = lp.handle();
-        let a = std::rc::Rc::new(a);
         lp.block_on(async {
             drain_once(&h, &a, &b).await;
             for round in 0u32..200 {
