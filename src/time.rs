@@ -157,6 +157,7 @@ fn std_pairing() -> (std::time::Instant, Instant) {
     })
 }
 
+/// The furthest ahead `to_std` goes (std's `Instant` panics on overflow).
 #[cfg(feature = "std")]
 const FAR_AHEAD: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
